@@ -1,0 +1,25 @@
+"""cch_jax: deciding before training whether cross-modal knowledge distillation will help.
+
+Subpackages (imported on first use, so that ``import cch_jax`` stays fast):
+  - ``cch_jax.theory``: the joint-Gaussian model, closed-form MI and the KD risk formula.
+  - ``cch_jax.mi``: mutual-information estimators (KSG, labels, MINE, latent) and known-answer tasks.
+  - ``cch_jax.kd``: KD losses, models and the functional trainer.
+  - ``cch_jax.data``: image datasets through tensorflow-datasets and offline stand-ins.
+  - ``cch_jax.experiments``: the paper's experiments (Figure 1).
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBPACKAGES = ("theory", "mi", "kd", "data", "experiments")
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"cch_jax.{name}")
+    raise AttributeError(f"module 'cch_jax' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_SUBPACKAGES])
