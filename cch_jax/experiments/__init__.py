@@ -1,0 +1,14 @@
+"""The paper's experiments, as library functions that thin CLI commands call."""
+
+from cch_jax.experiments._figure1 import CSV_COLUMNS as CSV_COLUMNS
+from cch_jax.experiments._figure1 import SOLVERS as SOLVERS
+from cch_jax.experiments._figure1 import Draws as Draws
+from cch_jax.experiments._figure1 import Figure1Config as Figure1Config
+from cch_jax.experiments._figure1 import Figure1Result as Figure1Result
+from cch_jax.experiments._figure1 import agreement as agreement
+from cch_jax.experiments._figure1 import draw as draw
+from cch_jax.experiments._figure1 import lstsq_solver as lstsq_solver
+from cch_jax.experiments._figure1 import run as run_figure1
+from cch_jax.experiments._figure1 import simulate_risks as simulate_risks
+from cch_jax.experiments._figure1 import table as figure1_table
+from cch_jax.experiments._figure1 import theory_risks as theory_risks

@@ -1,0 +1,97 @@
+"""Drawing Figure 1 and writing its CSV (matplotlib is imported only here)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from cch_jax.experiments._figure1 import CSV_COLUMNS, Figure1Config, Figure1Result, agreement, table
+
+
+def write_csv(result: Figure1Result, config: Figure1Config, path: Path) -> Path:
+    """Writes panel (a)'s table, one row per gap value, with the columns of ``CSV_COLUMNS``."""
+    cols = table(result, config.mu)
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for i in range(len(result.gaps)):
+            writer.writerow([f"{float(cols[c][i]):.8g}" for c in CSV_COLUMNS])
+    return path
+
+
+def _theory_grid(config: Figure1Config, *, num_gaps: int = 200, num_mus: int = 101):
+    """Sign of R(mu) - R0 (asymptotic f) on a fine (gap, mu) grid, and the window edge mu0(gap)."""
+    import jax.numpy as jnp
+
+    from cch_jax import theory
+    from cch_jax.experiments._figure1 import theory_risks
+
+    gaps = np.linspace(config.gaps()[0], config.gap_max, num_gaps)
+    mus = np.linspace(0.0, 1.0, num_mus)
+    f = theory.asymptotic_f(config.alpha)
+    r = np.asarray(theory_risks(gaps, mus, sigma2=config.sigma2, f=f))
+    m = theory.family_moments(theory.family_a(jnp.asarray(gaps), config.sigma2), config.sigma2)
+    return gaps, mus, r - r[:, :1], np.asarray(theory.kd_window(m, f))
+
+
+def plot(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]:
+    """Draws panels (a) and (b); writes ``stem``.png and ``stem``.pdf and returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = table(result, config.mu)
+    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+
+    g = cols["gap"]
+    ax_a.axvline(0.0, color="0.5", lw=1, ls=":", zorder=0)
+    ax_a.plot(g, cols["mse_nokd_theory"], color="C0", lw=2, label="no KD, theory")
+    ax_a.plot(g, cols["mse_kd_theory"], color="C3", lw=2, label=f"KD (μ = {config.mu:g}), theory")
+    for key, color, name in (("nokd", "C0", "no KD"), ("kd", "C3", "KD")):
+        mean, std = cols[f"mse_{key}_sim_mean"], cols[f"mse_{key}_sim_std"]
+        ax_a.fill_between(g, mean - std, mean + std, color=color, alpha=0.15, lw=0)
+        ax_a.plot(g, mean, "o", ms=3, color=color, label=f"{name}, simulation (mean ± std)")
+    ax_a.set_xlabel("MI gap  I(t; s) − I(s; y)  [nats]")
+    ax_a.set_ylabel("student test MSE")
+    ax_a.set_title(
+        f"(a) d = {config.d}, n = {config.n} (α = {config.alpha:g}), σ² = {config.sigma2:g}, "
+        f"{config.seeds} seeds",
+        fontsize=10,
+    )
+    ax_a.legend(fontsize=8, loc="upper right")
+
+    gaps_f, mus_f, diff, mu0 = _theory_grid(config)
+    sign = np.sign(diff.T)
+    ax_b.pcolormesh(
+        gaps_f, mus_f, sign, cmap=matplotlib.colors.ListedColormap(["#9ecae1", "white", "#fcbba1"]),
+        vmin=-1.5, vmax=1.5, shading="auto",
+    )
+    ax_b.plot(gaps_f, mu0, color="k", lw=1.2, label="μ₀: edge of the KD window (theory)")
+    ax_b.axvline(0.0, color="k", ls="--", lw=1.2, label="CCH boundary (gap = 0)")
+    agree = agreement(result)
+    gg, mm = np.meshgrid(result.gaps, result.mus, indexing="ij")
+    inner = result.mus[None, :] > 0
+    marks = (
+        ((agree == 1) & inner, dict(marker=".", color="k", s=10), "simulation agrees"),
+        ((agree == 0) & inner, dict(marker="o", facecolors="none", edgecolors="0.4", s=14),
+         "simulation within 2 s.e. of 0"),
+        ((agree == -1) & inner, dict(marker="x", color="C3", s=24), "simulation disagrees"),
+    )
+    for mask, style, label in marks:
+        ax_b.scatter(gg[mask], mm[mask], label=f"{label} ({int(mask.sum())})", **style)
+    ax_b.set_xlim(gaps_f[0], gaps_f[-1])
+    ax_b.set_ylim(0, 1)
+    ax_b.set_xlabel("MI gap  I(t; s) − I(s; y)  [nats]")
+    ax_b.set_ylabel("KD weight μ")
+    ax_b.set_title("(b) where KD helps: blue R(μ) < R₀, red R(μ) > R₀ (theory)", fontsize=10)
+    ax_b.legend(fontsize=7, loc="lower right", framealpha=0.9)
+
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    fig.savefig(paths[0], dpi=130)
+    fig.savefig(paths[1])
+    plt.close(fig)
+    return paths
