@@ -20,7 +20,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mu", type=float, default=0.5, help="KD weight of panel (a), in [0, 1] (default 0.5)")
     p.add_argument("--mus", type=int, default=11, help="KD weights simulated for panel (b) (default 11)")
     p.add_argument("--seed", type=int, default=0, help="master random seed (default 0)")
-    p.add_argument("--solver", default="lstsq", help="student solver: lstsq (closed form) (default lstsq)")
+    p.add_argument(
+        "--solver", default="lstsq", choices=("lstsq", "trainer"),
+        help="student solver: lstsq (closed form) or trainer (gradient descent with cch_jax.kd) "
+        "(default lstsq)",
+    )
     p.add_argument("--x64", action="store_true", help="simulate in float64")
 
 

@@ -51,6 +51,19 @@ def lstsq_solver(x2: jax.Array, y: jax.Array, t: jax.Array, mus: jax.Array) -> j
 SOLVERS: dict[str, Solver] = {"lstsq": lstsq_solver}
 
 
+def trainer_solver(x2: jax.Array, y: jax.Array, t: jax.Array, mus: jax.Array) -> jax.Array:
+    """KD students trained by full-batch heavy-ball gradient descent with cch_jax.kd's trainer.
+
+    Same interface and minimiser as :func:`lstsq_solver`; see ``cch_jax/kd/_linear.py``.
+    """
+    from cch_jax.kd._linear import trainer_solver as solve  # flax/optax load only when chosen
+
+    return solve(x2, y, t, mus)
+
+
+SOLVERS["trainer"] = trainer_solver
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Figure1Config:
     """Settings of Figure 1 (defaults: the paper's synthetic setting as theory.md adopts it).
@@ -199,8 +212,8 @@ def run(config: Figure1Config) -> Figure1Result:
         jax.random.key(config.seed), a, mus, sigma2,
         seeds=config.seeds, n=config.n, d=config.d, solver=SOLVERS[config.solver],
     )
-    f_both = np.array([1.0 / (config.alpha - 1.0), config.d / (config.n - config.d - 1.0)])[:, None, None]
-    theory_both = np.asarray(theory_risks(gaps, mus, sigma2=sigma2, f=f_both))
+    f_both = np.array([1.0 / (config.alpha - 1.0), config.d / (config.n - config.d - 1.0)])
+    theory_both = np.asarray(jax.vmap(lambda f: theory_risks(gaps, mus, sigma2=sigma2, f=f))(f_both))
     return Figure1Result(
         gaps=gaps,
         a=a,

@@ -1,0 +1,39 @@
+"""Knowledge distillation: per-example KD losses, nnx models and one functional trainer.
+
+The trainer is a set of pure functions over an explicit :class:`TrainState`; a sweep over seeds x
+lam x T (x teacher variants) is one vmapped, device-sharded program (:func:`fit`).
+"""
+
+from cch_jax.kd._checkpoint import Checkpointer as Checkpointer
+from cch_jax.kd._config import KDConfig as KDConfig
+from cch_jax.kd._config import ModelConfig as ModelConfig
+from cch_jax.kd._config import SweepConfig as SweepConfig
+from cch_jax.kd._config import TrainConfig as TrainConfig
+from cch_jax.kd._data import KDData as KDData
+from cch_jax.kd._data import kd_data as kd_data
+from cch_jax.kd._data import prepare_data as prepare_data
+from cch_jax.kd._data import teacher_outputs as teacher_outputs
+from cch_jax.kd._fit import FitResult as FitResult
+from cch_jax.kd._fit import Progress as Progress
+from cch_jax.kd._fit import fit as fit
+from cch_jax.kd._fit import print_progress as print_progress
+from cch_jax.kd._fit import sweep_grid as sweep_grid
+from cch_jax.kd._losses import LossTerms as LossTerms
+from cch_jax.kd._losses import batch_classification_kd_terms as batch_classification_kd_terms
+from cch_jax.kd._losses import batch_regression_kd_terms as batch_regression_kd_terms
+from cch_jax.kd._losses import classification_kd_loss as classification_kd_loss
+from cch_jax.kd._losses import classification_kd_terms as classification_kd_terms
+from cch_jax.kd._losses import cross_entropy as cross_entropy
+from cch_jax.kd._losses import regression_kd_loss as regression_kd_loss
+from cch_jax.kd._losses import regression_kd_terms as regression_kd_terms
+from cch_jax.kd._losses import tempered_kl as tempered_kl
+from cch_jax.kd._models import Model as Model
+from cch_jax.kd._models import count_params as count_params
+from cch_jax.kd._models import make_model as make_model
+from cch_jax.kd._trainer import Batch as Batch
+from cch_jax.kd._trainer import HParams as HParams
+from cch_jax.kd._trainer import Metrics as Metrics
+from cch_jax.kd._trainer import Trainer as Trainer
+from cch_jax.kd._trainer import TrainState as TrainState
+from cch_jax.kd._trainer import make_optimizer as make_optimizer
+from cch_jax.kd._trainer import make_trainer as make_trainer

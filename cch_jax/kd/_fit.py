@@ -1,0 +1,240 @@
+"""Running a sweep: seeds x lam x T x teacher variants as one vmapped, sharded, compiled program.
+
+The host loop only strings compiled chunks of epochs together: between chunks it reports progress
+and writes checkpoints, and a KeyboardInterrupt there saves the last finished state before leaving.
+When several devices are visible, the sweep axis is sharded across them (``jax.sharding``) and the
+data replicated; the same code runs on one CPU, a multi-GPU host or a TPU slice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from cch_jax.kd._checkpoint import Checkpointer
+from cch_jax.kd._config import SweepConfig, TrainConfig
+from cch_jax.kd._data import KDData
+from cch_jax.kd._trainer import HParams, Metrics, TrainState, make_trainer
+
+
+class Progress(NamedTuple):
+    """What a progress callback receives after each compiled chunk.
+
+    Attributes:
+      epoch: epochs finished so far.
+      epochs: epochs in the whole run.
+      metrics: the last epoch's :class:`Metrics`, averaged over the sweep (floats).
+      seconds: wall time since the run (or resumption) started.
+    """
+
+    epoch: int
+    epochs: int
+    metrics: Metrics
+    seconds: float
+
+
+class FitResult(NamedTuple):
+    """A finished (or resumed-to-the-end) sweep.
+
+    Attributes:
+      state: the final :class:`TrainState`, every leaf with a leading run axis ``[P, ...]``.
+      history: :class:`Metrics` per run and epoch, each field ``[P, epochs]`` (numpy).
+      grid: the run axis: ``{'seed', 'kd_weight', 'temperature', 'teacher'}`` -> ``[P]`` arrays.
+    """
+
+    state: TrainState
+    history: Metrics
+    grid: dict[str, np.ndarray]
+
+    def table(self) -> list[dict]:
+        """Tidy rows, one per run x epoch, with the grid values and every metric."""
+        rows = []
+        num_runs, epochs = self.history.loss.shape
+        for r in range(num_runs):
+            for e in range(epochs):
+                row = {k: v[r].item() for k, v in self.grid.items()}
+                row["epoch"] = e + 1
+                row.update({f: float(getattr(self.history, f)[r, e]) for f in Metrics._fields})
+                rows.append(row)
+        return rows
+
+
+def sweep_grid(sweep: SweepConfig, num_teachers: int) -> dict[str, np.ndarray]:
+    """The flattened run axis, seeds x kd_weights x temperatures x teachers (teacher fastest)."""
+    combos = list(
+        itertools.product(sweep.seeds, sweep.kd_weights, sweep.temperatures, range(num_teachers))
+    )
+    cols = list(zip(*combos, strict=True))
+    return {
+        "seed": np.asarray(cols[0], np.int64),
+        "kd_weight": np.asarray(cols[1], np.float32),
+        "temperature": np.asarray(cols[2], np.float32),
+        "teacher": np.asarray(cols[3], np.int32),
+    }
+
+
+def print_progress(p: Progress) -> None:
+    """The default progress display: a bar and the last epoch's sweep-mean metrics, on stderr."""
+    width = 24
+    done = int(width * p.epoch / p.epochs)
+    m = p.metrics
+    line = (
+        f"\r[{'#' * done}{'.' * (width - done)}] epoch {p.epoch}/{p.epochs}  "
+        f"loss {m.loss:.4f}  kd {m.kd:.4f}  score {m.score:.4f}  agree {m.agreement:.4f}  "
+        f"{p.seconds:.1f}s"
+    )
+    end = "\n" if p.epoch == p.epochs else ""
+    print(line, end=end, file=sys.stderr, flush=True)
+
+
+def _check_data(config: TrainConfig, data: KDData) -> None:
+    if not isinstance(data, KDData):
+        raise ValueError(f"data: expected KDData (see kd_data/prepare_data), got {type(data)}")
+    shape = tuple(data.student_input.shape[1:])
+    if shape != config.model.input_shape:
+        raise ValueError(
+            f"data.student_input: examples of shape {shape} do not match "
+            f"model.input_shape {config.model.input_shape}"
+        )
+    if config.loss.task == "classification":
+        if data.teacher_output.ndim != 3 or data.teacher_output.shape[-1] != config.model.num_outputs:
+            raise ValueError(
+                f"data.teacher_output: expected [V, n, {config.model.num_outputs}] teacher logits, "
+                f"got shape {data.teacher_output.shape}"
+            )
+    elif data.teacher_output.ndim != 2:
+        raise ValueError(
+            f"data.teacher_output: regression expects [V, n] teacher predictions, got shape "
+            f"{data.teacher_output.shape}"
+        )
+
+
+def _boundaries(start: int, epochs: int, chunk: int, every: int | None) -> list[int]:
+    marks = set(range(chunk, epochs, chunk)) | {epochs}
+    if every:
+        marks |= set(range(every, epochs, every))
+    return sorted(m for m in marks if m > start)
+
+
+def fit(
+    config: TrainConfig,
+    data: KDData,
+    *,
+    sweep: SweepConfig | None = None,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    progress: bool | Callable[[Progress], None] = True,
+    devices: list | None = None,
+) -> FitResult:
+    """Trains every run of ``sweep`` (default: one run, seed 0, the config's lam and T).
+
+    Args:
+      config: the static :class:`TrainConfig`.
+      data: the training :class:`KDData` (frozen teacher outputs included).
+      sweep: seeds x kd_weights x temperatures; teacher variants come from ``data``.
+      checkpoint_dir: if given, checkpoints are written there, and a run finding one resumes from
+        it (the same sweep is checked).
+      checkpoint_every: epochs between checkpoints (default: every chunk of
+        ``config.chunk_epochs``). The final epoch is always saved.
+      progress: True for a bar on stderr, False for silence, or a callable taking
+        :class:`Progress` after each chunk.
+      devices: devices to shard the run axis over (default: all of ``jax.devices()``).
+
+    Returns:
+      :class:`FitResult` with the ``[P, ...]`` states, ``[P, epochs]`` metrics and the grid.
+
+    Raises:
+      KeyboardInterrupt: after saving the last finished state (when checkpointing).
+    """
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config: expected a TrainConfig, got {type(config).__name__}")
+    _check_data(config, data)
+    if sweep is None:
+        sweep = SweepConfig(
+            kd_weights=(config.loss.kd_weight,), temperatures=(config.loss.temperature,)
+        )
+    if checkpoint_every is not None:
+        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
+            raise ValueError(f"checkpoint_every: expected an integer, got {checkpoint_every!r}")
+        if checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every: must be >= 1, got {checkpoint_every}")
+    trainer = make_trainer(config, num_examples=data.num_examples)
+    grid = sweep_grid(sweep, data.num_teachers)
+    num_runs = grid["seed"].shape[0]
+
+    devices = list(devices) if devices is not None else jax.devices()
+    padded = math.ceil(num_runs / len(devices)) * len(devices)
+    pad = np.concatenate([np.arange(num_runs), np.full(padded - num_runs, num_runs - 1)])
+    mesh = Mesh(np.asarray(devices), ("sweep",))
+    runs = NamedSharding(mesh, PartitionSpec("sweep"))
+    replicated = NamedSharding(mesh, PartitionSpec())
+
+    hp = HParams(
+        kd_weight=jnp.asarray(grid["kd_weight"][pad]),
+        temperature=jnp.asarray(grid["temperature"][pad]),
+        teacher=jnp.asarray(grid["teacher"][pad]),
+    )
+    hp = jax.device_put(hp, runs)
+    data = jax.device_put(data, replicated)
+    keys = jax.device_put(jax.random.key_data(jax.vmap(jax.random.key)(grid["seed"][pad])), runs)
+    init_fn = jax.vmap(lambda k: trainer.init(jax.random.wrap_key_data(k)))
+    state = jax.jit(init_fn, out_shardings=runs)(keys)
+
+    chunk_fns: dict[int, Callable] = {}
+
+    def run_chunk(st, length):
+        if length not in chunk_fns:
+            fn = jax.vmap(lambda s, h: trainer.run_epochs(s, data, h, length))
+            chunk_fns[length] = jax.jit(fn, out_shardings=(runs, runs))
+        return chunk_fns[length](st, hp)
+
+    history = Metrics(*[np.zeros((padded, 0), np.float32) for _ in Metrics._fields])
+    epoch = 0
+    ckpt = Checkpointer(checkpoint_dir) if checkpoint_dir is not None else None
+    if ckpt is not None and ckpt.latest_epoch() is not None:
+        epoch = ckpt.latest_epoch()
+        state, history = ckpt.restore(epoch, state, grid)
+        state = jax.device_put(state, runs)
+    saved_epoch = epoch
+    report = print_progress if progress is True else (progress or None)
+    every = checkpoint_every or config.chunk_epochs
+    t0 = time.perf_counter()
+    try:
+        for mark in _boundaries(epoch, config.epochs, config.chunk_epochs, every):
+            new_state, metrics = run_chunk(state, mark - epoch)
+            new_state = jax.block_until_ready(new_state)
+            state, epoch = new_state, mark
+            history = Metrics(
+                *[np.concatenate([h, np.asarray(m)], axis=1) for h, m in zip(history, metrics)]
+            )
+            if ckpt is not None and (epoch % every == 0 or epoch == config.epochs):
+                ckpt.save(epoch, state, history, grid)
+                saved_epoch = epoch
+            if report is not None:
+                last = Metrics(*[float(np.mean(h[:num_runs, -1])) for h in history])
+                report(Progress(epoch, config.epochs, last, time.perf_counter() - t0))
+    except KeyboardInterrupt:
+        if ckpt is not None and epoch > saved_epoch:
+            ckpt.save(epoch, state, history, grid)
+        if ckpt is not None:
+            print(
+                f"\ninterrupted: epoch {epoch} saved in {ckpt.directory}; run again to resume",
+                file=sys.stderr,
+            )
+        raise
+    finally:
+        if ckpt is not None:
+            ckpt.close()
+    state = jax.tree.map(lambda x: x[:num_runs], state)
+    history = Metrics(*[h[:num_runs] for h in history])
+    return FitResult(state=state, history=history, grid=grid)
