@@ -6,6 +6,7 @@ map of modality 1, t = w1^T x1; the optimal student is s = w*^T x2 with w* = S22
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -128,6 +129,7 @@ def predictions(model: GaussianModel, x1: jax.Array, x2: jax.Array) -> tuple[jax
     return x1 @ model.w1, x2 @ optimal_student(model)
 
 
+@functools.partial(jax.jit, static_argnames=("d1", "d", "bounded", "aligned"))
 def random_model(
     key: jax.Array, d1: int, d: int, *, bounded: bool = True, aligned: bool = True
 ) -> GaussianModel:

@@ -68,6 +68,7 @@ class CCHReport(NamedTuple):
     theorem_applies: jax.Array
 
 
+@jax.jit
 def moments(model: GaussianModel) -> Moments:
     """Computes the scalar moments of a :class:`GaussianModel` (differentiable, vmappable)."""
     w_star = optimal_student(model)
@@ -165,6 +166,7 @@ def best_weight(m: Moments, f):
     return jnp.clip(jnp.where(m.c < m.sigma2, unconstrained, 0.0), 0.0, 1.0)
 
 
+@jax.jit
 def cch_check(model: GaussianModel) -> CCHReport:
     """The CCH terms I(t; s), I(s; y) (nats), their gap, and the theorem's side conditions."""
     m = moments(model)

@@ -1,0 +1,82 @@
+"""`cch figure1` end to end on a tiny configuration, and the Figure-1 library pieces."""
+
+import csv
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+from cch_jax import cli, theory
+from cch_jax.experiments import CSV_COLUMNS, Figure1Config, agreement, run_figure1
+
+TINY = ["--seeds", "4", "--gaps", "5", "--n", "30", "--d", "10", "--mus", "3"]
+
+
+def test_cli_writes_well_formed_files(tmp_path, capsys):
+    assert cli.main(["figure1", "--out", str(tmp_path), *TINY]) == 0
+    printed = capsys.readouterr().out
+    for name in ("figure1.csv", "figure1.png", "figure1.pdf"):
+        assert str(tmp_path / name) in printed
+    assert (tmp_path / "figure1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "figure1.pdf").read_bytes()[:5] == b"%PDF-"
+    with open(tmp_path / "figure1.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 5
+    assert tuple(rows[0]) == CSV_COLUMNS
+    values = np.array([[float(r[c]) for c in CSV_COLUMNS] for r in rows])
+    assert np.isfinite(values).all()
+    gap = values[:, 0]
+    np.testing.assert_allclose(gap[0], theory.family_min_gap(1.0), rtol=1e-6)
+    assert np.all(np.diff(gap) > 0)
+    # No-KD theory is flat in the gap: R0 = sigma2 (1 + 1/(alpha - 1)) = 1.5 at alpha = 3.
+    np.testing.assert_allclose(values[:, CSV_COLUMNS.index("mse_nokd_theory")], 1.5, rtol=1e-6)
+
+
+def test_cli_rejects_bad_arguments(capsys):
+    assert cli.main(["figure1", "--n", "10", "--d", "10"]) == 2
+    assert "n: must exceed d + 1" in capsys.readouterr().err
+    assert cli.main(["figure1", "--mu", "1.5"]) == 2
+    assert "mu: must be <= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["figure1", "--solver", "sgd"])
+    assert "invalid choice: 'sgd'" in capsys.readouterr().err
+
+
+def test_simulation_shapes_and_gap_zero_crossing():
+    config = Figure1Config(n=40, d=10, seeds=6, num_gaps=9, gap_max=0.5, num_mus=3)
+    result = run_figure1(config)
+    G, M = config.num_gaps, len(config.mus())
+    chex.assert_shape(result.risks, (6, G, M))
+    chex.assert_shape([result.theory_asym, result.theory_exact], [(G, M), (G, M)])
+    assert agreement(result).shape == (G, M)
+    # At a = 1 the teacher is the label: with and without KD coincide exactly.
+    result0 = run_figure1(Figure1Config(n=40, d=10, seeds=3, num_gaps=2, gap_max=0.0, num_mus=2))
+    last = result0.risks[:, -1, :]
+    np.testing.assert_allclose(last, np.broadcast_to(last[:, :1], last.shape), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(seeds=1), "seeds"),
+        (dict(sigma2=0.0), "sigma2"),
+        (dict(gap_max=-5.0), "gap_max"),
+        (dict(num_gaps=1), "num_gaps"),
+        (dict(solver="sgd"), "solver: unknown solver 'sgd'"),
+    ],
+)
+def test_config_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Figure1Config(**kwargs)
+
+
+def test_simulation_is_one_compilation_per_shape():
+    from cch_jax.experiments import _figure1
+
+    config = Figure1Config(n=30, d=10, seeds=3, num_gaps=4, num_mus=2)
+    run_figure1(config)
+    before = _figure1._simulate_from_key._cache_size()
+    run_figure1(Figure1Config(n=30, d=10, seeds=3, num_gaps=4, num_mus=2, seed=1, gap_max=0.7))
+    assert _figure1._simulate_from_key._cache_size() == before
+    assert jax.numpy.isfinite(run_figure1(config).risks).all()
