@@ -12,7 +12,6 @@ from pathlib import Path
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
 
 from cch_jax.kd._trainer import Metrics, TrainState
 
@@ -40,6 +39,8 @@ class Checkpointer:
     """
 
     def __init__(self, directory: str | Path, *, max_to_keep: int = 2):
+        import orbax.checkpoint as ocp  # imported on first use: ~0.7 s
+
         self.directory = Path(directory).resolve()
         options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
         self._manager = ocp.CheckpointManager(self.directory, options=options)
@@ -50,6 +51,8 @@ class Checkpointer:
 
     def save(self, epoch: int, state: TrainState, history: Metrics, grid: dict) -> None:
         """Writes the checkpoint for ``epoch`` and waits until it is on disk."""
+        import orbax.checkpoint as ocp
+
         self._manager.save(epoch, args=ocp.args.StandardSave(_payload(state, history, grid)))
         self._manager.wait_until_finished()
 
@@ -64,6 +67,8 @@ class Checkpointer:
         Returns:
           (state, history) with history fields ``[P, epoch]``.
         """
+        import orbax.checkpoint as ocp
+
         num_runs = jax.tree.leaves(like.params)[0].shape[0]
         empty = Metrics(*[np.zeros((num_runs, epoch), np.float32) for _ in Metrics._fields])
         target = jax.tree.map(ocp.utils.to_shape_dtype_struct, _payload(like, empty, grid))

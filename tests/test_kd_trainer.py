@@ -1,0 +1,267 @@
+"""The functional trainer: config errors, one step by hand, scan = loop, sweeps = single runs,
+sharding over the 4 forced CPU devices, frozen teachers reading their own input field."""
+
+import dataclasses
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from cch_jax import kd
+
+N, D, K = 48, 5, 3
+
+
+def _problem(seed=0, n=N):
+    """A linearly separable-ish 3-class problem; the teacher reads a different (cleaner) field."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(D, K))
+    x_teacher = rng.normal(size=(n, D)).astype(np.float32)
+    x_student = (x_teacher + 0.5 * rng.normal(size=(n, D))).astype(np.float32)
+    label = np.argmax(x_teacher @ w, axis=1)
+    return {"teacher_input": x_teacher, "student_input": x_student, "label": label}, w
+
+
+def _teacher(w):
+    params = {"w": jnp.asarray(w, jnp.float32)}
+    return (lambda p, x: 2.0 * x @ p["w"]), params
+
+
+def _config(**kw):
+    base = dict(
+        model=kd.ModelConfig(name="linear", input_shape=(D,), num_outputs=K),
+        epochs=3,
+        batch_size=16,
+        optimizer="sgd",
+        learning_rate=0.1,
+    )
+    base.update(kw)
+    return kd.TrainConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def data():
+    ex, w = _problem()
+    apply, params = _teacher(w)
+    return kd.prepare_data(ex, task="classification", teacher_apply=apply, teacher_params=params)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(loss=lambda: kd.KDConfig(kd_weight=1.5)), "kd_weight: must be <= 1"),
+        (dict(loss=lambda: kd.KDConfig(kd_weight=-0.1)), "kd_weight: must be >= 0"),
+        (dict(loss=lambda: kd.KDConfig(temperature=0.0)), "temperature: must be > 0"),
+        (dict(loss=lambda: kd.KDConfig(temperature=float("nan"))), "temperature: must be finite"),
+        (dict(loss=lambda: kd.KDConfig(task="ranking")), "task: unknown value"),
+        (dict(epochs=0), "epochs: must be >= 1"),
+        (dict(batch_size=0), "batch_size: must be >= 1"),
+        (dict(batch_size=2.5), "batch_size: expected an integer"),
+        (dict(optimizer="lbfgs"), "optimizer: unknown value"),
+        (dict(learning_rate=-1.0), "learning_rate: must be > 0"),
+        (dict(schedule="step"), "schedule: unknown value"),
+        (dict(loss=lambda: kd.KDConfig(task="regression")), "regression needs 1 output"),
+    ],
+)
+def test_config_errors(kwargs, match):
+    # KDConfig errors fire while building kwargs, others in TrainConfig: both are ValueErrors.
+    with pytest.raises(ValueError, match=match):
+        _config(**{k: v() if callable(v) else v for k, v in kwargs.items()})
+
+
+def test_sweep_config_errors():
+    with pytest.raises(ValueError, match="kd_weights: must be <= 1"):
+        kd.SweepConfig(kd_weights=(0.5, 2.0))
+    with pytest.raises(ValueError, match="temperatures: must be > 0"):
+        kd.SweepConfig(temperatures=(-1.0,))
+    with pytest.raises(ValueError, match="seeds: expected at least one"):
+        kd.SweepConfig(seeds=())
+    assert kd.SweepConfig(seeds=(0, 1), kd_weights=(0.0, 0.5, 1.0)).size == 6
+
+
+def test_data_errors(data):
+    ex, w = _problem()
+    t = np.zeros((N, K), np.float32)
+    with pytest.raises(ValueError, match=r"label: classes must lie in \[0, 3\)"):
+        kd.kd_data(ex["student_input"], ex["label"] + 3, t, task="classification")
+    with pytest.raises(ValueError, match="mismatched number of rows"):
+        kd.kd_data(ex["student_input"][:-1], ex["label"], t, task="classification")
+    bad = ex["student_input"].copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="student_input: contains 1 non-finite"):
+        kd.kd_data(bad, ex["label"], t, task="classification")
+    with pytest.raises(ValueError, match="label: classification needs integer"):
+        kd.kd_data(ex["student_input"], ex["label"] * 1.0, t, task="classification")
+    with pytest.raises(ValueError, match="examples: missing the field 'teacher_input'"):
+        kd.prepare_data({"student_input": 1, "label": 1}, task="classification",
+                        teacher_apply=None, teacher_params=None)
+    with pytest.raises(ValueError, match="batch_size: 64 exceeds the 48"):
+        kd.make_trainer(_config(batch_size=64), num_examples=N)
+    cfg = _config(model=kd.ModelConfig(name="linear", input_shape=(D + 1,), num_outputs=K))
+    with pytest.raises(ValueError, match="do not match model.input_shape"):
+        kd.fit(cfg, data, progress=False)
+
+
+def test_teacher_reads_its_own_field_and_is_frozen(data):
+    ex, w = _problem()
+    apply, params = _teacher(w)
+    np.testing.assert_allclose(data.teacher_output[0], apply(params, ex["teacher_input"]), rtol=1e-6)
+    assert not np.allclose(data.teacher_output[0], apply(params, ex["student_input"]))
+    np.testing.assert_array_equal(data.student_input, ex["student_input"])
+    # the train state holds the student only
+    tr = kd.make_trainer(_config(), num_examples=N)
+    state = tr.init(jax.random.key(0))
+    assert set(state.params) == {"out"} and "w" not in jax.tree.leaves(state.params)
+
+
+def test_one_step_is_sgd_on_the_mean_kd_loss(data):
+    cfg = _config(loss=kd.KDConfig(kd_weight=0.3, temperature=2.0))
+    tr = kd.make_trainer(cfg, num_examples=N)
+    state = tr.init(jax.random.key(0))
+    state = state._replace(params=jax.tree.map(lambda p: p + 0.1, state.params))
+    hp = kd.HParams(jnp.float32(0.3), jnp.float32(2.0), jnp.int32(0))
+    batch = kd.Batch(data.student_input[:16], data.label[:16], data.teacher_output[0, :16])
+    new, per = tr.step(state, batch, hp)
+    chex.assert_shape(per.loss, (16,))
+
+    def mean_loss(p):
+        z = batch.student_input @ p["out"]["kernel"] + p["out"]["bias"][None, :]
+        return jnp.mean(jax.vmap(
+            lambda s, t, y: kd.classification_kd_loss(s, t, y, kd_weight=0.3, temperature=2.0)
+        )(z, batch.teacher_output, batch.label))
+
+    g = jax.grad(mean_loss)(state.params)
+    want = jax.tree.map(lambda p, gi: p - 0.1 * gi, state.params, g)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), new.params, want)
+    assert int(new.step) == 1
+    np.testing.assert_allclose(float(jnp.mean(per.loss)), float(mean_loss(state.params)), rtol=1e-5)
+
+
+def test_epoch_scan_equals_python_loop_over_shuffled_batches(data):
+    cfg = _config(optimizer="adam", learning_rate=0.05)
+    tr = kd.make_trainer(cfg, num_examples=N)
+    hp = kd.HParams(jnp.float32(0.5), jnp.float32(3.0), jnp.int32(0))
+    state = tr.init(jax.random.key(3))
+    after, metrics = jax.jit(tr.epoch)(state, data, hp)
+    key, k_perm = jax.random.split(state.key)
+    idx = jax.random.permutation(k_perm, N)[:48].reshape(3, 16)
+    loop = state._replace(key=key)
+    losses = []
+    step = jax.jit(tr.step)
+    for i in idx:
+        loop, per = step(loop, kd.Batch(data.student_input[i], data.label[i],
+                                           data.teacher_output[0, i]), hp)
+        losses.append(per.loss)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+                 after.params, loop.params)
+    np.testing.assert_allclose(metrics.loss, jnp.mean(jnp.stack(losses)), rtol=1e-5)
+    assert int(after.step) == 3
+
+
+def test_run_epochs_compiles_once_and_learns(data):
+    cfg = _config(optimizer="adam", learning_rate=0.05, epochs=20)
+    tr = kd.make_trainer(cfg, num_examples=N)
+
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def run(state, hp):
+        return tr.run_epochs(state, data, hp, 10)
+
+    hp0 = kd.HParams(jnp.float32(0.0), jnp.float32(3.0), jnp.int32(0))
+    hp1 = kd.HParams(jnp.float32(1.0), jnp.float32(1.0), jnp.int32(0))
+    s0, m0 = run(tr.init(jax.random.key(0)), hp0)
+    s0, m0b = run(s0, hp0)  # second chunk: same program
+    s1, m1 = run(tr.init(jax.random.key(0)), hp1)
+    chex.assert_shape(m0.loss, (10,))
+    # lam = 0: the loss is the CE; it falls and accuracy rises
+    np.testing.assert_allclose(m0.loss, m0.supervised, rtol=1e-6)
+    assert m0b.loss[-1] < m0.loss[0]
+    assert float(m0b.score[-1]) > 0.7
+    # lam = 1, T = 1: pure distillation; the loss is the KD term and agreement becomes high
+    np.testing.assert_allclose(m1.loss, m1.kd, rtol=1e-6)
+    assert float(m1.agreement[-1]) > 0.7
+    ev = tr.evaluate(s0.params, data, hp0)
+    assert 0.0 <= float(ev.score) <= 1.0
+
+
+def test_sweep_equals_single_runs_and_is_sharded(data):
+    cfg = _config(optimizer="adam", learning_rate=0.05, epochs=2, chunk_epochs=2)
+    sweep = kd.SweepConfig(seeds=(0, 1, 2), kd_weights=(0.0, 0.7), temperatures=(3.0,))
+    res = kd.fit(cfg, data, sweep=sweep, progress=False)  # 6 runs padded to 8 on 4 devices
+    assert res.grid["seed"].tolist() == [0, 0, 1, 1, 2, 2]
+    chex.assert_shape(res.history.loss, (6, 2))
+    chex.assert_shape(res.state.params["out"]["kernel"], (6, D, K))
+    assert len(jax.devices()) == 4
+    tr = kd.make_trainer(cfg, num_examples=N)
+    run_single = jax.jit(lambda s, h: tr.run_epochs(s, data, h, 2))
+    for r in (1, 4):
+        hp = kd.HParams(jnp.float32(res.grid["kd_weight"][r]), jnp.float32(3.0), jnp.int32(0))
+        state = tr.init(jax.random.key(int(res.grid["seed"][r])))
+        single, m = run_single(state, hp)
+        np.testing.assert_allclose(res.state.params["out"]["kernel"][r],
+                                   single.params["out"]["kernel"], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(res.history.loss[r], m.loss, rtol=1e-5)
+    rows = res.table()
+    assert len(rows) == 12 and {"seed", "kd_weight", "epoch", "loss", "agreement"} <= set(rows[0])
+
+
+def test_run_axis_is_sharded_over_devices(data):
+    cfg = _config(epochs=1)
+    seen = []
+    sweep = kd.SweepConfig(seeds=(0, 1, 2, 3))
+    res = kd.fit(cfg, data, sweep=sweep, progress=seen.append)
+    kernel = res.state.params["out"]["kernel"]
+    assert len(kernel.sharding.device_set) == 4
+    assert kernel.sharding.spec[0] == "sweep"
+    assert [p.epoch for p in seen] == [1]
+    # one device: same numbers
+    one = kd.fit(cfg, data, sweep=sweep, progress=False, devices=jax.devices()[:1])
+    np.testing.assert_allclose(one.state.params["out"]["kernel"], kernel, rtol=1e-5, atol=1e-6)
+
+
+def test_teacher_variants_and_temperature_sweep():
+    ex, w = _problem(1)
+    apply, _ = _teacher(w)
+    teachers = [{"w": jnp.asarray(w, jnp.float32)}, {"w": -jnp.asarray(w, jnp.float32)}]
+    data = kd.prepare_data(ex, task="classification", teacher_apply=apply,
+                           teacher_params=teachers, variants=True)
+    chex.assert_shape(data.teacher_output, (2, N, K))
+    cfg = _config(optimizer="adam", learning_rate=0.1, epochs=15, chunk_epochs=15)
+    sweep = kd.SweepConfig(kd_weights=(1.0,), temperatures=(1.0, 4.0))
+    res = kd.fit(cfg, data, sweep=sweep, progress=False)
+    assert res.grid["teacher"].tolist() == [0, 1, 0, 1]
+    assert res.grid["temperature"].tolist() == [1.0, 1.0, 4.0, 4.0]
+    agree = res.history.agreement[:, -1]
+    # each student follows its own teacher: the anti-teacher's students agree with it, not the labels
+    assert np.all(agree > 0.7)
+    assert np.all(res.history.score[[1, 3], -1] < 0.3)
+
+
+def test_regression_fit_reaches_least_squares():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (x @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=64)).astype(np.float32)
+    t = (x @ np.array([1.0, 0.0, 0.0])).astype(np.float32)
+    data = kd.kd_data(x, y, t, task="regression")
+    cfg = kd.TrainConfig(
+        model=kd.ModelConfig(name="linear", input_shape=(3,), num_outputs=1, use_bias=False),
+        loss=kd.KDConfig(task="regression"), epochs=200, batch_size=64, shuffle=False,
+        optimizer="momentum", learning_rate=0.1, chunk_epochs=200,
+    )
+    res = kd.fit(cfg, data, sweep=kd.SweepConfig(kd_weights=(0.0, 0.25)), progress=False)
+    for r, mu in enumerate((0.0, 0.25)):
+        target = (1 - mu) * y + mu * t
+        want = np.linalg.lstsq(x.astype(np.float64), target, rcond=None)[0]
+        np.testing.assert_allclose(res.state.params["out"]["kernel"][r, :, 0], want, rtol=1e-4,
+                                   atol=1e-5)
+    np.testing.assert_allclose(res.history.score, res.history.supervised)
+
+
+def test_config_replace_revalidates():
+    cfg = _config()
+    with pytest.raises(ValueError, match="epochs"):
+        dataclasses.replace(cfg, epochs=-2)
+    assert isinstance(kd.make_optimizer(_config(schedule="cosine"), 10), optax.GradientTransformation)
