@@ -172,6 +172,21 @@ def test_theorem_conditions_imply_kd_helps():
     assert np.asarray(reports.bounded).all() and np.asarray(reports.aligned).all()
 
 
+def test_alignment_is_not_needed_but_boundedness_is():
+    keys = jax.random.split(jax.random.key(6), 4000)
+    reports = jax.vmap(lambda k: theory.cch_check(theory.random_model(k, 5, 5, aligned=False)))(keys)
+    cch_bounded = np.asarray(reports.cch & reports.bounded)
+    unaligned = cch_bounded & ~np.asarray(reports.aligned)
+    assert unaligned.sum() >= 5  # the draw exercises unaligned teachers that meet the CCH
+    assert np.asarray(reports.kd_helps)[cch_bounded].all()
+    # Scaling the teacher up changes no correlation (the CCH still holds) but scales c up.
+    m = theory.family_model(1.2, 1.0, 3)
+    big = m._replace(w1=3.0 * m.w1)
+    assert bool(theory.cch_check(m).cch) and bool(theory.cch_check(big).cch)
+    assert bool(theory.cch_check(m).kd_helps) and not bool(theory.cch_check(big).kd_helps)
+    assert not bool(theory.cch_check(big).bounded)
+
+
 # ---------------------------------------------------------------------------- vmap and shapes
 def test_vmap_over_mu_alpha_a_and_keys_equals_a_loop():
     sigma2 = 1.0
