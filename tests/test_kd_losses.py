@@ -31,8 +31,11 @@ def _hand(s, t, y, lam, temp):
 @pytest.mark.parametrize("label", [2])
 def test_classification_matches_hand_computation(lam, temp, label):
     terms = kd.classification_kd_terms(
-        jnp.asarray(S, jnp.float32), jnp.asarray(T_, jnp.float32), label,
-        kd_weight=lam, temperature=temp,
+        jnp.asarray(S, jnp.float32),
+        jnp.asarray(T_, jnp.float32),
+        label,
+        kd_weight=lam,
+        temperature=temp,
     )
     total, ce, kdt = _hand(S, T_, label, lam, temp)
     np.testing.assert_allclose(terms.total, total, rtol=1e-5)
@@ -123,7 +126,9 @@ def test_regression_hand_and_edges():
     with jax.enable_x64(True):
         check_grads(
             lambda p: kd.regression_kd_loss(p, 2.0, -1.0, kd_weight=0.3),
-            (jnp.float64(0.7),), order=2, modes=["rev"],
+            (jnp.float64(0.7),),
+            order=2,
+            modes=["rev"],
         )
 
 
@@ -136,7 +141,9 @@ def test_batched_terms_are_per_example_and_vmap_over_hyperparameters():
     for leaf in terms:
         chex.assert_shape(leaf, (5,))
     for i in range(5):
-        want = _hand(np.asarray(s[i], np.float64), np.asarray(t[i], np.float64), int(y[i]), 0.5, 3.0)
+        want = _hand(
+            np.asarray(s[i], np.float64), np.asarray(t[i], np.float64), int(y[i]), 0.5, 3.0
+        )
         np.testing.assert_allclose(terms.total[i], want[0], rtol=1e-5)
     lams = jnp.array([0.0, 0.5, 1.0])
     temps = jnp.array([1.0, 3.0, 5.0])
@@ -145,7 +152,8 @@ def test_batched_terms_are_per_example_and_vmap_over_hyperparameters():
     )(lams, temps)
     chex.assert_shape(swept, (3, 5))
     np.testing.assert_allclose(
-        swept[1], kd.batch_classification_kd_terms(s, t, y, kd_weight=0.5, temperature=3.0).total,
+        swept[1],
+        kd.batch_classification_kd_terms(s, t, y, kd_weight=0.5, temperature=3.0).total,
         rtol=1e-6,
     )
     r = kd.batch_regression_kd_terms(s[:, 0], t[:, 0], s[:, 1], kd_weight=0.5)

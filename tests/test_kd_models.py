@@ -1,4 +1,4 @@
-"""nnx models as pure functions over plain parameter pytrees, with the penultimate representation."""
+"""nnx models as pure functions over plain parameter pytrees, with the penultimate layer H."""
 
 import chex
 import jax
@@ -35,7 +35,9 @@ def test_shapes_features_and_head(name, shape, hidden, feat):
     chex.assert_shape(h, (2, feat))
     # the output is the linear head applied to H: H is truly the penultimate layer
     head = params["out"]
-    np.testing.assert_allclose(out, h @ head["kernel"] + head["bias"][None, :], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        out, h @ head["kernel"] + head["bias"][None, :], rtol=1e-5, atol=1e-5
+    )
     # plain nested dicts of arrays with string keys (what jit/vmap/orbax want)
     flat = jax.tree_util.tree_flatten_with_path(params)[0]
     assert all(isinstance(k.key, str) for path, _ in flat for k in path)

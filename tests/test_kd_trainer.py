@@ -96,8 +96,12 @@ def test_data_errors(data):
     with pytest.raises(ValueError, match="label: classification needs integer"):
         kd.kd_data(ex["student_input"], ex["label"] * 1.0, t, task="classification")
     with pytest.raises(ValueError, match="examples: missing the field 'teacher_input'"):
-        kd.prepare_data({"student_input": 1, "label": 1}, task="classification",
-                        teacher_apply=None, teacher_params=None)
+        kd.prepare_data(
+            {"student_input": 1, "label": 1},
+            task="classification",
+            teacher_apply=None,
+            teacher_params=None,
+        )
     with pytest.raises(ValueError, match="batch_size: 64 exceeds the 48"):
         kd.make_trainer(_config(batch_size=64), num_examples=N)
     cfg = _config(model=kd.ModelConfig(name="linear", input_shape=(D + 1,), num_outputs=K))
@@ -108,7 +112,9 @@ def test_data_errors(data):
 def test_teacher_reads_its_own_field_and_is_frozen(data):
     ex, w = _problem()
     apply, params = _teacher(w)
-    np.testing.assert_allclose(data.teacher_output[0], apply(params, ex["teacher_input"]), rtol=1e-6)
+    np.testing.assert_allclose(
+        data.teacher_output[0], apply(params, ex["teacher_input"]), rtol=1e-6
+    )
     assert not np.allclose(data.teacher_output[0], apply(params, ex["student_input"]))
     np.testing.assert_array_equal(data.student_input, ex["student_input"])
     # the train state holds the student only
@@ -129,13 +135,17 @@ def test_one_step_is_sgd_on_the_mean_kd_loss(data):
 
     def mean_loss(p):
         z = batch.student_input @ p["out"]["kernel"] + p["out"]["bias"][None, :]
-        return jnp.mean(jax.vmap(
-            lambda s, t, y: kd.classification_kd_loss(s, t, y, kd_weight=0.3, temperature=2.0)
-        )(z, batch.teacher_output, batch.label))
+        return jnp.mean(
+            jax.vmap(
+                lambda s, t, y: kd.classification_kd_loss(s, t, y, kd_weight=0.3, temperature=2.0)
+            )(z, batch.teacher_output, batch.label)
+        )
 
     g = jax.grad(mean_loss)(state.params)
     want = jax.tree.map(lambda p, gi: p - 0.1 * gi, state.params, g)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), new.params, want)
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), new.params, want
+    )
     assert int(new.step) == 1
     np.testing.assert_allclose(float(jnp.mean(per.loss)), float(mean_loss(state.params)), rtol=1e-5)
 
@@ -152,11 +162,15 @@ def test_epoch_scan_equals_python_loop_over_shuffled_batches(data):
     losses = []
     step = jax.jit(tr.step)
     for i in idx:
-        loop, per = step(loop, kd.Batch(data.student_input[i], data.label[i],
-                                           data.teacher_output[0, i]), hp)
+        loop, per = step(
+            loop, kd.Batch(data.student_input[i], data.label[i], data.teacher_output[0, i]), hp
+        )
         losses.append(per.loss)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
-                 after.params, loop.params)
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+        after.params,
+        loop.params,
+    )
     np.testing.assert_allclose(metrics.loss, jnp.mean(jnp.stack(losses)), rtol=1e-5)
     assert int(after.step) == 3
 
@@ -201,8 +215,12 @@ def test_sweep_equals_single_runs_and_is_sharded(data):
         hp = kd.HParams(jnp.float32(res.grid["kd_weight"][r]), jnp.float32(3.0), jnp.int32(0))
         state = tr.init(jax.random.key(int(res.grid["seed"][r])))
         single, m = run_single(state, hp)
-        np.testing.assert_allclose(res.state.params["out"]["kernel"][r],
-                                   single.params["out"]["kernel"], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(
+            res.state.params["out"]["kernel"][r],
+            single.params["out"]["kernel"],
+            rtol=1e-4,
+            atol=1e-6,
+        )
         np.testing.assert_allclose(res.history.loss[r], m.loss, rtol=1e-5)
     rows = res.table()
     assert len(rows) == 12 and {"seed", "kd_weight", "epoch", "loss", "agreement"} <= set(rows[0])
@@ -226,8 +244,9 @@ def test_teacher_variants_and_temperature_sweep():
     ex, w = _problem(1)
     apply, _ = _teacher(w)
     teachers = [{"w": jnp.asarray(w, jnp.float32)}, {"w": -jnp.asarray(w, jnp.float32)}]
-    data = kd.prepare_data(ex, task="classification", teacher_apply=apply,
-                           teacher_params=teachers, variants=True)
+    data = kd.prepare_data(
+        ex, task="classification", teacher_apply=apply, teacher_params=teachers, variants=True
+    )
     chex.assert_shape(data.teacher_output, (2, N, K))
     cfg = _config(optimizer="adam", learning_rate=0.1, epochs=15, chunk_epochs=15)
     sweep = kd.SweepConfig(kd_weights=(1.0,), temperatures=(1.0, 4.0))
@@ -235,7 +254,7 @@ def test_teacher_variants_and_temperature_sweep():
     assert res.grid["teacher"].tolist() == [0, 1, 0, 1]
     assert res.grid["temperature"].tolist() == [1.0, 1.0, 4.0, 4.0]
     agree = res.history.agreement[:, -1]
-    # each student follows its own teacher: the anti-teacher's students agree with it, not the labels
+    # each student follows its own teacher: the anti-teacher's students agree with it, not labels
     assert np.all(agree > 0.7)
     assert np.all(res.history.score[[1, 3], -1] < 0.3)
 
@@ -248,15 +267,21 @@ def test_regression_fit_reaches_least_squares():
     data = kd.kd_data(x, y, t, task="regression")
     cfg = kd.TrainConfig(
         model=kd.ModelConfig(name="linear", input_shape=(3,), num_outputs=1, use_bias=False),
-        loss=kd.KDConfig(task="regression"), epochs=200, batch_size=64, shuffle=False,
-        optimizer="momentum", learning_rate=0.1, chunk_epochs=200,
+        loss=kd.KDConfig(task="regression"),
+        epochs=200,
+        batch_size=64,
+        shuffle=False,
+        optimizer="momentum",
+        learning_rate=0.1,
+        chunk_epochs=200,
     )
     res = kd.fit(cfg, data, sweep=kd.SweepConfig(kd_weights=(0.0, 0.25)), progress=False)
     for r, mu in enumerate((0.0, 0.25)):
         target = (1 - mu) * y + mu * t
         want = np.linalg.lstsq(x.astype(np.float64), target, rcond=None)[0]
-        np.testing.assert_allclose(res.state.params["out"]["kernel"][r, :, 0], want, rtol=1e-4,
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            res.state.params["out"]["kernel"][r, :, 0], want, rtol=1e-4, atol=1e-5
+        )
     np.testing.assert_allclose(res.history.score, res.history.supervised)
 
 
@@ -264,4 +289,6 @@ def test_config_replace_revalidates():
     cfg = _config()
     with pytest.raises(ValueError, match="epochs"):
         dataclasses.replace(cfg, epochs=-2)
-    assert isinstance(kd.make_optimizer(_config(schedule="cosine"), 10), optax.GradientTransformation)
+    assert isinstance(
+        kd.make_optimizer(_config(schedule="cosine"), 10), optax.GradientTransformation
+    )

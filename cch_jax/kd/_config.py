@@ -74,7 +74,9 @@ class ModelConfig:
             raise ValueError(f"hidden: the linear model has no hidden layers, got {hidden}")
         if self.name == "cnn":
             if len(hidden) != 3:
-                raise ValueError(f"hidden: the CNN takes (conv1, conv2, dense) widths, got {hidden}")
+                raise ValueError(
+                    f"hidden: the CNN takes (conv1, conv2, dense) widths, got {hidden}"
+                )
             if len(shape) != 3 or shape[0] < 4 or shape[1] < 4:
                 raise ValueError(
                     f"input_shape: the CNN needs (height, width, channels) images of at least "
@@ -158,7 +160,8 @@ class TrainConfig:
             )
         if self.loss.task == "classification" and self.model.num_outputs < 2:
             raise ValueError(
-                f"model.num_outputs: classification needs >= 2 classes, got {self.model.num_outputs}"
+                f"model.num_outputs: classification needs >= 2 classes, got "
+                f"{self.model.num_outputs}"
             )
 
 

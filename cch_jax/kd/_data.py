@@ -1,8 +1,8 @@
 """Distillation data: student inputs, labels and the frozen teacher outputs of the same examples.
 
-Cross-modal KD reads two input fields of one example: the teacher sees ``teacher_input`` (e.g. the
-colour image, or x1), the student sees ``student_input`` (e.g. the grey image, or x2). The teacher is
-run once, here, without gradients or dropout; the trainer only ever sees its outputs, so the teacher
+Cross-modal KD reads two input fields of one example: the teacher sees ``teacher_input`` (e.g.
+the colour image, or x1), the student sees ``student_input`` (e.g. the grey image, or x2). The
+teacher is run once, here, without gradients or dropout; the trainer only ever sees its outputs, so the teacher
 can neither be updated nor end up in a student checkpoint.
 """
 
@@ -126,8 +126,8 @@ def prepare_data(
     """Builds :class:`KDData` from a batch dict of examples and a frozen teacher.
 
     Args:
-      examples: a mapping with ``'teacher_input'`` ``[n, ...]``, ``'student_input'`` ``[n, ...]`` and
-        ``'label'`` ``[n]`` (two input fields of the same n examples).
+      examples: a mapping with ``'teacher_input'`` ``[n, ...]``, ``'student_input'``
+        ``[n, ...]`` and ``'label'`` ``[n]`` (two input fields of the same n examples).
       task: 'classification' or 'regression'.
       teacher_apply: ``(params, x) -> [b, k]`` logits (``[b, 1]`` or ``[b]`` for regression).
       teacher_params: the teacher's parameters, or a sequence of them when ``variants`` is True.

@@ -8,6 +8,7 @@ data replicated; the same code runs on one CPU, a multi-GPU host or a TPU slice.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import sys
@@ -107,7 +108,10 @@ def _check_data(config: TrainConfig, data: KDData) -> None:
             f"model.input_shape {config.model.input_shape}"
         )
     if config.loss.task == "classification":
-        if data.teacher_output.ndim != 3 or data.teacher_output.shape[-1] != config.model.num_outputs:
+        if (
+            data.teacher_output.ndim != 3
+            or data.teacher_output.shape[-1] != config.model.num_outputs
+        ):
             raise ValueError(
                 f"data.teacher_output: expected [V, n, {config.model.num_outputs}] teacher logits, "
                 f"got shape {data.teacher_output.shape}"
@@ -117,6 +121,29 @@ def _check_data(config: TrainConfig, data: KDData) -> None:
             f"data.teacher_output: regression expects [V, n] teacher predictions, got shape "
             f"{data.teacher_output.shape}"
         )
+
+
+# Compiled programs are cached per (config, n, chunk length, devices), so that repeated or resumed
+# fits of the same configuration reuse them. The data are arguments, never baked-in constants.
+@functools.lru_cache(maxsize=32)
+def _trainer(config: TrainConfig, num_examples: int):
+    return make_trainer(config, num_examples=num_examples)
+
+
+@functools.lru_cache(maxsize=32)
+def _init_fn(config: TrainConfig, num_examples: int, device_ids: tuple, runs: NamedSharding):
+    del device_ids  # part of the cache key; ``runs`` carries the mesh
+    trainer = _trainer(config, num_examples)
+    fn = jax.vmap(lambda k: trainer.init(jax.random.wrap_key_data(k)))
+    return jax.jit(fn, out_shardings=runs)
+
+
+@functools.lru_cache(maxsize=64)
+def _chunk_fn(config, num_examples: int, length: int, device_ids: tuple, runs: NamedSharding):
+    del device_ids
+    trainer = _trainer(config, num_examples)
+    fn = jax.vmap(lambda s, d, h: trainer.run_epochs(s, d, h, length), in_axes=(0, None, 0))
+    return jax.jit(fn, out_shardings=(runs, runs))
 
 
 def _boundaries(start: int, epochs: int, chunk: int, every: int | None) -> list[int]:
@@ -168,7 +195,7 @@ def fit(
             raise ValueError(f"checkpoint_every: expected an integer, got {checkpoint_every!r}")
         if checkpoint_every < 1:
             raise ValueError(f"checkpoint_every: must be >= 1, got {checkpoint_every}")
-    trainer = make_trainer(config, num_examples=data.num_examples)
+    _trainer(config, data.num_examples)  # validates batch_size against n
     grid = sweep_grid(sweep, data.num_teachers)
     num_runs = grid["seed"].shape[0]
 
@@ -187,16 +214,11 @@ def fit(
     hp = jax.device_put(hp, runs)
     data = jax.device_put(data, replicated)
     keys = jax.device_put(jax.random.key_data(jax.vmap(jax.random.key)(grid["seed"][pad])), runs)
-    init_fn = jax.vmap(lambda k: trainer.init(jax.random.wrap_key_data(k)))
-    state = jax.jit(init_fn, out_shardings=runs)(keys)
-
-    chunk_fns: dict[int, Callable] = {}
+    device_ids = tuple(d.id for d in devices)
+    state = _init_fn(config, data.num_examples, device_ids, runs)(keys)
 
     def run_chunk(st, length):
-        if length not in chunk_fns:
-            fn = jax.vmap(lambda s, h: trainer.run_epochs(s, data, h, length))
-            chunk_fns[length] = jax.jit(fn, out_shardings=(runs, runs))
-        return chunk_fns[length](st, hp)
+        return _chunk_fn(config, data.num_examples, length, device_ids, runs)(st, data, hp)
 
     history = Metrics(*[np.zeros((padded, 0), np.float32) for _ in Metrics._fields])
     epoch = 0
@@ -215,7 +237,7 @@ def fit(
             new_state = jax.block_until_ready(new_state)
             state, epoch = new_state, mark
             history = Metrics(
-                *[np.concatenate([h, np.asarray(m)], axis=1) for h, m in zip(history, metrics)]
+                *[np.concatenate([h, np.asarray(m)], axis=1) for h, m in zip(history, metrics, strict=True)]
             )
             if ckpt is not None and (epoch % every == 0 or epoch == config.epochs):
                 ckpt.save(epoch, state, history, grid)

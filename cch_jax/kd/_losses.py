@@ -12,8 +12,8 @@ Regression (the quadratic KD of ``theory/``, convex form with weight mu on the t
 
     L = (1 - mu) * (y - yhat)^2 + mu * (t - yhat)^2.
 
-Every function here takes ONE example (logits ``[k]``, a scalar label); batch with ``jax.vmap`` or use
-the ``batch_*`` helpers. Losses are in nats (natural logarithms).
+Every function here takes ONE example (logits ``[k]``, a scalar label); batch with ``jax.vmap``
+or use the ``batch_*`` helpers. Losses are in nats (natural logarithms).
 
 References:
   Hinton, Vinyals and Dean (2015), "Distilling the knowledge in a neural network", arXiv 1503.02531.
@@ -77,7 +77,8 @@ def classification_kd_terms(
       temperature: T > 0 (may be a traced scalar).
 
     Returns:
-      :class:`LossTerms` with total = (1 - lam) CE + lam T^2 KL, supervised = CE, kd = T^2 KL (nats).
+      :class:`LossTerms` with total = (1 - lam) CE + lam T^2 KL, supervised = CE and
+      kd = T^2 KL (nats).
     """
     teacher_logits = jax.lax.stop_gradient(teacher_logits)
     ce = cross_entropy(student_logits, label)
@@ -146,7 +147,7 @@ def batch_classification_kd_terms(
     kd_weight,
     temperature,
 ) -> LossTerms:
-    """:func:`classification_kd_terms` over a batch: logits ``[n, k]``, labels ``[n]`` -> ``[n]`` each."""
+    """:func:`classification_kd_terms` over a batch: logits ``[n, k]``, labels ``[n]`` -> ``[n]``."""
     fn = lambda s, t, y: classification_kd_terms(  # noqa: E731
         s, t, y, kd_weight=kd_weight, temperature=temperature
     )

@@ -72,7 +72,7 @@ class Metrics(NamedTuple):
 
 
 class Batch(NamedTuple):
-    """One minibatch: student inputs ``[b, ...]``, labels ``[b]``, teacher outputs ``[b, k]``/``[b]``."""
+    """A minibatch: student inputs ``[b, ...]``, labels ``[b]``, teacher outputs ``[b, k]``/``[b]``."""
 
     student_input: jax.Array
     label: jax.Array
@@ -157,7 +157,11 @@ def make_trainer(
     task = config.loss.task
     model = make_model(config.model)
     steps_per_epoch = num_examples // config.batch_size
-    tx = optimizer if optimizer is not None else make_optimizer(config, steps_per_epoch * config.epochs)
+    tx = (
+        optimizer
+        if optimizer is not None
+        else make_optimizer(config, steps_per_epoch * config.epochs)
+    )
     full_batch = config.batch_size == num_examples and not config.shuffle
     bs = config.batch_size
 
@@ -178,9 +182,7 @@ def make_trainer(
         return TrainState(params, opt_state, state.step + 1, state.key), per
 
     def gather(data: KDData, idx, hp: HParams) -> Batch:
-        return Batch(
-            data.student_input[idx], data.label[idx], data.teacher_output[hp.teacher, idx]
-        )
+        return Batch(data.student_input[idx], data.label[idx], data.teacher_output[hp.teacher, idx])
 
     def epoch(state: TrainState, data: KDData, hp: HParams):
         key, k_perm = jax.random.split(state.key)

@@ -1,0 +1,69 @@
+"""Figure 1's 'trainer' solver lands on the closed-form least-squares KD students."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from cch_jax import cli
+from cch_jax.experiments import _figure1 as f1
+from cch_jax.kd._linear import default_steps, train_linear_students
+
+
+@pytest.fixture(scope="module")
+def risks():
+    """Both solvers on the same draws: 16 seeds x 3 gaps x 4 KD weights, n = 300, d = 100."""
+    seeds, n, d, sigma2 = 16, 300, 100, 1.0
+    draws = f1.draw(jax.random.key(7), seeds=seeds, n=n, d=d)
+    gaps = np.array([-0.2, 0.0, 0.4])
+    a = jnp.asarray(np.sqrt(1.0 + sigma2 - sigma2 * np.exp(-2.0 * gaps)), jnp.float32)
+    mus = jnp.array([0.0, 0.25, 0.5, 1.0])
+    out = {}
+    for name in ("lstsq", "trainer"):
+        out[name] = np.asarray(
+            f1.simulate_risks(draws, a, mus, jnp.float32(sigma2), f1.SOLVERS[name])
+        )
+    return out, draws, a, mus
+
+
+def test_trained_weights_match_closed_form_within_1e_3_relative():
+    key = jax.random.key(3)
+    for n, d in [(300, 100), (150, 100)]:  # alpha = 3 and 1.5 (kappa ~ 14 and ~100)
+        k1, k2, key = jax.random.split(key, 3)
+        x = jax.random.normal(k1, (n, d))
+        e = jax.random.normal(k2, (n,))
+        y, t = x[:, 0] + e, 1.2 * x[:, 0] + 0.6 * e
+        mus = jnp.linspace(0.0, 1.0, 5)
+        w_ref = f1.lstsq_solver(x, y, t, mus)
+        w = jax.jit(train_linear_students)(x, y, t, mus)
+        rel = np.linalg.norm(w - w_ref, axis=1) / np.linalg.norm(w_ref, axis=1)
+        assert rel.max() < 1e-3, (n, d, rel)
+    # the step count is what makes this hold: far fewer steps do not converge
+    w_short = jax.jit(lambda *a: train_linear_students(*a, steps=3))(x, y, t, mus)
+    assert np.max(np.linalg.norm(w_short - w_ref, axis=1) / np.linalg.norm(w_ref, axis=1)) > 1e-2
+    assert default_steps(150, 100) > default_steps(300, 100)
+
+
+def test_trainer_risks_equal_lstsq_within_simulation_noise(risks):
+    out, *_ = risks
+    lst, tr = out["lstsq"], out["trainer"]  # [S, G, M] population risks
+    assert lst.shape == tr.shape == (16, 3, 4)
+    se = lst.std(0, ddof=1) / np.sqrt(lst.shape[0])  # simulation noise of the mean risk
+    diff = np.abs(tr.mean(0) - lst.mean(0))
+    assert np.all(diff < 1e-3 * se), (diff, se)
+    np.testing.assert_allclose(tr, lst, rtol=1e-4)  # and student by student
+
+
+def test_run_with_trainer_solver_and_cli_choice():
+    config = f1.Figure1Config(n=40, d=10, seeds=3, num_gaps=3, num_mus=2, solver="trainer")
+    res = f1.run(config)
+    assert res.risks.shape == (3, 3, 3) and np.all(np.isfinite(res.risks))
+    assert np.all(res.risks >= 1.0)  # population risk >= sigma2 = 1 for any student
+    args = cli.build_parser().parse_args(["figure1", "--solver", "trainer"])
+    assert args.solver == "trainer"
+
+
+def test_cli_rejects_unknown_solver(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["figure1", "--solver", "newton"])
+    assert "invalid choice: 'newton'" in capsys.readouterr().err
