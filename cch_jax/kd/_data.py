@@ -2,8 +2,8 @@
 
 Cross-modal KD reads two input fields of one example: the teacher sees ``teacher_input`` (e.g.
 the colour image, or x1), the student sees ``student_input`` (e.g. the grey image, or x2). The
-teacher is run once, here, without gradients or dropout; the trainer only ever sees its outputs, so the teacher
-can neither be updated nor end up in a student checkpoint.
+teacher is run once, here, without gradients or dropout; the trainer only ever sees its outputs,
+so the teacher can neither be updated nor end up in a student checkpoint.
 """
 
 from __future__ import annotations

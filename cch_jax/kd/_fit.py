@@ -237,7 +237,10 @@ def fit(
             new_state = jax.block_until_ready(new_state)
             state, epoch = new_state, mark
             history = Metrics(
-                *[np.concatenate([h, np.asarray(m)], axis=1) for h, m in zip(history, metrics, strict=True)]
+                *[
+                    np.concatenate([h, np.asarray(m)], axis=1)
+                    for h, m in zip(history, metrics, strict=True)
+                ]
             )
             if ckpt is not None and (epoch % every == 0 or epoch == config.epochs):
                 ckpt.save(epoch, state, history, grid)

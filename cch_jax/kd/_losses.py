@@ -147,7 +147,7 @@ def batch_classification_kd_terms(
     kd_weight,
     temperature,
 ) -> LossTerms:
-    """:func:`classification_kd_terms` over a batch: logits ``[n, k]``, labels ``[n]`` -> ``[n]``."""
+    """:func:`classification_kd_terms` over a batch: ``[n, k]`` logits, ``[n]`` labels."""
     fn = lambda s, t, y: classification_kd_terms(  # noqa: E731
         s, t, y, kd_weight=kd_weight, temperature=temperature
     )

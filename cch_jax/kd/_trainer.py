@@ -72,7 +72,7 @@ class Metrics(NamedTuple):
 
 
 class Batch(NamedTuple):
-    """A minibatch: student inputs ``[b, ...]``, labels ``[b]``, teacher outputs ``[b, k]``/``[b]``."""
+    """A minibatch: student inputs ``[b, ...]``, labels ``[b]``, teacher outputs ``[b, (k)]``."""
 
     student_input: jax.Array
     label: jax.Array
