@@ -76,7 +76,7 @@ def test_simulation_is_one_compilation_per_shape():
 
     config = Figure1Config(n=30, d=10, seeds=3, num_gaps=4, num_mus=2)
     run_figure1(config)
-    before = _figure1._simulate_from_key._cache_size()
+    before = _figure1._program._cache_size()
     run_figure1(Figure1Config(n=30, d=10, seeds=3, num_gaps=4, num_mus=2, seed=1, gap_max=0.7))
-    assert _figure1._simulate_from_key._cache_size() == before
+    assert _figure1._program._cache_size() == before
     assert jax.numpy.isfinite(run_figure1(config).risks).all()

@@ -21,21 +21,6 @@ def write_csv(result: Figure1Result, config: Figure1Config, path: Path) -> Path:
     return path
 
 
-def _theory_grid(config: Figure1Config, *, num_gaps: int = 200, num_mus: int = 101):
-    """Sign of R(mu) - R0 (asymptotic f) on a fine (gap, mu) grid, and the window edge mu0(gap)."""
-    import jax.numpy as jnp
-
-    from cch_jax import theory
-    from cch_jax.experiments._figure1 import theory_risks
-
-    gaps = np.linspace(config.gaps()[0], config.gap_max, num_gaps)
-    mus = np.linspace(0.0, 1.0, num_mus)
-    f = theory.asymptotic_f(config.alpha)
-    r = np.asarray(theory_risks(gaps, mus, sigma2=config.sigma2, f=f))
-    m = theory.family_moments(theory.family_a(jnp.asarray(gaps), config.sigma2), config.sigma2)
-    return gaps, mus, r - r[:, :1], np.asarray(theory.kd_window(m, f))
-
-
 def plot(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]:
     """Draws panels (a) and (b); writes ``stem``.png and ``stem``.pdf and returns their paths."""
     import matplotlib
@@ -63,11 +48,10 @@ def plot(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]
     )
     ax_a.legend(fontsize=8, loc="upper right")
 
-    gaps_f, mus_f, diff, mu0 = _theory_grid(config)
-    sign = np.sign(diff.T)
+    gaps_f, mus_f, mu0 = result.fine_gaps, result.fine_mus, result.fine_mu0
     ax_b.pcolormesh(
-        gaps_f, mus_f, sign, cmap=matplotlib.colors.ListedColormap(["#9ecae1", "white", "#fcbba1"]),
-        vmin=-1.5, vmax=1.5, shading="auto",
+        gaps_f, mus_f, -np.sign(result.fine_benefit.T), vmin=-1.5, vmax=1.5, shading="auto",
+        cmap=matplotlib.colors.ListedColormap(["#9ecae1", "white", "#fcbba1"]), rasterized=True,
     )
     ax_b.plot(gaps_f, mu0, color="k", lw=1.2, label="μ₀: edge of the KD window (theory)")
     ax_b.axvline(0.0, color="k", ls="--", lw=1.2, label="CCH boundary (gap = 0)")
