@@ -55,7 +55,9 @@ def block(x: Any) -> Any:
         return x
 
 
-def time_call(fn: Callable[[], Any], *, repeats: int = 5, warmup: bool = True) -> tuple[Timing, Any]:
+def time_call(
+    fn: Callable[[], Any], *, repeats: int = 5, warmup: bool = True
+) -> tuple[Timing, Any]:
     """Times ``fn()``: one first call (compile), then ``repeats`` steady-state calls.
 
     Returns the timing and the value of the last call.
@@ -71,7 +73,9 @@ def time_call(fn: Callable[[], Any], *, repeats: int = 5, warmup: bool = True) -
     return Timing(first_s=first, runs_s=tuple(runs)), out
 
 
-def time_command(cmd: Sequence[str], *, repeats: int = 5, env: dict | None = None, cwd=None) -> Timing:
+def time_command(
+    cmd: Sequence[str], *, repeats: int = 5, env: dict | None = None, cwd=None
+) -> Timing:
     """Times a whole process, launch to exit, ``repeats`` times (each run is a cold start)."""
     runs = []
     for _ in range(repeats):
@@ -118,7 +122,11 @@ class Row:
     env: dict[str, str] = dataclasses.field(default_factory=environment)
 
     def as_dict(self) -> dict[str, Any]:
-        d = {"name": self.name, "impl": self.impl, **{f"param.{k}": v for k, v in self.params.items()}}
+        d = {
+            "name": self.name,
+            "impl": self.impl,
+            **{f"param.{k}": v for k, v in self.params.items()},
+        }
         if self.timing is not None:
             d.update(
                 first_s=round(self.timing.first_s, 6),
@@ -159,7 +167,12 @@ def write_results(name: str, rows: Sequence[Row], *, notes: str = "") -> Path:
     """Writes ``results/<name>.json`` and ``results/<name>.md``, prints the table; returns the .md path."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    payload = {"benchmark": name, "time": stamp, "argv": sys.argv, "rows": [r.as_dict() for r in rows]}
+    payload = {
+        "benchmark": name,
+        "time": stamp,
+        "argv": sys.argv,
+        "rows": [r.as_dict() for r in rows],
+    }
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
     md = f"# {name}\n\nMeasured {stamp} with `{' '.join(sys.argv)}`.\n\n{to_markdown(rows)}\n"
     if notes:

@@ -23,8 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
-
 from _harness import Row, time_call, time_command, write_results
+
 from cch_jax.experiments import Figure1Config, draw, lstsq_solver, simulate_risks
 
 
@@ -56,7 +56,9 @@ def numpy_tuned(x2s, zs, a, b, mus, sigma2):
         y = s + e
         t = a[:, None] * s[None, :] + b[:, None] * e[None, :]  # [G, n]
         chol = scipy.linalg.cho_factor(x2.T @ x2, lower=True)
-        w = scipy.linalg.cho_solve(chol, x2.T @ np.concatenate([y[:, None], t.T], axis=1))  # [d, 1+G]
+        w = scipy.linalg.cho_solve(
+            chol, x2.T @ np.concatenate([y[:, None], t.T], axis=1)
+        )  # [d, 1+G]
         w_y, w_t = w[:, 0], w[:, 1:].T  # [d], [G, d]
         ws = (1 - mus)[None, :, None] * w_y[None, None, :] + mus[None, :, None] * w_t[:, None, :]
         ws[..., 0] -= 1.0
@@ -71,14 +73,23 @@ def main(argv=None) -> int:
 
     config = Figure1Config()
     rows: list[Row] = []
-    params = dict(seeds=config.seeds, gaps=config.num_gaps, mus=len(config.mus()), n=config.n, d=config.d)
+    params = dict(
+        seeds=config.seeds, gaps=config.num_gaps, mus=len(config.mus()), n=config.n, d=config.d
+    )
 
     # 1. The whole process.
     cch = shutil.which("cch") or str(Path(sys.executable).with_name("cch"))
     out = tempfile.mkdtemp(prefix="cch-fig1-")
     proc = time_command([cch, "figure1", "--out", out], repeats=args.repeats)
-    rows.append(Row(name="cch figure1 (process, compile included)", impl="cch_jax", params=params,
-                    timing=proc, extra={"goal_s": 5.0}))
+    rows.append(
+        Row(
+            name="cch figure1 (process, compile included)",
+            impl="cch_jax",
+            params=params,
+            timing=proc,
+            extra={"goal_s": 5.0},
+        )
+    )
 
     # 2. The compiled simulation on fixed draws, and the NumPy loops on the same draws.
     draws = draw(jax.random.key(0), seeds=config.seeds, n=config.n, d=config.d)
@@ -90,22 +101,40 @@ def main(argv=None) -> int:
         lambda: simulate_risks(draws, a32, mus32, config.sigma2, lstsq_solver), repeats=args.repeats
     )
     x2s, zs = np.asarray(draws.x2, np.float64), np.asarray(draws.z, np.float64)
-    loop_timing, loop_risks = time_call(lambda: numpy_loop(x2s, zs, a, b, mus, config.sigma2),
-                                        repeats=max(args.repeats // 2, 1))
-    tuned_timing, tuned_risks = time_call(lambda: numpy_tuned(x2s, zs, a, b, mus, config.sigma2),
-                                          repeats=args.repeats)
+    loop_timing, loop_risks = time_call(
+        lambda: numpy_loop(x2s, zs, a, b, mus, config.sigma2), repeats=max(args.repeats // 2, 1)
+    )
+    tuned_timing, tuned_risks = time_call(
+        lambda: numpy_tuned(x2s, zs, a, b, mus, config.sigma2), repeats=args.repeats
+    )
     jax_risks = np.asarray(jax_risks)
     diff_loop = float(np.max(np.abs(jax_risks - loop_risks)))
     diff_tuned = float(np.max(np.abs(tuned_risks - loop_risks)))
-    jax_row = Row(name="simulation", impl="cch_jax (jit, vmap)", params=params, timing=jax_timing,
-                  extra={"max_abs_diff_vs_numpy_loop": diff_loop})
-    loop_row = Row(name="simulation", impl="numpy loop (solve per seed x gap)", params=params,
-                   timing=loop_timing)
-    tuned_row = Row(name="simulation", impl="numpy tuned (Cholesky per seed)", params=params,
-                    timing=tuned_timing, extra={"max_abs_diff_vs_numpy_loop": diff_tuned})
+    jax_row = Row(
+        name="simulation",
+        impl="cch_jax (jit, vmap)",
+        params=params,
+        timing=jax_timing,
+        extra={"max_abs_diff_vs_numpy_loop": diff_loop},
+    )
+    loop_row = Row(
+        name="simulation",
+        impl="numpy loop (solve per seed x gap)",
+        params=params,
+        timing=loop_timing,
+    )
+    tuned_row = Row(
+        name="simulation",
+        impl="numpy tuned (Cholesky per seed)",
+        params=params,
+        timing=tuned_timing,
+        extra={"max_abs_diff_vs_numpy_loop": diff_tuned},
+    )
     for r in (loop_row, tuned_row):
         r.extra["cch_jax_speedup"] = round(r.timing.median_s / jax_row.timing.median_s, 2)
-        r.extra["cch_jax_speedup_incl_compile"] = round(r.timing.median_s / jax_row.timing.first_s, 2)
+        r.extra["cch_jax_speedup_incl_compile"] = round(
+            r.timing.median_s / jax_row.timing.first_s, 2
+        )
     rows += [jax_row, loop_row, tuned_row]
 
     notes = (

@@ -41,7 +41,9 @@ def as_float_array(name: str, x, *, ndims: Sequence[int] | None = None) -> jax.A
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))
     if ndims is not None and x.ndim not in ndims:
-        raise ValueError(f"{name}: expected {' or '.join(map(str, ndims))} dimensions, got shape {x.shape}")
+        raise ValueError(
+            f"{name}: expected {' or '.join(map(str, ndims))} dimensions, got shape {x.shape}"
+        )
     check_finite(name, x)
     return x
 

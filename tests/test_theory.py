@@ -61,7 +61,8 @@ def test_risk_formula_matches_simulation_for_general_covariances(d1, d, n):
     for model_seed in range(3):
         model = theory.random_model(jax.random.key(100 + model_seed), d1, d)
         keys = jax.random.split(jax.random.key(model_seed), reps)
-        risks = np.asarray(jax.vmap(lambda k: _general_risks(model, k, mus, n=n))(keys))
+        fit = functools.partial(_general_risks, n=n)
+        risks = np.asarray(jax.vmap(fit, in_axes=(None, 0, None))(model, keys, mus))
         m = theory.moments(model)
         exact = np.asarray(theory.risk(m, mus, theory.finite_f(n, d)))
         asym = np.asarray(theory.risk(m, mus, theory.asymptotic_f(n / d)))
@@ -96,7 +97,9 @@ def test_window_and_best_weight():
         inside = (mus > 1e-3) & (mus < mu0 - 1e-3)
         outside = mus > mu0 + 1e-3
         assert helps[np.asarray(inside)].all() and not helps[np.asarray(outside)].any()
-    np.testing.assert_allclose(float(theory.best_weight(m, f)), float(mus[jnp.argmin(r)]), atol=2e-4)
+    np.testing.assert_allclose(
+        float(theory.best_weight(m, f)), float(mus[jnp.argmin(r)]), atol=2e-4
+    )
     assert float(theory.risk(m, theory.best_weight(m, f), f)) <= float(jnp.min(r)) + 1e-6
 
 
@@ -125,7 +128,7 @@ def test_cch_terms_equal_the_determinant_formula():
     cov_ts = jnp.array([[m.var_t, m.cov_ts], [m.cov_ts, m.var_s]])
     np.testing.assert_allclose(report.i_ts, theory.gaussian_mi(cov_ts, 1), rtol=1e-4)
     # I(s; y) = I(x2; y): s is a sufficient statistic of x2 for y.
-    cov = theory.joint_covariance(model)[model.d1:, model.d1:]
+    cov = theory.joint_covariance(model)[model.d1 :, model.d1 :]
     np.testing.assert_allclose(report.i_sy, theory.gaussian_mi(cov, model.d), rtol=1e-4)
 
 
@@ -174,7 +177,9 @@ def test_theorem_conditions_imply_kd_helps():
 
 def test_alignment_is_not_needed_but_boundedness_is():
     keys = jax.random.split(jax.random.key(6), 4000)
-    reports = jax.vmap(lambda k: theory.cch_check(theory.random_model(k, 5, 5, aligned=False)))(keys)
+    reports = jax.vmap(lambda k: theory.cch_check(theory.random_model(k, 5, 5, aligned=False)))(
+        keys
+    )
     cch_bounded = np.asarray(reports.cch & reports.bounded)
     unaligned = cch_bounded & ~np.asarray(reports.aligned)
     assert unaligned.sum() >= 5  # the draw exercises unaligned teachers that meet the CCH
@@ -190,7 +195,11 @@ def test_alignment_is_not_needed_but_boundedness_is():
 # ---------------------------------------------------------------------------- vmap and shapes
 def test_vmap_over_mu_alpha_a_and_keys_equals_a_loop():
     sigma2 = 1.0
-    mus, alphas, a = jnp.array([0.1, 0.5, 0.9]), jnp.array([1.5, 3.0, 10.0]), jnp.array([0.5, 1.0, 1.3])
+    mus, alphas, a = (
+        jnp.array([0.1, 0.5, 0.9]),
+        jnp.array([1.5, 3.0, 10.0]),
+        jnp.array([0.5, 1.0, 1.3]),
+    )
 
     def one(mu, alpha, a_):
         return theory.risk(theory.family_moments(a_, sigma2), mu, theory.asymptotic_f(alpha))
@@ -240,8 +249,15 @@ def test_bad_inputs_raise_clear_errors():
         theory.gaussian_mi(np.array([[1.0, np.nan], [np.nan, 1.0]]), 1)
     with pytest.raises(ValueError, match="dim_x"):
         theory.gaussian_mi(np.eye(3), 3)
-    good = dict(s11=np.eye(2), s22=np.eye(3), s12=np.zeros((2, 3)), s1y=np.zeros(2),
-                s2y=np.full(3, 0.1), var_y=1.0, w1=np.ones(2))
+    good = dict(
+        s11=np.eye(2),
+        s22=np.eye(3),
+        s12=np.zeros((2, 3)),
+        s1y=np.zeros(2),
+        s2y=np.full(3, 0.1),
+        var_y=1.0,
+        w1=np.ones(2),
+    )
     theory.make_model(**good)
     with pytest.raises(ValueError, match="s12: expected shape"):
         theory.make_model(**{**good, "s12": np.zeros((3, 2))})

@@ -65,8 +65,9 @@ def family_rows(reps, n, d, sigma2=1.0):
     gaps = np.array([-0.3, -0.1, 0.2, 0.8])
     mus = np.array([0.0, 0.25, 0.5, 1.0])
     a = np.asarray(theory.family_a(gaps, sigma2))
-    risks = np.asarray(simulate_risks(draw(jax.random.key(1), seeds=reps, n=n, d=d), a, mus, sigma2,
-                                      lstsq_solver))
+    risks = np.asarray(
+        simulate_risks(draw(jax.random.key(1), seeds=reps, n=n, d=d), a, mus, sigma2, lstsq_solver)
+    )
     m = theory.Moments(*(v[:, None] for v in theory.family_moments(a, sigma2)))
     exact = np.asarray(theory.risk(m, mus[None, :], theory.finite_f(n, d)))
     asym = np.asarray(theory.risk(m, mus[None, :], theory.asymptotic_f(n / d)))
@@ -84,11 +85,18 @@ def moment_rows(reps, n=300, d=100, bias=0.0175):
     for i, (sigma2, tau2, c, lam) in enumerate(spec):
         model = moment_model(sigma2, tau2, c, bias, d)
         mu = theory.lambda_to_mu(lam)
-        sims = np.asarray(general_risks(model, jax.random.key(10 + i), mu[None], n=n, reps=reps))[:, 0]
+        sims = np.asarray(general_risks(model, jax.random.key(10 + i), mu[None], n=n, reps=reps))[
+            :, 0
+        ]
         m = theory.moments(model)
-        rows.append(row(f"moments σ²={sigma2} τ²={tau2} c={c} B={bias} λ={lam}",
-                        float(theory.risk(m, mu, theory.finite_f(n, d))),
-                        float(theory.risk(m, mu, theory.asymptotic_f(n / d))), sims))
+        rows.append(
+            row(
+                f"moments σ²={sigma2} τ²={tau2} c={c} B={bias} λ={lam}",
+                float(theory.risk(m, mu, theory.finite_f(n, d))),
+                float(theory.risk(m, mu, theory.asymptotic_f(n / d))),
+                sims,
+            )
+        )
     return rows
 
 
@@ -103,8 +111,14 @@ def general_rows(reps):
             exact = np.asarray(theory.risk(m, mus, theory.finite_f(n, d)))
             asym = np.asarray(theory.risk(m, mus, theory.asymptotic_f(n / d)))
             for j, mu in enumerate(np.asarray(mus)):
-                rows.append(row(f"random d1={d1} d={d} n={n} model {s} μ={mu:.1f}",
-                                exact[j], asym[j], sims[:, j]))
+                rows.append(
+                    row(
+                        f"random d1={d1} d={d} n={n} model {s} μ={mu:.1f}",
+                        exact[j],
+                        asym[j],
+                        sims[:, j],
+                    )
+                )
     return rows
 
 
@@ -112,8 +126,11 @@ def cch_logic(draws=20_000):
     keys = jax.random.split(jax.random.key(2024), draws)
     lines = []
     for bounded, aligned in [(True, True), (True, False)]:
-        rep = jax.vmap(lambda k, b=bounded, a=aligned: theory.cch_check(
-            theory.random_model(k, 5, 5, bounded=b, aligned=a)))(keys)
+        rep = jax.vmap(
+            lambda k, b=bounded, a=aligned: theory.cch_check(
+                theory.random_model(k, 5, 5, bounded=b, aligned=a)
+            )
+        )(keys)
         cch, helps = np.asarray(rep.cch & rep.bounded), np.asarray(rep.kd_helps)
         unaligned = ~np.asarray(rep.aligned)
         lines.append(
@@ -128,41 +145,59 @@ def cch_logic(draws=20_000):
 
 
 def to_markdown(rows):
-    out = ["| case | formula, f = d/(n−d−1) | formula, f = 1/(α−1) | simulated mean ± s.e. | z |",
-           "|---|---|---|---|---|"]
+    out = [
+        "| case | formula, f = d/(n−d−1) | formula, f = 1/(α−1) | simulated mean ± s.e. | z |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
-        out.append(f"| {r['label']} | {r['exact']:.4f} | {r['asym']:.4f} | "
-                   f"{r['mean']:.4f} ± {r['se']:.4f} | {r['z']:+.2f} |")
+        out.append(
+            f"| {r['label']} | {r['exact']:.4f} | {r['asym']:.4f} | "
+            f"{r['mean']:.4f} ± {r['se']:.4f} | {r['z']:+.2f} |"
+        )
     return "\n".join(out)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=2000, help="training sets per case (default 2000)")
+    parser.add_argument(
+        "--reps", type=int, default=2000, help="training sets per case (default 2000)"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("check_results.md"))
     args = parser.parse_args(argv)
     start = time.perf_counter()
     sections = [
         ("One-parameter family, d = 100, n = 300 (α = 3)", family_rows(args.reps, 300, 100)),
-        ("One-parameter family, d = 10, n = 25 (the two f differ by 15%)", family_rows(args.reps, 25, 10)),
-        ("Models given by their moments (theory.md's table), d = 100, n = 300", moment_rows(args.reps)),
+        (
+            "One-parameter family, d = 10, n = 25 (the two f differ by 15%)",
+            family_rows(args.reps, 25, 10),
+        ),
+        (
+            "Models given by their moments (theory.md's table), d = 100, n = 300",
+            moment_rows(args.reps),
+        ),
         ("Random general covariances", general_rows(args.reps)),
     ]
-    text = [f"# Formula against simulation\n\n`python theory/check_formulas.py --reps {args.reps}` "
-            f"(jax {jax.__version__}, {jax.devices()[0].device_kind}). z = (simulated − formula with "
-            f"exact f) / s.e.; rows at gap 0 or μ = 0 with zero spread have z = 0.\n"]
+    text = [
+        f"# Formula against simulation\n\n`python theory/check_formulas.py --reps {args.reps}` "
+        f"(jax {jax.__version__}, {jax.devices()[0].device_kind}). z = (simulated − formula with "
+        f"exact f) / s.e.; rows at gap 0 or μ = 0 with zero spread have z = 0.\n"
+    ]
     all_z, better = [], 0
     for title, rows in sections:
         text += [f"## {title}\n", to_markdown(rows), ""]
         all_z += [abs(r["z"]) for r in rows]
         better += sum(abs(r["mean"] - r["exact"]) <= abs(r["mean"] - r["asym"]) for r in rows)
     total = sum(len(rows) for _, rows in sections)
-    text += ["## Summary\n",
-             f"- {total} cases; largest |z| = {max(all_z):.2f} (formula with f = d/(n−d−1)); "
-             f"{sum(z > 3 for z in all_z)} cases beyond 3 standard errors.",
-             f"- The exact f is at least as close to the simulation as the asymptotic f in {better} of "
-             f"{total} cases.", *cch_logic(), "",
-             f"Run time {time.perf_counter() - start:.1f} s."]
+    text += [
+        "## Summary\n",
+        f"- {total} cases; largest |z| = {max(all_z):.2f} (formula with f = d/(n−d−1)); "
+        f"{sum(z > 3 for z in all_z)} cases beyond 3 standard errors.",
+        f"- The exact f is at least as close to the simulation as the asymptotic f in {better} of "
+        f"{total} cases.",
+        *cch_logic(),
+        "",
+        f"Run time {time.perf_counter() - start:.1f} s.",
+    ]
     report = "\n".join(text) + "\n"
     args.out.write_text(report)
     print(report)

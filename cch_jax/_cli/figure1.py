@@ -6,22 +6,34 @@ import argparse
 import time
 from pathlib import Path
 
-HELP = "Regenerate Figure 1: student MSE with and without KD against the MI gap (theory + simulation)."
+HELP = (
+    "Regenerate Figure 1: student MSE with and without KD against the MI gap (theory + simulation)."
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default: figures)")
-    p.add_argument("--seeds", type=int, default=50, help="simulated training sets per gap (default 50)")
+    p.add_argument(
+        "--out", type=Path, default=Path("figures"), help="output folder (default: figures)"
+    )
+    p.add_argument(
+        "--seeds", type=int, default=50, help="simulated training sets per gap (default 50)"
+    )
     p.add_argument("--gaps", type=int, default=41, help="number of MI-gap values (default 41)")
     p.add_argument("--gap-max", type=float, default=1.0, help="largest MI gap, nats (default 1.0)")
     p.add_argument("--n", type=int, default=300, help="training rows per student (default 300)")
     p.add_argument("--d", type=int, default=100, help="student input dimension (default 100)")
     p.add_argument("--sigma2", type=float, default=1.0, help="label noise variance (default 1)")
-    p.add_argument("--mu", type=float, default=0.5, help="KD weight of panel (a), in [0, 1] (default 0.5)")
-    p.add_argument("--mus", type=int, default=11, help="KD weights simulated for panel (b) (default 11)")
+    p.add_argument(
+        "--mu", type=float, default=0.5, help="KD weight of panel (a), in [0, 1] (default 0.5)"
+    )
+    p.add_argument(
+        "--mus", type=int, default=11, help="KD weights simulated for panel (b) (default 11)"
+    )
     p.add_argument("--seed", type=int, default=0, help="master random seed (default 0)")
     p.add_argument(
-        "--solver", default="lstsq", choices=("lstsq", "trainer"),
+        "--solver",
+        default="lstsq",
+        choices=("lstsq", "trainer"),
         help="student solver: lstsq (closed form) or trainer (gradient descent with cch_jax.kd) "
         "(default lstsq)",
     )
@@ -37,8 +49,16 @@ def run(args: argparse.Namespace) -> int:
     from cch_jax.experiments import _figure1, _figure1_plot
 
     config = _figure1.Figure1Config(
-        n=args.n, d=args.d, sigma2=args.sigma2, seeds=args.seeds, num_gaps=args.gaps,
-        gap_max=args.gap_max, mu=args.mu, num_mus=args.mus, seed=args.seed, solver=args.solver,
+        n=args.n,
+        d=args.d,
+        sigma2=args.sigma2,
+        seeds=args.seeds,
+        num_gaps=args.gaps,
+        gap_max=args.gap_max,
+        mu=args.mu,
+        num_mus=args.mus,
+        seed=args.seed,
+        solver=args.solver,
     )
     result = _figure1.run(config)
     sim_s = time.perf_counter() - start

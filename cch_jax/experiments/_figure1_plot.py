@@ -50,8 +50,14 @@ def plot(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]
 
     gaps_f, mus_f, mu0 = result.fine_gaps, result.fine_mus, result.fine_mu0
     ax_b.pcolormesh(
-        gaps_f, mus_f, -np.sign(result.fine_benefit.T), vmin=-1.5, vmax=1.5, shading="auto",
-        cmap=matplotlib.colors.ListedColormap(["#9ecae1", "white", "#fcbba1"]), rasterized=True,
+        gaps_f,
+        mus_f,
+        -np.sign(result.fine_benefit.T),
+        vmin=-1.5,
+        vmax=1.5,
+        shading="auto",
+        cmap=matplotlib.colors.ListedColormap(["#9ecae1", "white", "#fcbba1"]),
+        rasterized=True,
     )
     ax_b.plot(gaps_f, mu0, color="k", lw=1.2, label="μ₀: edge of the KD window (theory)")
     ax_b.axvline(0.0, color="k", ls="--", lw=1.2, label="CCH boundary (gap = 0)")
@@ -60,8 +66,11 @@ def plot(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]
     inner = result.mus[None, :] > 0
     marks = (
         ((agree == 1) & inner, dict(marker=".", color="k", s=10), "simulation agrees"),
-        ((agree == 0) & inner, dict(marker="o", facecolors="none", edgecolors="0.4", s=14),
-         "simulation within 2 s.e. of 0"),
+        (
+            (agree == 0) & inner,
+            dict(marker="o", facecolors="none", edgecolors="0.4", s=14),
+            "simulation within 2 s.e. of 0",
+        ),
         ((agree == -1) & inner, dict(marker="x", color="C3", s=24), "simulation disagrees"),
     )
     for mask, style, label in marks:

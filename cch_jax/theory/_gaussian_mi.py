@@ -30,7 +30,9 @@ def correlation_mi(rho):
     Returns:
       MI in nats, same shape as ``rho``.
     """
-    _checks.check_scalar_range("rho", rho, low=-1.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    _checks.check_scalar_range(
+        "rho", rho, low=-1.0, high=1.0, low_inclusive=False, high_inclusive=False
+    )
     rho = jnp.asarray(rho, dtype=jnp.result_type(rho, float))
     return -0.5 * jnp.log1p(-jnp.square(rho))
 

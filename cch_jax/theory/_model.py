@@ -63,7 +63,9 @@ def make_model(*, s11, s22, s12, s1y, s2y, var_y, w1) -> GaussianModel:
     expected = {"s12": (d1, d), "s1y": (d1,), "s2y": (d,), "var_y": (), "w1": (d1,)}
     for name, shape in expected.items():
         if arrs[name].shape != shape:
-            raise ValueError(f"{name}: expected shape {shape} (d1={d1}, d={d}), got {arrs[name].shape}")
+            raise ValueError(
+                f"{name}: expected shape {shape} (d1={d1}, d={d}), got {arrs[name].shape}"
+            )
     dtype = jnp.result_type(*arrs.values())
     model = GaussianModel(**{k: v.astype(dtype) for k, v in arrs.items()})
     _checks.check_spd("joint covariance", joint_covariance(model))
@@ -80,7 +82,9 @@ def model_from_covariance(cov, *, d1: int, w1) -> GaussianModel:
     """
     cov = _checks.as_float_array("cov", cov, ndims=(2,))
     if cov.shape[0] != cov.shape[1] or cov.shape[0] < d1 + 2:
-        raise ValueError(f"cov: expected a square matrix of size >= d1 + 2 = {d1 + 2}, got {cov.shape}")
+        raise ValueError(
+            f"cov: expected a square matrix of size >= d1 + 2 = {d1 + 2}, got {cov.shape}"
+        )
     return make_model(
         s11=cov[:d1, :d1],
         s22=cov[d1:-1, d1:-1],
