@@ -50,6 +50,20 @@ def test_simulation_shapes_and_gap_zero_crossing():
     chex.assert_shape(result.risks, (6, G, M))
     chex.assert_shape([result.theory_asym, result.theory_exact], [(G, M), (G, M)])
     assert agreement(result).shape == (G, M)
+    chex.assert_shape(result.alpha_benefit, (len(result.fine_gaps), len(result.fine_alphas)))
+
+
+def test_theory_panels_match_the_family_claims():
+    """theory.md: at alpha = 3, mu = 0.5 KD helps across the CCH side; at large alpha the bias wins."""
+    result = run_figure1(Figure1Config(n=30, d=10, seeds=2, num_gaps=3, num_mus=2))
+    helps = result.alpha_benefit > 0
+    cch_side = result.fine_gaps > 1e-3
+    j3 = int(np.argmin(np.abs(result.fine_alphas - 3.0)))
+    assert helps[cch_side, j3].all() and not helps[result.fine_gaps < -1e-3, :].any()
+    big = result.fine_alphas > 500
+    near_zero = cch_side & (result.fine_gaps < 0.1)
+    assert not helps[np.ix_(near_zero, big)].any()
+    assert (result.fine_mu0[result.fine_gaps < -1e-3] == 0).all()
     # At a = 1 the teacher is the label: with and without KD coincide exactly.
     result0 = run_figure1(Figure1Config(n=40, d=10, seeds=3, num_gaps=2, gap_max=0.0, num_mus=2))
     last = result0.risks[:, -1, :]

@@ -138,7 +138,9 @@ def draw(key: jax.Array, *, seeds: int, n: int, d: int, dtype=None) -> Draws:
     )
 
 
-def _simulate_risks(draws: Draws, a: jax.Array, mus: jax.Array, sigma2, solver: Solver) -> jax.Array:
+def _simulate_risks(
+    draws: Draws, a: jax.Array, mus: jax.Array, sigma2, solver: Solver
+) -> jax.Array:
     """Population risk of every simulated student.
 
     Args:
@@ -182,6 +184,8 @@ class Figure1Result(NamedTuple):
       fine_gaps: [G'] and fine_mus: [M'], a fine grid for panel (b).
       fine_benefit: R0 - R(mu) on the fine grid (asymptotic f; > 0 where KD helps), [G', M'].
       fine_mu0: the window edge mu0 at each fine gap (asymptotic f), [G'].
+      fine_alphas: sample-to-dimension ratios n/d for panel (c), [A].
+      alpha_benefit: R0 - R(mu) at the config's mu over (fine gap, alpha), asymptotic f, [G', A].
     """
 
     gaps: np.ndarray
@@ -194,6 +198,8 @@ class Figure1Result(NamedTuple):
     fine_mus: np.ndarray
     fine_benefit: np.ndarray
     fine_mu0: np.ndarray
+    fine_alphas: np.ndarray
+    alpha_benefit: np.ndarray
 
 
 def theory_risks(gaps, mus, *, sigma2, f) -> jax.Array:
@@ -204,7 +210,23 @@ def theory_risks(gaps, mus, *, sigma2, f) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames=("seeds", "n", "d", "solver"))
-def _program(key, gaps, mus, fine_gaps, fine_mus, sigma2, f_asym, f_exact, *, seeds, n, d, solver):
+def _program(
+    key,
+    gaps,
+    mus,
+    fine_gaps,
+    fine_mus,
+    fine_alphas,
+    mu,
+    sigma2,
+    f_asym,
+    f_exact,
+    *,
+    seeds,
+    n,
+    d,
+    solver,
+):
     """Figure 1 as one compiled program: the simulation and every theory curve."""
     a = theory.family_a(gaps, sigma2)
     risks = _simulate_risks(draw(key, seeds=seeds, n=n, d=d), a, mus, sigma2, solver)
@@ -217,25 +239,36 @@ def _program(key, gaps, mus, fine_gaps, fine_mus, sigma2, f_asym, f_exact, *, se
         theory_exact=theory_risks(gaps, mus, sigma2=sigma2, f=f_exact),
         fine_benefit=fine_risk[:, :1] - fine_risk,
         fine_mu0=theory.kd_window(fine_m, f_asym),
+        alpha_benefit=jax.vmap(
+            lambda f: theory.risk0(fine_m, f) - theory.risk(fine_m, mu, f), out_axes=1
+        )(1.0 / (fine_alphas - 1.0)),
     )
 
 
-def run(config: Figure1Config, *, fine_gaps: int = 200, fine_mus: int = 101) -> Figure1Result:
+def run(
+    config: Figure1Config, *, fine_gaps: int = 200, fine_mus: int = 101, fine_alphas: int = 120
+) -> Figure1Result:
     """Runs the Figure-1 simulation and evaluates the formula on the same grid and a fine grid."""
     gaps, mus = config.gaps(), config.mus()
     grid = dict(
         fine_gaps=np.linspace(gaps[0], gaps[-1], fine_gaps),
         fine_mus=np.linspace(0.0, 1.0, fine_mus),
+        fine_alphas=np.geomspace(1.1, 1000.0, fine_alphas),
     )
     dtype = jnp.result_type(float)
     # The "rbg" key (XLA's RngBitGenerator) compiles ~1 s faster than threefry on CPU here; its
     # streams are reproducible for a given backend and JAX version.
     out = _program(
-        jax.random.key(config.seed, impl="rbg"), *(np.asarray(v, dtype) for v in (gaps, mus, *grid.values())),
+        jax.random.key(config.seed, impl="rbg"),
+        *(np.asarray(v, dtype) for v in (gaps, mus, *grid.values())),
+        np.asarray(config.mu, dtype),
         np.asarray(config.sigma2, dtype),
         np.asarray(1.0 / (config.alpha - 1.0), dtype),  # theory.asymptotic_f
         np.asarray(config.d / (config.n - config.d - 1.0), dtype),  # theory.finite_f
-        seeds=config.seeds, n=config.n, d=config.d, solver=SOLVERS[config.solver],
+        seeds=config.seeds,
+        n=config.n,
+        d=config.d,
+        solver=SOLVERS[config.solver],
     )
     return Figure1Result(gaps=gaps, mus=mus, **grid, **{k: np.asarray(v) for k, v in out.items()})
 
@@ -292,10 +325,10 @@ def agreement(result: Figure1Result, *, z: float = 2.0) -> np.ndarray:
       other sign), 0 inconclusive (within z standard errors of zero); mu = 0 columns are 0.
     """
     j0 = int(np.argmin(result.mus))
-    diff = result.risks - result.risks[:, :, j0:j0 + 1]
+    diff = result.risks - result.risks[:, :, j0 : j0 + 1]
     mean = diff.mean(0)
     se = diff.std(0, ddof=1) / np.sqrt(diff.shape[0])
-    theory_sign = np.sign(result.theory_exact - result.theory_exact[:, j0:j0 + 1])
+    theory_sign = np.sign(result.theory_exact - result.theory_exact[:, j0 : j0 + 1])
     significant = np.abs(mean) > z * np.maximum(se, 1e-12)
     out = np.where(np.sign(mean) == theory_sign, 1, -1)
     return np.where(significant, out, 0)

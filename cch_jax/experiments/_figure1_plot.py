@@ -29,7 +29,8 @@ def plot(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]
     import matplotlib.pyplot as plt
 
     cols = table(result, config.mu)
-    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, (ax_a, ax_b, ax_c) = plt.subplots(1, 3, figsize=(16, 4.4), constrained_layout=True)
+    helps_cmap = matplotlib.colors.ListedColormap(["#9ecae1", "white", "#fcbba1"])
 
     g = cols["gap"]
     ax_a.axvline(0.0, color="0.5", lw=1, ls=":", zorder=0)
@@ -81,6 +82,26 @@ def plot(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]
     ax_b.set_ylabel("KD weight μ")
     ax_b.set_title("(b) where KD helps: blue R(μ) < R₀, red R(μ) > R₀ (theory)", fontsize=10)
     ax_b.legend(fontsize=7, loc="lower right", framealpha=0.9)
+
+    ax_c.pcolormesh(
+        result.fine_gaps,
+        result.fine_alphas,
+        -np.sign(result.alpha_benefit.T),
+        vmin=-1.5,
+        vmax=1.5,
+        shading="auto",
+        cmap=helps_cmap,
+        rasterized=True,
+    )
+    ax_c.axvline(0.0, color="k", ls="--", lw=1.2, label="CCH boundary (gap = 0)")
+    ax_c.axhline(
+        config.alpha, color="k", lw=1.0, ls=":", label=f"α = {config.alpha:g} (panels a, b)"
+    )
+    ax_c.set_yscale("log")
+    ax_c.set_xlabel("MI gap  I(t; s) − I(s; y)  [nats]")
+    ax_c.set_ylabel("samples per dimension α = n / d")
+    ax_c.set_title(f"(c) where KD (μ = {config.mu:g}) helps as data grow (theory)", fontsize=10)
+    ax_c.legend(fontsize=7, loc="upper right", framealpha=0.9)
 
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
