@@ -60,9 +60,11 @@ def test_theory_panels_match_the_family_claims():
     cch_side = result.fine_gaps > 1e-3
     j3 = int(np.argmin(np.abs(result.fine_alphas - 3.0)))
     assert helps[cch_side, j3].all() and not helps[result.fine_gaps < -1e-3, :].any()
+    # With much data the bias mu^2 (a - 1)^2 outweighs the variance saved, except near gap 0+ where
+    # the teacher is almost the label (mu0 -> infinity there, derivation.md section 6).
     big = result.fine_alphas > 500
-    near_zero = cch_side & (result.fine_gaps < 0.1)
-    assert not helps[np.ix_(near_zero, big)].any()
+    assert not helps[np.ix_(result.fine_gaps > 0.2, big)].any()
+    assert helps[np.ix_(cch_side & (result.fine_gaps < 0.01), result.fine_alphas < 100)].all()
     assert (result.fine_mu0[result.fine_gaps < -1e-3] == 0).all()
     # At a = 1 the teacher is the label: with and without KD coincide exactly.
     result0 = run_figure1(Figure1Config(n=40, d=10, seeds=3, num_gaps=2, gap_max=0.0, num_mus=2))
