@@ -1,0 +1,21 @@
+"""Image datasets (tensorflow-datasets without TensorFlow, and offline real data), MNIST-M, and
+the degraded view pairs of cross-modal distillation."""
+
+from cch_jax.data._mnistm import STAND_IN_NOTE as STAND_IN_NOTE
+from cch_jax.data._mnistm import STAND_IN_PHOTOS as STAND_IN_PHOTOS
+from cch_jax.data._mnistm import make_mnistm as make_mnistm
+from cch_jax.data._mnistm import stand_in_photos as stand_in_photos
+from cch_jax.data._offline import DEBIAN_FASHION_MNIST_DIR as DEBIAN_FASHION_MNIST_DIR
+from cch_jax.data._offline import load_digits as load_digits
+from cch_jax.data._offline import load_fashion_mnist_idx as load_fashion_mnist_idx
+from cch_jax.data._offline import read_idx as read_idx
+from cch_jax.data._tfds import TFDS_DATASETS as TFDS_DATASETS
+from cch_jax.data._tfds import load as load
+from cch_jax.data._views import Views as Views
+from cch_jax.data._views import add_gaussian_noise as add_gaussian_noise
+from cch_jax.data._views import blur_views as blur_views
+from cch_jax.data._views import degrade as degrade
+from cch_jax.data._views import gaussian_blur as gaussian_blur
+from cch_jax.data._views import gaussian_kernel as gaussian_kernel
+from cch_jax.data._views import to_float as to_float
+from cch_jax.data._views import to_grey as to_grey

@@ -1,0 +1,198 @@
+"""Degradations and paired views of one image for cross-modal distillation.
+
+A view pair is two inputs of the same example: the teacher reads one, the student the other, and
+both share the label. The paper weakens one modality with Gaussian blur of standard deviation
+gamma (up to 3.5 pixels) to move I(H_teacher; H_student) relative to I(H_student; Y).
+
+Every function here is written for one image ``[H, W, C]`` and batched with ``jax.vmap`` over any
+leading axes; gamma and the noise level may be traced (swept with vmap), the blur radius is static.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from cch_jax import _checks
+
+DEFAULT_TRUNCATE = 4.0  # kernel half-width in standard deviations (scipy.ndimage's default)
+
+
+class Views(NamedTuple):
+    """Two views of the same n examples.
+
+    Attributes:
+      teacher_input: ``[n, H, W, Ct]`` float32 in [0, 1] (before noise).
+      student_input: ``[n, H, W, Cs]`` float32.
+      label: ``[n]`` int32.
+    """
+
+    teacher_input: jax.Array
+    student_input: jax.Array
+    label: jax.Array
+
+    def as_dict(self) -> dict:
+        """The mapping :func:`cch_jax.kd.prepare_data` reads."""
+        return self._asdict()
+
+
+def to_float(images) -> jax.Array:
+    """uint8 images (0..255) -> float32 in [0, 1]; float images are returned as float32."""
+    arr = np.asarray(images) if not _checks.is_traced(images) else images
+    if arr.dtype == np.uint8:
+        return jnp.asarray(arr, jnp.float32) / 255.0
+    return _checks.as_float_array("images", arr).astype(jnp.float32)
+
+
+def gaussian_kernel(gamma, radius: int) -> jax.Array:
+    """Normalised 1-D Gaussian weights on offsets -radius..radius.
+
+    Args:
+      gamma: standard deviation in pixels, >= 0 (may be traced); 0 gives the identity kernel.
+      radius: static half-width.
+
+    Returns:
+      ``[2 * radius + 1]`` weights summing to 1.
+    """
+    offsets = jnp.arange(-radius, radius + 1, dtype=jnp.float32)
+    g = jnp.maximum(jnp.asarray(gamma, jnp.float32), 1e-6)  # gamma -> 0: a unit impulse, no NaN
+    w = jnp.exp(-0.5 * (offsets / g) ** 2)
+    return w / jnp.sum(w)
+
+
+def _blur_axis(image: jax.Array, kernel: jax.Array, axis: int) -> jax.Array:
+    radius = (kernel.shape[0] - 1) // 2
+    pad = [(0, 0)] * image.ndim
+    pad[axis] = (radius, radius)
+    padded = jnp.pad(image, pad)  # zeros outside the image
+    size = image.shape[axis]
+    out = jnp.zeros_like(image)
+    for i in range(kernel.shape[0]):  # 2r+1 shifted, weighted copies: a separable convolution
+        out = out + kernel[i] * jax.lax.slice_in_dim(padded, i, i + size, axis=axis)
+    return out
+
+
+def _blur_one(image: jax.Array, gamma, radius: int) -> jax.Array:
+    kernel = gaussian_kernel(gamma, radius)
+    return _blur_axis(_blur_axis(image, kernel, 0), kernel, 1)
+
+
+def blur_radius(gamma: float, truncate: float = DEFAULT_TRUNCATE) -> int:
+    """The static kernel half-width for a concrete gamma: ceil(truncate * gamma)."""
+    return int(math.ceil(truncate * float(gamma)))
+
+
+def gaussian_blur(images, gamma, *, radius: int | None = None) -> jax.Array:
+    """Gaussian blur with standard deviation ``gamma`` pixels, zero outside the image.
+
+    Separable (rows then columns), per channel, in float32. With zero padding the total intensity
+    is preserved exactly for content at least ``radius`` pixels from the border
+    (scipy.ndimage.gaussian_filter(mode='constant') computes the same filter).
+
+    Args:
+      images: ``[..., H, W, C]`` (uint8 images are scaled to [0, 1] first).
+      gamma: standard deviation in pixels, >= 0; a scalar, possibly traced (then ``radius`` is
+        required). gamma = 0 returns the images unchanged.
+      radius: static kernel half-width; default ceil(4 * gamma), needing a concrete gamma.
+
+    Returns:
+      ``[..., H, W, C]`` float32.
+    """
+    x = to_float(images)
+    if x.ndim < 3:
+        raise ValueError(f"images: expected [..., H, W, C], got shape {x.shape}")
+    if radius is None:
+        if _checks.is_traced(gamma):
+            raise ValueError("radius: pass a static radius when gamma is traced (jit/vmap)")
+        _checks.check_scalar_range("gamma", gamma, low=0.0)
+        radius = blur_radius(gamma)
+    _checks.check_positive_int("radius", radius, minimum=0)
+    if not _checks.is_traced(gamma):
+        _checks.check_scalar_range("gamma", gamma, low=0.0)
+    if radius == 0:
+        return x
+    return _blur(x, jnp.asarray(gamma, jnp.float32), radius)
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _blur(x: jax.Array, gamma: jax.Array, radius: int) -> jax.Array:
+    fn = lambda im: _blur_one(im, gamma, radius)  # noqa: E731
+    for _ in range(x.ndim - 3):
+        fn = jax.vmap(fn)
+    return fn(x)
+
+
+def add_gaussian_noise(images, sigma, *, key: jax.Array) -> jax.Array:
+    """Adds N(0, sigma^2) pixel noise (no clipping) to float images ``[..., H, W, C]``.
+
+    Args:
+      images: ``[..., H, W, C]`` (uint8 scaled to [0, 1] first).
+      sigma: noise standard deviation in [0, 1] pixel units, >= 0 (may be traced).
+      key: a ``jax.random.key``.
+
+    Returns:
+      ``[..., H, W, C]`` float32.
+    """
+    x = to_float(images)
+    if not _checks.is_traced(sigma):
+        _checks.check_scalar_range("sigma", sigma, low=0.0)
+    return x + jnp.asarray(sigma, jnp.float32) * jax.random.normal(key, x.shape, jnp.float32)
+
+
+def to_grey(images) -> jax.Array:
+    """Mean over channels, kept as one channel: ``[..., H, W, C]`` -> ``[..., H, W, 1]``."""
+    x = to_float(images)
+    return jnp.mean(x, axis=-1, keepdims=True)
+
+
+def degrade(images, *, gamma: float = 0.0, noise: float = 0.0, key: jax.Array) -> jax.Array:
+    """Blur by ``gamma`` pixels, then add N(0, noise^2) pixel noise: ``[n, H, W, C]`` float32."""
+    x = gaussian_blur(images, gamma) if gamma > 0 else to_float(images)
+    return add_gaussian_noise(x, noise, key=key) if noise > 0 else x
+
+
+def blur_views(
+    images,
+    labels,
+    *,
+    teacher_gamma: float = 0.0,
+    teacher_noise: float = 0.0,
+    student_gamma: float = 0.0,
+    student_noise: float = 0.0,
+    key: jax.Array,
+) -> Views:
+    """Two degraded copies of one dataset: e.g. a clean teacher and a noisy or blurred student.
+
+    Args:
+      images: ``[n, H, W, C]`` uint8 or float in [0, 1].
+      labels: ``[n]`` integer classes.
+      teacher_gamma, teacher_noise: blur std (pixels) and noise std of the teacher's view.
+      student_gamma, student_noise: the same for the student's view.
+      key: ``jax.random.key`` for the noise.
+
+    Returns:
+      :class:`Views`.
+    """
+    x = to_float(images)
+    if x.ndim != 4:
+        raise ValueError(f"images: expected [n, H, W, C], got shape {x.shape}")
+    y = _as_labels(labels, x.shape[0])
+    k_t, k_s = jax.random.split(key)
+    return Views(
+        degrade(x, gamma=teacher_gamma, noise=teacher_noise, key=k_t),
+        degrade(x, gamma=student_gamma, noise=student_noise, key=k_s),
+        y,
+    )
+
+
+def _as_labels(labels, n: int) -> jax.Array:
+    y = np.asarray(labels)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels: expected [n] integers, got shape {y.shape} dtype {y.dtype}")
+    _checks.check_same_rows(images=np.empty((n, 0)), labels=y)
+    return jnp.asarray(y, jnp.int32)
