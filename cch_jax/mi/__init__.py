@@ -4,6 +4,9 @@ Closed form (Gaussian) MI is re-exported from ``cch_jax.theory`` so that every e
 """
 
 from cch_jax.mi import tasks as tasks
+from cch_jax.mi._mine import MINEConfig as MINEConfig
+from cch_jax.mi._mine import MINEResult as MINEResult
+from cch_jax.mi._mine import mine as mine
 from cch_jax.theory import correlation_mi as correlation_mi
 from cch_jax.theory import gaussian_mi as gaussian_mi
 from cch_jax.theory import nats_to_bits as nats_to_bits
