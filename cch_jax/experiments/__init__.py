@@ -12,3 +12,8 @@ from cch_jax.experiments._figure1 import run as run_figure1
 from cch_jax.experiments._figure1 import simulate_risks as simulate_risks
 from cch_jax.experiments._figure1 import table as figure1_table
 from cch_jax.experiments._figure1 import theory_risks as theory_risks
+from cch_jax.experiments._image import ImageExperimentConfig as ImageExperimentConfig
+from cch_jax.experiments._image import ImageResult as ImageResult
+from cch_jax.experiments._image import image_table as image_table
+from cch_jax.experiments._image import run_image as run_image
+from cch_jax.experiments._image import write_image as write_image
