@@ -14,7 +14,9 @@ PACKAGES = ["cch_jax.theory", "cch_jax.mi", "cch_jax.kd", "cch_jax.experiments",
 
 
 def _public_names(module):
-    return [n for n in vars(module) if not n.startswith("_") and not inspect.ismodule(vars(module)[n])]
+    return [
+        n for n in vars(module) if not n.startswith("_") and not inspect.ismodule(vars(module)[n])
+    ]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
