@@ -21,7 +21,6 @@ def test_public_names_import():
         ("linear", (7,), (), 7),
         ("mlp", (6,), (5, 4), 4),
         ("cnn", (28, 28, 1), (4, 6, 8), 8),
-        ("cnn", (32, 32, 3), (4, 6, 8), 8),
     ],
 )
 def test_shapes_features_and_head(name, shape, hidden, feat):
@@ -108,3 +107,27 @@ def test_model_config_is_frozen_and_defaults():
         cfg.name = "mlp"
     with pytest.raises(TypeError):
         kd.ModelConfig("mlp", (3,), 2)  # keyword-only
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
+def test_cnn_patch_convolution_equals_lax_convolution(shape):
+    cfgs = {
+        c: kd.ModelConfig(name="cnn", input_shape=shape, num_outputs=4, hidden=(4, 5, 6), conv=c)
+        for c in ("lax", "patches")
+    }
+    models = {c: kd.make_model(cfg) for c, cfg in cfgs.items()}
+    params = models["lax"].init(jax.random.key(0))
+    x = jax.random.normal(jax.random.key(1), (2, *shape))
+    np.testing.assert_allclose(
+        models["patches"].apply(params, x), models["lax"].apply(params, x), rtol=1e-4, atol=1e-5
+    )
+
+    def loss(c):
+        return lambda p: jnp.sum(models[c].apply(p, x) ** 2)
+
+    g_lax, g_patch = jax.grad(loss("lax"))(params), jax.grad(loss("patches"))(params)
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4), g_patch, g_lax
+    )
+    with pytest.raises(ValueError, match="conv: unknown value 'fft'"):
+        kd.ModelConfig(name="cnn", input_shape=shape, num_outputs=4, conv="fft")

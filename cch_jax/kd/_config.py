@@ -14,6 +14,7 @@ MODEL_NAMES = ("linear", "mlp", "cnn")
 TASKS = ("classification", "regression")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("constant", "cosine")
+CONV_IMPLS = ("auto", "lax", "patches")
 
 _DEFAULT_HIDDEN = {"linear": (), "mlp": (128,), "cnn": (32, 64, 128)}
 
@@ -52,6 +53,8 @@ class ModelConfig:
       hidden: MLP widths, or the CNN's (conv1 channels, conv2 channels, dense width); () picks the
         default ((128,) for the MLP, (32, 64, 128) for the CNN). Must be () for 'linear'.
       use_bias: whether the linear model has an intercept (the theory's students have none).
+      conv: the CNN's convolution kernel: 'lax' (XLA's convolution), 'patches' (shifted copies and
+        one matmul, fast inside XLA:CPU loops) or 'auto' (patches on CPU, lax elsewhere).
     """
 
     name: str
@@ -59,9 +62,11 @@ class ModelConfig:
     num_outputs: int
     hidden: tuple[int, ...] = ()
     use_bias: bool = True
+    conv: str = "auto"
 
     def __post_init__(self):
         _check_choice("name", self.name, MODEL_NAMES)
+        _check_choice("conv", self.conv, CONV_IMPLS)
         shape = tuple(self.input_shape)
         if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
             raise ValueError(f"input_shape: expected positive integers, got {self.input_shape!r}")
