@@ -15,6 +15,7 @@ import sys
 SUBCOMMANDS = {
     "figure1": "figure1",
     "image-kd": "image_kd",
+    "mi": "mi",
 }
 
 

