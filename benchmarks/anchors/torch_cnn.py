@@ -57,7 +57,9 @@ def main():
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     # random images and labels: throughput does not depend on the pixel values
-    x = torch.from_numpy(rng.normal(size=(args.n, args.channels, args.size, args.size)).astype(np.float32))
+    x = torch.from_numpy(
+        rng.normal(size=(args.n, args.channels, args.size, args.size)).astype(np.float32)
+    )
     y = torch.from_numpy(rng.integers(0, 10, args.n))
     z_t = torch.from_numpy(rng.normal(size=(args.n, 10)).astype(np.float32))
     model = SmallCNN(args.channels, args.size)
@@ -73,13 +75,17 @@ def main():
             loss.backward()
             opt.step()
         times.append(time.perf_counter() - t0)
-    print(json.dumps({
-        "epoch_s": times,
-        "images_per_epoch": steps * args.batch,
-        "final_loss": float(loss.detach()),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-    }))
+    print(
+        json.dumps(
+            {
+                "epoch_s": times,
+                "images_per_epoch": steps * args.batch,
+                "final_loss": float(loss.detach()),
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
