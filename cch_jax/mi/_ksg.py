@@ -188,11 +188,27 @@ def smallest(d: jax.Array, kk: int, search: str, group: int) -> jax.Array:
     return -jax.lax.top_k(-cand, kk)[0]
 
 
-def query_blocks(n: int, block: int):
-    """Row indices [steps, block] covering 0..n-1 (the last block padded by repeating row n-1)."""
+def block_map(fn, arrays, n: int, block: int):
+    """Applies ``fn(rows, *blocks)`` to consecutive blocks of ``block`` rows of each [n, ...] array.
+
+    ``rows`` [block] are the global row indices (the last block is padded by repeating row n - 1;
+    its extra results are dropped). Blocks are contiguous slices (no gather), taken in a
+    ``lax.map`` loop with at least two steps (see :func:`resolve_block`). Returns fn's outputs
+    concatenated over rows, each [n, ...].
+    """
     steps = -(-n // block)
-    idx = jnp.minimum(jnp.arange(steps * block), n - 1)
-    return idx.reshape(steps, block)
+    pad = steps * block - n
+    if pad:
+        arrays = [jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) for a in arrays]
+
+    def one(step):
+        start = step * block
+        rows = jnp.minimum(start + jnp.arange(block), n - 1)
+        blocks = [jax.lax.dynamic_slice_in_dim(a, start, block) for a in arrays]
+        return fn(rows, *blocks)
+
+    out = jax.lax.map(one, jnp.arange(steps))
+    return jax.tree.map(lambda o: o.reshape(steps * block, *o.shape[2:])[:n], out)
 
 
 def standardize_columns(a: jax.Array) -> jax.Array:
@@ -215,17 +231,16 @@ def ksg_counts(x, y, *, k: int, metric: str, search: str, block: int, group: int
     kind = "max" if metric == "max" else "euclid"
     x_t, y_t = x.T, y.T
 
-    def one_block(rows):
-        dx = pair_dist(kind, x[rows], x, x_t, rows)
-        dy = pair_dist(kind, y[rows], y, y_t, rows)
+    def one_block(rows, qx, qy):
+        dx = pair_dist(kind, qx, x, x_t, rows)
+        dy = pair_dist(kind, qy, y, y_t, rows)
         eps = smallest(jnp.maximum(dx, dy), k + 1, search, group)[:, k]  # self is the 0-th
         self_counted = (eps > 0).astype(jnp.int32)  # d(i, i) = 0 < eps
         nx = jnp.sum(dx < eps[:, None], axis=1) - self_counted
         ny = jnp.sum(dy < eps[:, None], axis=1) - self_counted
         return eps, nx, ny
 
-    eps, nx, ny = jax.lax.map(one_block, query_blocks(n, block))
-    return eps.reshape(-1)[:n], nx.reshape(-1)[:n], ny.reshape(-1)[:n]
+    return block_map(one_block, [x, y], n, block)
 
 
 @functools.partial(

@@ -76,18 +76,17 @@ def _labels_one(h, labels, *, k, metric, standardize, search, block, group):
     kept = n_c > 1
     h_t = h.T
 
-    def one_block(rows):
-        d = _ksg.pair_dist(kind, h[rows], h, h_t, rows)
-        same = labels[rows][:, None] == labels[None, :]
+    def one_block(rows, qh, q_labels, q_n_c):
+        d = _ksg.pair_dist(kind, qh, h, h_t, rows)
+        same = q_labels[:, None] == labels[None, :]
         near = _ksg.smallest(jnp.where(same, d, jnp.inf), k + 1, search, group)  # self first
-        k_i = jnp.minimum(k, n_c[rows] - 1)
+        k_i = jnp.minimum(k, q_n_c - 1)
         eps = jnp.take_along_axis(near, k_i[:, None], axis=1)[:, 0]
         inside = jnp.sum((d < eps[:, None]) & kept[None, :], axis=1)
         m = inside - (eps > 0).astype(jnp.int32) + 1  # others strictly inside, plus the point
         return k_i, m
 
-    k_i, m = jax.lax.map(one_block, _ksg.query_blocks(n, block))
-    k_i, m = k_i.reshape(-1)[:n], m.reshape(-1)[:n]
+    k_i, m = _ksg.block_map(one_block, [h, labels, n_c], n, block)
     dtype = h.dtype
     n_kept = jnp.sum(kept).astype(dtype)
 
