@@ -275,6 +275,9 @@ def _latent_impl(
     dy = y.shape[1]
     n_ksg, n_train, n_val = _split_sizes(n, config)
     k_split, k_init, k_train = jax.random.split(key, 3)
+    x, y = jax.lax.optimization_barrier(
+        (x, y)
+    )  # no constant folding of closed-over data (see _mine)
 
     x, y = _zscore_clip(x, config.clip), _zscore_clip(y, config.clip)
     perm = jax.random.permutation(k_split, n)

@@ -49,7 +49,9 @@ class MINEConfig:
     Attributes:
       bound: ``"dv"`` (Donsker-Varadhan with the moving-average gradient correction), ``"nwj"``
         (MINE-f) or ``"infonce"`` (capped at ``log(batch_size)`` nats).
-      hidden: widths of the critic's hidden layers.
+      hidden: widths of the critic's hidden layers. (32, 32) is as accurate as (64, 64) or
+        (128, 128) on the 5+5 Gaussian at n = 10 000 (means 1.079, 1.086, 1.079 over 5 seeds; truth
+        1.116) and 4x / 10x faster on a 2-core CPU.
       activation: one of ``relu``, ``elu``, ``gelu``, ``leaky_relu``, ``tanh``, ``softplus``.
       steps: Adam steps; a multiple of ``eval_every``.
       batch_size: joint pairs per step (and as many marginal pairs); at most the training split size.
@@ -69,7 +71,7 @@ class MINEConfig:
     """
 
     bound: str = "dv"
-    hidden: tuple[int, ...] = (128, 128)
+    hidden: tuple[int, ...] = (32, 32)
     activation: str = "elu"
     steps: int = 2000
     batch_size: int = 256
@@ -315,6 +317,9 @@ def _mine_impl(x: jax.Array, y: jax.Array, key: jax.Array, config: MINEConfig) -
     n_test, n_train = _split_sizes(n, config.heldout_fraction)
     act = _ACTIVATIONS[config.activation]
     k_split, k_init, k_train, k_eval = jax.random.split(key, 4)
+    # Data closed over by a caller's jit are constants; without the barrier XLA constant-folds the
+    # rank sort at compile time (~10 s for 10 000 x 5 on a 2-core CPU).
+    x, y = jax.lax.optimization_barrier((x, y))
 
     if config.preprocess == "rank":
         x, y = rank_gauss(x), rank_gauss(y)
