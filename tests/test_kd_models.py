@@ -28,8 +28,7 @@ def test_shapes_features_and_head(name, shape, hidden, feat):
     model = kd.make_model(cfg)
     params = model.init(jax.random.key(0))
     x = jax.random.normal(jax.random.key(1), (2, *shape))
-    out = model.apply(params, x)
-    h = model.features(params, x)
+    out, h = jax.jit(lambda p, v: (model.apply(p, v), model.features(p, v)))(params, x)
     chex.assert_shape(out, (2, 3))
     chex.assert_shape(h, (2, feat))
     # the output is the linear head applied to H: H is truly the penultimate layer
@@ -118,14 +117,17 @@ def test_cnn_patch_convolution_equals_lax_convolution(shape):
     models = {c: kd.make_model(cfg) for c, cfg in cfgs.items()}
     params = models["lax"].init(jax.random.key(0))
     x = jax.random.normal(jax.random.key(1), (2, *shape))
-    np.testing.assert_allclose(
-        models["patches"].apply(params, x), models["lax"].apply(params, x), rtol=1e-4, atol=1e-5
-    )
 
     def loss(c):
         return lambda p: jnp.sum(models[c].apply(p, x) ** 2)
 
-    g_lax, g_patch = jax.grad(loss("lax"))(params), jax.grad(loss("patches"))(params)
+    @jax.jit
+    def both(p):
+        outs = [models[c].apply(p, x) for c in ("lax", "patches")]
+        return outs, jax.grad(loss("lax"))(p), jax.grad(loss("patches"))(p)
+
+    (out_lax, out_patch), g_lax, g_patch = both(params)
+    np.testing.assert_allclose(out_patch, out_lax, rtol=1e-4, atol=1e-5)
     jax.tree.map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4), g_patch, g_lax
     )

@@ -185,12 +185,12 @@ def make_trainer(
         return Batch(data.student_input[idx], data.label[idx], data.teacher_output[hp.teacher, idx])
 
     def epoch(state: TrainState, data: KDData, hp: HParams):
+        if full_batch:  # one step on the data as stored: no gather, no copy, no randomness
+            batch = Batch(data.student_input, data.label, data.teacher_output[hp.teacher])
+            state, per = step(state, batch, hp)
+            return state, jax.tree.map(jnp.mean, per)
         key, k_perm = jax.random.split(state.key)
         n = data.label.shape[0]
-        if full_batch:  # one step on the data as stored: no gather, no copy under vmap
-            batch = Batch(data.student_input, data.label, data.teacher_output[hp.teacher])
-            state, per = step(state._replace(key=key), batch, hp)
-            return state, jax.tree.map(jnp.mean, per)
         if config.shuffle:
             perm = jax.random.permutation(k_perm, n)[: steps_per_epoch * bs]
         else:
