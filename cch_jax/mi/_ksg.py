@@ -104,11 +104,12 @@ def resolve_search(search: str) -> str:
     return search
 
 
-def resolve_block(block, n: int) -> int:
-    """Query rows per step: ``block`` if given, else a memory budget divided by n."""
+def resolve_block(block, n: int, batch: int = 1) -> int:
+    """Query rows per step: ``block`` if given, else a memory budget divided by n (and by the
+    number of datasets mapped together, whose blocks are processed side by side)."""
     if block is None:
         budget = _CPU_BLOCK_ELEMENTS if jax.default_backend() == "cpu" else _ACCEL_BLOCK_ELEMENTS
-        block = max(8, budget // max(n, 1))
+        block = max(8, budget // max(n * batch, 1))
     else:
         block = _checks.check_positive_int("block", block)
     # At least two steps: the loop then keeps its inputs as stored buffers (a one-step loop is
@@ -280,7 +281,9 @@ def ksg(
       standardize: centre and scale every coordinate to unit variance first.
       search: ``"auto"`` (``"grouped"`` on CPU, ``"topk"`` on GPU/TPU), ``"grouped"`` or ``"topk"``;
         all give the same value.
-      block: query rows per step (memory ~ 3 * block * n floats); default from a memory budget.
+      block: query rows per step (memory ~ 3 * block * n floats per dataset); default from a
+        memory budget (divided by B for batched input; pass a small block, e.g. 8, when you
+        ``jax.vmap`` over many datasets yourself).
 
     Returns:
       The estimate in nats: a scalar, or [B] for batched input. Not clipped at zero.
@@ -304,7 +307,7 @@ def ksg(
     if not isinstance(standardize, bool | np.bool_):
         raise ValueError(f"standardize: expected a bool, got {standardize!r}")
     search = resolve_search(search)
-    block = resolve_block(block, n)
+    block = resolve_block(block, n, x.shape[0] if x.ndim == 3 else 1)
     if x.dtype != y.dtype:
         dtype = jnp.promote_types(x.dtype, y.dtype)
         x, y = x.astype(dtype), y.astype(dtype)

@@ -160,7 +160,7 @@ def ksg_labels(
             if np.all(counts < 2):
                 raise ValueError("labels: every class has a single member; nothing to estimate")
     search = _ksg.resolve_search(search)
-    block = _ksg.resolve_block(block, n)
+    block = _ksg.resolve_block(block, n, h.shape[0] if h.ndim == 3 else 1)
     fn = functools.partial(
         _labels_one,
         k=k,
