@@ -272,7 +272,7 @@ def _train_config(config, input_shape, epochs):
         epochs=epochs,
         batch_size=config.batch_size,
         learning_rate=config.learning_rate,
-        chunk_epochs=epochs,
+        chunk_epochs=1,  # one compiled epoch, reused; progress after each
     )
 
 
