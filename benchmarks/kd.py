@@ -140,7 +140,7 @@ def seeds(rows, name, shape, hidden, n, epochs, num_seeds=16, repeats=2):
     rows += [r_seq, r_vm]
 
 
-def figure1(rows, repeats=3):
+def figure1(rows, repeats=2):
     cch = shutil.which("cch") or str(Path(sys.executable).with_name("cch"))
     for solver in ("lstsq", "trainer"):
         with tempfile.TemporaryDirectory() as tmp:
@@ -173,7 +173,7 @@ def main():
         "Random inputs (throughput only). cnn_epoch: one epoch after a warm-up epoch (PyTorch: "
         "epoch 2 of 2; cch_jax: the run after the compiling one). *_seeds: 16 "
         "seeds trained as one vmapped program vs 16 calls of the same jitted single-run trainer. "
-        "figure1_wall: whole `cch figure1` process, 3 cold starts each."
+        "figure1_wall: whole `cch figure1` process, median of 2 cold starts."
     )
     for part in parts:
         if part == "cnn_epoch":
