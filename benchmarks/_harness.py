@@ -20,12 +20,19 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# The bmi anchor needs jax 0.4.33: it runs in its own environment (benchmarks/anchors/setup_bmi_env.sh).
+BMI_PYTHON = Path(
+    os.environ.get(
+        "BMI_PYTHON", Path(__file__).resolve().parent.parent / ".venv-bmi" / "bin" / "python"
+    )
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +90,30 @@ def time_command(
         subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=cwd)
         runs.append(time.perf_counter() - t0)
     return Timing(first_s=runs[0], runs_s=tuple(runs))
+
+
+def run_anchor(
+    script: Path, arrays: dict[str, Any], args: Sequence[str], *, python: Path = BMI_PYTHON
+) -> dict[str, Any] | None:
+    """Runs an anchor script under another environment's ``python`` (on the CPU).
+
+    Each array is saved as float64 .npy and passed as ``--NAME path``; the script writes its result
+    as JSON to ``--out path``, which is returned. Returns None (and says why) if ``python`` is missing.
+    """
+    import numpy as np
+
+    if not Path(python).exists():
+        print(f"anchor environment missing ({python}); run benchmarks/anchors/setup_bmi_env.sh")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [str(python), str(script)]
+        for name, array in arrays.items():
+            np.save(f"{tmp}/{name}.npy", np.asarray(array, np.float64))
+            cmd += [f"--{name}", f"{tmp}/{name}.npy"]
+        cmd += [*args, "--out", f"{tmp}/out.json"]
+        env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+        subprocess.run(cmd, check=True, capture_output=True, env=env)
+        return json.loads(Path(f"{tmp}/out.json").read_text())
 
 
 def environment() -> dict[str, str]:

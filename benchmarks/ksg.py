@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,10 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from _harness import Row, Timing, time_call, write_results  # noqa: E402
-
-BMI_PYTHON = Path(os.environ.get("BMI_PYTHON", ROOT / ".venv-bmi" / "bin" / "python"))
-
+from _harness import BMI_PYTHON, Row, Timing, run_anchor, time_call, write_results  # noqa: E402
 
 # --------------------------------------------------------------------------------------------------
 # Anchors
@@ -72,19 +67,10 @@ def time_plain(fn, repeats):
 
 def time_bmi(x, y, k, repeats):
     """bmi in its own environment; returns (Timing, value, versions) or None if unavailable."""
-    if not BMI_PYTHON.exists():
-        print(f"bmi environment missing ({BMI_PYTHON}); run benchmarks/anchors/setup_bmi_env.sh")
+    args = ["--k", str(k), "--repeats", str(repeats)]
+    out = run_anchor(HERE / "anchors" / "ksg_bmi.py", {"x": x, "y": y}, args, python=BMI_PYTHON)
+    if out is None:
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        np.save(f"{tmp}/x.npy", np.asarray(x, np.float64))
-        np.save(f"{tmp}/y.npy", np.asarray(y, np.float64))
-        cmd = [str(BMI_PYTHON), str(HERE / "anchors" / "ksg_bmi.py"), "--x", f"{tmp}/x.npy"]
-        cmd += ["--y", f"{tmp}/y.npy", "--k", str(k), "--repeats", str(repeats)]
-        cmd += ["--out", f"{tmp}/out.json"]
-        subprocess.run(
-            cmd, check=True, capture_output=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}
-        )
-        out = json.loads(Path(f"{tmp}/out.json").read_text())
     t = out["times_s"]
     return Timing(first_s=t[0], runs_s=tuple(t)), out["value"], out["versions"]
 

@@ -16,22 +16,17 @@ Writes benchmarks/results/mine.{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import Row, Timing, time_call, write_results  # noqa: E402
+from _harness import BMI_PYTHON, Row, Timing, run_anchor, time_call, write_results  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-BMI_PYTHON = HERE.parent / ".venv-bmi" / "bin" / "python"
 N = 10_000
 
 
@@ -51,19 +46,11 @@ def _stats(values, truth):
 
 def _bmi(x, y, *, seeds, steps, batch, lr, hidden):
     """bmi's MINEEstimator in .venv-bmi; returns (Timing, values, n_steps, versions) or None."""
-    if not BMI_PYTHON.exists():
-        print(f"bmi environment missing ({BMI_PYTHON}); run benchmarks/anchors/setup_bmi_env.sh")
+    args = ["--seeds", str(seeds), "--steps", str(steps), "--batch", str(batch), "--lr", str(lr)]
+    args += ["--hidden", ",".join(map(str, hidden))]
+    out = run_anchor(HERE / "anchors" / "mine_bmi.py", {"x": x, "y": y}, args, python=BMI_PYTHON)
+    if out is None:
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        np.save(f"{tmp}/x.npy", np.asarray(x, np.float64))
-        np.save(f"{tmp}/y.npy", np.asarray(y, np.float64))
-        cmd = [str(BMI_PYTHON), str(HERE / "anchors" / "mine_bmi.py"), "--x", f"{tmp}/x.npy"]
-        cmd += ["--y", f"{tmp}/y.npy", "--seeds", str(seeds), "--steps", str(steps)]
-        cmd += ["--batch", str(batch), "--lr", str(lr), "--hidden", ",".join(map(str, hidden))]
-        cmd += ["--out", f"{tmp}/out.json"]
-        env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-        subprocess.run(cmd, check=True, capture_output=True, env=env)
-        out = json.loads(Path(f"{tmp}/out.json").read_text())
     t = out["times_s"]
     # Every bmi call re-jits, so all calls are samples; first_s is the first (with compilation).
     return (
