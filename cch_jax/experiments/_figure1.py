@@ -20,8 +20,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
-from cch_jax import _checks
-from cch_jax import theory
+from cch_jax import _checks, theory
 
 # solver(x2 [n, d], y [n], t [n], mus [m]) -> student weights [m, d] minimising, for each mu,
 # (1 - mu) |y - x2 w|^2 + mu |t - x2 w|^2. Pure JAX; vmapped by the caller over seeds and gaps.
@@ -48,9 +47,6 @@ def lstsq_solver(x2: jax.Array, y: jax.Array, t: jax.Array, mus: jax.Array) -> j
     return (1.0 - mus)[:, None] * w_y[None, :] + mus[:, None] * w_t[None, :]
 
 
-SOLVERS: dict[str, Solver] = {"lstsq": lstsq_solver}
-
-
 def trainer_solver(x2: jax.Array, y: jax.Array, t: jax.Array, mus: jax.Array) -> jax.Array:
     """KD students trained by full-batch heavy-ball gradient descent with cch_jax.kd's trainer.
 
@@ -61,7 +57,7 @@ def trainer_solver(x2: jax.Array, y: jax.Array, t: jax.Array, mus: jax.Array) ->
     return solve(x2, y, t, mus)
 
 
-SOLVERS["trainer"] = trainer_solver
+SOLVERS: dict[str, Solver] = {"lstsq": lstsq_solver, "trainer": trainer_solver}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
