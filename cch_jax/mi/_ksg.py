@@ -119,6 +119,19 @@ def resolve_block(block, n: int, batch: int = 1) -> int:
     return -(-n // steps)  # same number of steps, least padding
 
 
+def static_options(*, n: int, k: int, standardize, search: str, block, batch: int) -> dict:
+    """Validated static options of the jitted cores, shared by ``ksg`` and ``ksg_labels``."""
+    if not isinstance(standardize, bool | np.bool_):
+        raise ValueError(f"standardize: expected a bool, got {standardize!r}")
+    return dict(
+        k=k,
+        standardize=bool(standardize),
+        search=resolve_search(search),
+        block=resolve_block(block, n, batch),
+        group=group_size(n, k + 1),
+    )
+
+
 def group_size(n: int, kk: int) -> int:
     """Columns per group for the grouped search: ~sqrt(n / kk), with at least kk groups."""
     g = max(1, int(round(math.sqrt(n / kk))))
@@ -304,22 +317,18 @@ def ksg(
     n = _checks.check_same_rows(x=x[0] if x.ndim == 3 else x, y=y[0] if y.ndim == 3 else y)
     k = _check_k(k, n)
     _check_choice("metric", metric, METRICS)
-    if not isinstance(standardize, bool | np.bool_):
-        raise ValueError(f"standardize: expected a bool, got {standardize!r}")
-    search = resolve_search(search)
-    block = resolve_block(block, n, x.shape[0] if x.ndim == 3 else 1)
+    options = static_options(
+        n=n,
+        k=k,
+        standardize=standardize,
+        search=search,
+        block=block,
+        batch=x.shape[0] if x.ndim == 3 else 1,
+    )
     if x.dtype != y.dtype:
         dtype = jnp.promote_types(x.dtype, y.dtype)
         x, y = x.astype(dtype), y.astype(dtype)
-    fn = functools.partial(
-        _ksg_one,
-        k=k,
-        metric=metric,
-        standardize=bool(standardize),
-        search=search,
-        block=block,
-        group=group_size(n, k + 1),
-    )
+    fn = functools.partial(_ksg_one, metric=metric, **options)
     if x.ndim == 3:
         return jax.vmap(fn)(x, y)
     return fn(x, y)

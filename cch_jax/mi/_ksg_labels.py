@@ -152,24 +152,20 @@ def ksg_labels(
     )
     k = _ksg._check_k(k, n)
     _ksg._check_choice("metric", metric, LABEL_METRICS)
-    if not isinstance(standardize, bool | np.bool_):
-        raise ValueError(f"standardize: expected a bool, got {standardize!r}")
+    options = _ksg.static_options(
+        n=n,
+        k=k,
+        standardize=standardize,
+        search=search,
+        block=block,
+        batch=h.shape[0] if h.ndim == 3 else 1,
+    )
     if not _checks.is_traced(labels):
         for row in np.asarray(labels).reshape(-1, n):
             _, counts = np.unique(row, return_counts=True)
             if np.all(counts < 2):
                 raise ValueError("labels: every class has a single member; nothing to estimate")
-    search = _ksg.resolve_search(search)
-    block = _ksg.resolve_block(block, n, h.shape[0] if h.ndim == 3 else 1)
-    fn = functools.partial(
-        _labels_one,
-        k=k,
-        metric=metric,
-        standardize=bool(standardize),
-        search=search,
-        block=block,
-        group=_ksg.group_size(n, k + 1),
-    )
+    fn = functools.partial(_labels_one, metric=metric, **options)
     if h.ndim == 3:
         return jax.vmap(fn)(h, labels)
     return fn(h, labels)
