@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 HELP = "Estimate the mutual information between two .npy arrays (KSG, or class labels), in nats."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("x", type=Path, help="samples of X: .npy of shape [n] or [n, dx]")
+    p.add_argument("x", help="samples of X: .npy (or file.npz:key) of shape [n] or [n, dx]")
     p.add_argument(
-        "y", type=Path, help="samples of Y: .npy [n] or [n, dy]; integer class labels with --labels"
+        "y",
+        help="samples of Y: .npy (or file.npz:key) [n] or [n, dy]; integer labels with --labels",
     )
     p.add_argument("--k", type=int, default=3, help="neighbours (default 3)")
     p.add_argument(
@@ -28,19 +28,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
+    from cch_jax._cli import _io
+
+    x = _io.load_array("x", args.x, ndims=(1, 2))
+    y = _io.load_array("y", args.y, ndims=(1, 2))
 
     import cch_jax.mi as mi
 
-    arrays = []
-    for name, path in (("x", args.x), ("y", args.y)):
-        if not path.is_file():
-            raise ValueError(f"{name}: no such file {path}")
-        try:
-            arrays.append(np.load(path, allow_pickle=False))
-        except (OSError, ValueError) as err:
-            raise ValueError(f"{name}: cannot read {path} as .npy ({err})") from None
-    x, y = arrays
     standardize = not args.no_standardize
     if args.labels:
         metric = args.metric or "euclidean"

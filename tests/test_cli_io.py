@@ -1,0 +1,109 @@
+"""The CLI's safe array loader: clear one-line errors, never pickles, never numpy's pickle hint."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from cch_jax._cli import _io
+
+
+def test_parse_array_spec():
+    assert _io.parse_array_spec("a/b.npz:train_x") == (_io.Path("a/b.npz"), "train_x")
+    assert _io.parse_array_spec("a/b.NPZ:k") == (_io.Path("a/b.NPZ"), "k")
+    assert _io.parse_array_spec("a/b.npz") == (_io.Path("a/b.npz"), None)
+    assert _io.parse_array_spec("c:/x.npy") == (_io.Path("c:/x.npy"), None)
+
+
+def test_loads_npy_and_npz(tmp_path):
+    np.save(tmp_path / "a.npy", np.arange(6.0).reshape(3, 2))
+    np.savez(tmp_path / "b.npz", x=np.ones((4, 2)), y=np.arange(4))
+    np.savez(tmp_path / "c.npz", only=np.zeros(5, bool))
+    assert _io.load_array("x", tmp_path / "a.npy", ndims=(1, 2)).shape == (3, 2)
+    assert _io.load_array("x", f"{tmp_path}/b.npz:y").tolist() == [0, 1, 2, 3]
+    assert _io.load_array("x", tmp_path / "c.npz").dtype == bool
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda d: d / "missing.npy", r"^x: no such file '.*missing.npy'$"),
+        (lambda d: d, r"^x: '.*' is a folder, not a .npy/.npz file$"),
+        (lambda d: _write(d / "e.npy", b""), r"^x: '.*e.npy' is empty \(0 bytes\)$"),
+        (lambda d: _write(d / "t.txt", b"1 2 3\n"), r"^x: '.*t.txt' is not a NumPy .npy or .npz"),
+        (
+            lambda d: _write(d / "p.npy", pickle.dumps([1, 2])),
+            r"^x: '.*p.npy' is not a NumPy .npy or .npz",
+        ),
+        (
+            lambda d: (np.save(d / "o.npy", np.array([{}, 1], dtype=object)), d / "o.npy")[1],
+            r"^x: '.*o.npy' holds Python objects \(dtype object\)",
+        ),
+        (
+            lambda d: (np.save(d / "s.npy", np.array(["a", "b"])), d / "s.npy")[1],
+            r"^x: '.*s.npy' holds dtype <U1; expected numbers",
+        ),
+        (
+            lambda d: (np.save(d / "c.npy", np.ones(3, complex)), d / "c.npy")[1],
+            r"^x: '.*c.npy' holds complex numbers",
+        ),
+        (
+            lambda d: _write(d / "tr.npy", _npy_bytes(np.arange(100.0))[:-40]),
+            r"^x: cannot read '.*tr.npy' as .npy \(",
+        ),
+        (
+            lambda d: (np.save(d / "3d.npy", np.zeros((2, 3, 4))), d / "3d.npy")[1],
+            r"^x: expected 1 or 2 dimensions, got shape \(2, 3, 4\)",
+        ),
+        (
+            lambda d: (np.save(d / "z.npy", np.zeros((0, 3))), d / "z.npy")[1],
+            r"^x: expected at least 1 row\(s\), got shape \(0, 3\)",
+        ),
+        (
+            lambda d: (np.save(d / "a.npy", np.zeros(3)), f"{d}/a.npy:key")[1],
+            r"^x: no such file '.*a.npy:key'",
+        ),
+        (
+            lambda d: (np.savez(d / "m.npz", a=np.ones(2), b=np.ones(2)), d / "m.npz")[1],
+            r"^x: '.*m.npz' holds 2 arrays \(a, b\); choose one with .*m.npz:KEY",
+        ),
+        (
+            lambda d: (np.savez(d / "m.npz", a=np.ones(2)), f"{d}/m.npz:zz")[1],
+            r"^x: '.*m.npz' has no array 'zz'; it holds: a$",
+        ),
+        (
+            lambda d: (np.savez(d / "o.npz", a=np.array([None])), f"{d}/o.npz:a")[1],
+            r"^x: '.*o.npz':a holds Python objects",
+        ),
+        (
+            lambda d: _write(d / "bad.npz", b"PK\x03\x04garbage"),
+            r"^x: cannot read '.*bad.npz' as .npz",
+        ),
+    ],
+)
+def test_load_array_errors(tmp_path, make, match):
+    spec = make(tmp_path)
+    with pytest.raises(ValueError, match=match) as info:
+        _io.load_array("x", spec, ndims=(1, 2))
+    message = str(info.value)
+    assert "\n" not in message and "pickle" not in message.lower()
+
+
+def _npy_bytes(arr) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def test_npy_with_key_is_refused(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    (tmp_path / "a.npy").rename(tmp_path / "a.npz")  # a .npy saved under a .npz name
+    with pytest.raises(ValueError, match=r"^x: '.*a.npz' is a .npy file; ':k' applies only to"):
+        _io.load_array("x", f"{tmp_path}/a.npz:k")
