@@ -37,6 +37,7 @@ import gzip
 import importlib.metadata
 import os
 import pickle
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -414,6 +415,8 @@ def load_pairs_npz(path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray 
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"path: {p} is not a file")
+    if not zipfile.is_zipfile(p):
+        raise ValueError(f"path: {p} is not a readable .npz file (not a zip archive)")
     try:
         with np.load(p, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
