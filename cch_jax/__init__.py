@@ -6,20 +6,24 @@ Subpackages (imported on first use, so that ``import cch_jax`` stays fast):
   - ``cch_jax.kd``: KD losses, models and the functional trainer.
   - ``cch_jax.data``: image datasets through tensorflow-datasets and offline stand-ins.
   - ``cch_jax.experiments``: the paper's experiments (Figure 1).
+  - ``cch_jax.criterion``: ``cch check``, the CCH as a decision tool (``cch_jax.check`` is
+    ``cch_jax.criterion.check``).
 """
 
 import importlib
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("theory", "mi", "kd", "data", "experiments")
+_SUBPACKAGES = ("theory", "mi", "kd", "data", "experiments", "criterion")
 
 
 def __getattr__(name: str):
     if name in _SUBPACKAGES:
         return importlib.import_module(f"cch_jax.{name}")
+    if name == "check":
+        return importlib.import_module("cch_jax.criterion").check
     raise AttributeError(f"module 'cch_jax' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_SUBPACKAGES])
+    return sorted([*globals(), *_SUBPACKAGES, "check"])

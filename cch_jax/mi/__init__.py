@@ -12,6 +12,9 @@ from cch_jax.mi._latent import latent_mi as latent_mi
 from cch_jax.mi._mine import MINEConfig as MINEConfig
 from cch_jax.mi._mine import MINEResult as MINEResult
 from cch_jax.mi._mine import mine as mine
+from cch_jax.mi._probe import ProbeConfig as ProbeConfig
+from cch_jax.mi._probe import ProbeResult as ProbeResult
+from cch_jax.mi._probe import probe_labels as probe_labels
 from cch_jax.theory import correlation_mi as correlation_mi
 from cch_jax.theory import gaussian_mi as gaussian_mi
 from cch_jax.theory import nats_to_bits as nats_to_bits

@@ -1,0 +1,178 @@
+"""``check``: the CCH as a decision tool on a user's own representations."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+
+import jax
+import numpy as np
+
+from cch_jax.criterion import _estimate
+from cch_jax.criterion._config import DEFAULT_ESTIMATORS, ESTIMATORS, TARGETS, CheckConfig
+from cch_jax.criterion._prepare import prepare
+from cch_jax.criterion._result import CheckResult, Estimate, combine, verdict_of
+from cch_jax.mi._mine import _check_key
+
+
+def _progress_fn(progress) -> Callable[[str], None]:
+    if callable(progress):
+        return progress
+    if progress:
+        return lambda msg: print(f"[cch check] {msg}", file=sys.stderr, flush=True)
+    return lambda msg: None
+
+
+def _check_estimators(estimators) -> tuple[str, ...]:
+    if estimators is None:
+        return DEFAULT_ESTIMATORS
+    if isinstance(estimators, str):
+        estimators = tuple(e.strip() for e in estimators.split(","))
+    estimators = tuple(estimators)
+    if not estimators:
+        raise ValueError(f"estimators: expected at least one of {ESTIMATORS}, got ()")
+    for e in estimators:
+        if e not in ESTIMATORS:
+            raise ValueError(f"estimators: unknown estimator {e!r}; expected some of {ESTIMATORS}")
+    if len(set(estimators)) != len(estimators):
+        raise ValueError(f"estimators: each estimator at most once, got {estimators}")
+    return estimators
+
+
+def check(
+    student,
+    labels,
+    teachers: Mapping,
+    *,
+    key: jax.Array,
+    target: str = "classes",
+    estimators=None,
+    config: CheckConfig | None = None,
+    progress=False,
+) -> CheckResult:
+    """Should I distill from these teachers? The CCH gap I(H_t; H_s) - I(H_s; Y) with intervals.
+
+    For every teacher and estimator it estimates I(H_t; H_s), the label term I(H_s; Y) (once, shared
+    by all teachers) and their gap, each with a ``config.level`` interval from ``config.repeats``
+    random subsamples without replacement; the verdict is ``"holds"`` (gap interval above 0 for every
+    estimator), ``"fails"`` (below 0 for every estimator) or ``"undecided"``. Teachers are ranked
+    by their mean gap over estimators.
+
+    Estimators of I(H_t; H_s) (``estimators``): ``"ksg"`` (default; KSG with k = ``config.k`` on the
+    first ``config.pca_dim`` principal components of each representation), ``"mine"`` (MINE on
+    ``config.mine_pca_dim`` components) and ``"latent"`` (the paper's latent estimator, latentmi:
+    paired autoencoders to 8-dim codes, then KSG). The label term uses ``config.label_estimator``:
+    by default the probe bound (:func:`cch_jax.mi.probe_labels`) for classes and KSG on the
+    components for a continuous target. See the README ("Should I distill?") for the measured biases
+    and the coverage of the intervals.
+
+    Args:
+      student: H_s, [n, d_s] (a NumPy memory map is read only on the rows used).
+      labels: Y, [n]: integer classes (``target="classes"``) or floats (``"continuous"``).
+      teachers: mapping name -> H_t [n, d_t], one or more; insertion order is kept.
+      key: a ``jax.random.key`` (row subsample, subsamples, estimator initialisations).
+      target: ``"classes"`` or ``"continuous"``.
+      estimators: names from ``("ksg", "mine", "latent")`` (tuple or comma-separated string);
+        default ``("ksg",)``.
+      config: a :class:`CheckConfig` (default ``CheckConfig()``).
+      progress: True to print progress lines to stderr, or a callable taking one message.
+
+    Returns:
+      A :class:`CheckResult` (``.verdicts``, ``.ranking``, ``.rows()``, ``.table()``,
+      ``.to_dict()``).
+
+    Raises:
+      ValueError: any problem with the input (mismatched rows, NaN/inf, non-integer labels with
+        ``target="classes"``, a class smaller than k + 1, unknown estimator, bad config).
+    """
+    t_start = time.perf_counter()
+    config = CheckConfig() if config is None else config
+    if not isinstance(config, CheckConfig):
+        raise ValueError(f"config: expected a CheckConfig, got {type(config).__name__}")
+    if target not in TARGETS:
+        raise ValueError(f"target: expected one of {TARGETS}, got {target!r}")
+    estimators = _check_estimators(estimators)
+    label_estimator = config.resolved_label_estimator(target)
+    _check_key(key)
+    say = _progress_fn(progress)
+    k_rows, k_sub, k_label, k_est = jax.random.split(key, 4)
+
+    prep = prepare(
+        student, labels, teachers, target=target, k=config.k, max_rows=config.max_rows, key=k_rows
+    )
+    n = prep.student.shape[0]
+    num_classes = None if prep.classes is None else len(prep.classes)
+    idx = _estimate.subsample_indices(k_sub, n, config.repeats, config.subsample_fraction)
+    timings = {"prepare": time.perf_counter() - t_start}
+    say(
+        f"{n} rows, student {prep.student.shape[1]} columns, {len(prep.teachers)} teacher(s); "
+        f"{config.repeats} subsamples of {idx.shape[1]} rows"
+    )
+
+    t0 = time.perf_counter()
+    say(f"I(Hs;Y) with {label_estimator} ...")
+    label_values = _estimate.student_label(
+        label_estimator, prep.student, prep.labels, num_classes, idx, k_label, config
+    )
+    timings[f"label:{label_estimator}"] = time.perf_counter() - t0
+    say(
+        f"I(Hs;Y) with {label_estimator}: {label_values.mean():.3f} nats ({timings[f'label:{label_estimator}']:.1f} s)"
+    )
+    fraction = idx.shape[1] / n
+    interval = lambda v: Estimate(  # noqa: E731
+        *_estimate.interval(v, fraction=fraction, level=config.level)
+    )
+    label_est = interval(label_values)
+
+    estimates = {}
+    est_keys = jax.random.split(k_est, len(estimators))
+    total = len(estimators) * len(prep.teachers)
+    done = 0
+    for est, k_e in zip(estimators, est_keys, strict=True):
+        t0 = time.perf_counter()
+        for t_i, (name, h_t) in enumerate(prep.teachers.items()):
+            values = _estimate.teacher_student(
+                est, h_t, prep.student, idx, jax.random.fold_in(k_e, t_i), config
+            )
+            gap = interval(values - label_values)
+            estimates[(name, est)] = dict(
+                teacher_student=interval(values),
+                student_label=label_est,
+                gap=gap,
+                verdict=verdict_of(gap.low, gap.high),
+            )
+            done += 1
+            say(
+                f"[{done}/{total}] {est} {name}: I(Ht;Hs) {values.mean():.3f}, gap "
+                f"{gap.value:+.3f} [{gap.low:+.3f}, {gap.high:+.3f}] "
+                f"({time.perf_counter() - t0:.1f} s)"
+            )
+        timings[est] = time.perf_counter() - t0
+
+    names = tuple(prep.teachers)
+    verdicts = {t: combine([estimates[(t, e)]["verdict"] for e in estimators]) for t in names}
+    mean_gap = {
+        t: float(np.mean([estimates[(t, e)]["gap"].value for e in estimators])) for t in names
+    }
+    ranking = tuple(sorted(names, key=lambda t: -mean_gap[t]))
+    timings["total"] = time.perf_counter() - t_start
+    return CheckResult(
+        target=target,
+        teachers=names,
+        estimators=estimators,
+        label_estimator=label_estimator,
+        verdicts=verdicts,
+        ranking=ranking,
+        estimates=estimates,
+        n_rows=n,
+        n_input=prep.n_input,
+        num_classes=num_classes,
+        level=config.level,
+        repeats=config.repeats,
+        subsample_fraction=fraction,
+        notes=prep.notes,
+        dims=prep.dims,
+        timings_s=timings,
+        config=config.to_dict(),
+    )

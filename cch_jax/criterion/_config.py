@@ -1,0 +1,124 @@
+"""Configuration of :func:`cch_jax.criterion.check`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from cch_jax import _checks
+from cch_jax.mi._latent import LatentMIConfig
+from cch_jax.mi._mine import MINEConfig
+from cch_jax.mi._probe import ProbeConfig
+
+TARGETS = ("classes", "continuous")
+# Estimators of I(H_t; H_s) (one row per teacher and estimator).
+ESTIMATORS = ("ksg", "mine", "latent")
+# Estimators of I(H_s; Y); "auto" = "probe" for classes, "ksg" for a continuous target.
+LABEL_ESTIMATORS = ("auto", "probe", "ross", "ksg", "mine")
+DEFAULT_ESTIMATORS = ("ksg",)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CheckConfig:
+    """Settings of :func:`cch_jax.criterion.check` (frozen, validated at construction).
+
+    Attributes:
+      pca_dim: principal components kept of each representation before KSG (and before Ross's
+        label estimator). KSG's bias grows quickly with dimension; 4 components keep the leading
+        directions of a learned representation and a KSG estimate in 4 + 4 dimensions.
+      k: KSG / Ross neighbours.
+      repeats: R, random subsamples (without replacement) per estimate; the point estimate is their
+        mean and the interval comes from their spread (see ``subsample_fraction``).
+      subsample_fraction: each subsample holds this fraction f of the rows. The variance of an
+        estimate on all n rows is approximated by the delete-d jackknife, f / (1 - f) times the
+        variance between subsamples, plus the Monte-Carlo variance of averaging R of them.
+      level: two-sided level of the intervals (a Student-t interval with R - 1 degrees of freedom).
+      max_rows: rows beyond this are subsampled (uniformly, without replacement, before any
+        conversion to float32), with a warning; never silently.
+      label_estimator: estimator of I(H_s; Y): ``"auto"`` (``"probe"`` for classes, ``"ksg"`` for a
+        continuous target), ``"probe"`` (held-out classifier bound, :func:`cch_jax.mi.probe_labels`),
+        ``"ross"`` (Ross's KSG for labels on the ``pca_dim`` components, classes only), ``"ksg"``
+        (KSG on the components with a continuous target) or ``"mine"`` (MINE on the ``mine_pca_dim``
+        components with a continuous target or one-hot classes).
+      probe_pca_dim: principal components of H_s given to the probe (None: all columns). A linear
+        probe on 512 columns with a few thousand training rows over-fits even with the L2 grid.
+      mine_pca_dim: principal components of each representation given to MINE (None: all).
+      latent_pca_dim: principal components given to the latent autoencoders (None: all columns;
+        the autoencoders compress them to ``latent.latent_dim`` themselves).
+      probe: :class:`cch_jax.mi.ProbeConfig` of the probe.
+      mine: :class:`cch_jax.mi.MINEConfig` of MINE (1 000 steps of batch 256 by default).
+      latent: :class:`cch_jax.mi.LatentMIConfig` of the latent estimator (30 epochs at most).
+    """
+
+    pca_dim: int = 4
+    k: int = 3
+    repeats: int = 8
+    subsample_fraction: float = 0.5
+    level: float = 0.9
+    max_rows: int = 20_000
+    label_estimator: str = "auto"
+    probe_pca_dim: int | None = 64
+    mine_pca_dim: int | None = 32
+    latent_pca_dim: int | None = None
+    probe: ProbeConfig = dataclasses.field(default_factory=ProbeConfig)
+    mine: MINEConfig = dataclasses.field(default_factory=lambda: MINEConfig(steps=1000))
+    latent: LatentMIConfig = dataclasses.field(
+        default_factory=lambda: LatentMIConfig(max_epochs=30, patience=5)
+    )
+
+    def __post_init__(self):
+        _checks.check_positive_int("pca_dim", self.pca_dim)
+        _checks.check_positive_int("k", self.k)
+        _checks.check_positive_int("repeats", self.repeats, minimum=2)
+        _checks.check_scalar_range(
+            "subsample_fraction",
+            self.subsample_fraction,
+            low=0.0,
+            high=1.0,
+            low_inclusive=False,
+            high_inclusive=False,
+        )
+        _checks.check_scalar_range(
+            "level", self.level, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
+        )
+        _checks.check_positive_int("max_rows", self.max_rows, minimum=8)
+        if self.label_estimator not in LABEL_ESTIMATORS:
+            raise ValueError(
+                f"label_estimator: expected one of {LABEL_ESTIMATORS}, got {self.label_estimator!r}"
+            )
+        for name in ("probe_pca_dim", "mine_pca_dim", "latent_pca_dim"):
+            if getattr(self, name) is not None:
+                _checks.check_positive_int(name, getattr(self, name))
+        for name, cls in (("probe", ProbeConfig), ("mine", MINEConfig), ("latent", LatentMIConfig)):
+            if not isinstance(getattr(self, name), cls):
+                raise ValueError(
+                    f"{name}: expected a {cls.__name__}, got {type(getattr(self, name)).__name__}"
+                )
+
+    def resolved_label_estimator(self, target: str) -> str:
+        """The label estimator actually used for ``target``."""
+        if self.label_estimator == "auto":
+            return "probe" if target == "classes" else "ksg"
+        if target == "continuous" and self.label_estimator in ("probe", "ross"):
+            raise ValueError(
+                f"label_estimator: {self.label_estimator!r} needs class labels; use 'ksg' or "
+                "'mine' with a continuous target"
+            )
+        if target == "classes" and self.label_estimator == "ksg":
+            raise ValueError(
+                "label_estimator: 'ksg' needs a continuous target; use 'ross' (KSG for labels) "
+                "or 'probe' with classes"
+            )
+        return self.label_estimator
+
+    def to_dict(self) -> dict:
+        """JSON-able view of the settings (nested configs as dicts)."""
+        out = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if dataclasses.is_dataclass(value):
+                value = {
+                    f.name: (list(v) if isinstance(v := getattr(value, f.name), tuple) else v)
+                    for f in dataclasses.fields(value)
+                }
+            out[field.name] = value
+        return out
