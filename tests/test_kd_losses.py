@@ -158,3 +158,78 @@ def test_batched_terms_are_per_example_and_vmap_over_hyperparameters():
     )
     r = kd.batch_regression_kd_terms(s[:, 0], t[:, 0], s[:, 1], kd_weight=0.5)
     chex.assert_shape(r.total, (5,))
+
+
+# --------------------------------------------------------------------------------------------------
+# Argument checks (concrete inputs; under jit nothing can raise, see the module docstring)
+
+_S3 = jnp.array([1.0, -0.5, 2.0])
+_T3 = jnp.array([0.3, 0.8, -1.2])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(temperature=0.0), r"^temperature: must be > 0, got 0"),
+        (dict(temperature=-1.0), r"^temperature: must be > 0"),
+        (dict(kd_weight=1.5), r"^kd_weight: must be <= 1, got 1.5"),
+        (dict(kd_weight=-0.1), r"^kd_weight: must be >= 0"),
+        (dict(kd_weight=float("nan")), r"^kd_weight: contains 1 non-finite"),
+        (dict(label=3), r"^label: must be in \[0, 3\) \(the number of logits\), got 3"),
+        (dict(label=-1), r"^label: must be in \[0, 3\)"),
+        (dict(label=1.0), r"^label: expected integer class labels, got dtype float"),
+        (dict(label=jnp.array([1])), r"^label: expected shape \(\), got \(1,\)"),
+        (
+            dict(teacher=jnp.array([0.3, jnp.nan, 1.0])),
+            r"^teacher_logits: contains 1 non-finite "
+            r"value\(s\) \(NaN\); the first is nan at row 1",
+        ),
+        (
+            dict(teacher=jnp.zeros(4)),
+            r"^teacher_logits: expected the shape of student_logits "
+            r"\(3,\), got \(4,\)",
+        ),
+        (dict(teacher=jnp.zeros((1, 3))), r"^teacher_logits: expected \[k\] logits"),
+    ],
+)
+def test_classification_loss_rejects_bad_arguments(kwargs, match):
+    args = dict(teacher=_T3, label=1, kd_weight=0.5, temperature=3.0)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        kd.classification_kd_loss(
+            _S3,
+            args["teacher"],
+            args["label"],
+            kd_weight=args["kd_weight"],
+            temperature=args["temperature"],
+        )
+
+
+def test_batch_and_regression_losses_reject_bad_arguments():
+    s, t = jnp.zeros((4, 3)), jnp.zeros((4, 3))
+    with pytest.raises(ValueError, match=r"^labels: must be in \[0, 3\)"):
+        kd.batch_classification_kd_terms(
+            s, t, jnp.array([0, 1, 2, 7]), kd_weight=0.5, temperature=1
+        )
+    with pytest.raises(ValueError, match=r"^labels: expected shape \(4,\), got \(3,\)"):
+        kd.batch_classification_kd_terms(s, t, jnp.array([0, 1, 2]), kd_weight=0.5, temperature=1)
+    with pytest.raises(ValueError, match=r"^kd_weight: must be <= 1"):
+        kd.regression_kd_loss(1.0, 0.0, 1.0, kd_weight=2.0)
+    with pytest.raises(ValueError, match=r"^teacher_prediction: contains 1 non-finite"):
+        kd.regression_kd_loss(1.0, jnp.nan, 1.0, kd_weight=0.5)
+    with pytest.raises(
+        ValueError, match=r"^teacher_predictions: expected the shape of predictions"
+    ):
+        kd.batch_regression_kd_terms(jnp.zeros(4), jnp.zeros(5), jnp.zeros(4), kd_weight=0.5)
+    with pytest.raises(ValueError, match=r"^label: must be in \[0, 2\)"):
+        kd.cross_entropy(jnp.zeros(2), 2)
+    with pytest.raises(ValueError, match=r"^temperature: must be > 0"):
+        kd.tempered_kl(jnp.zeros(2), jnp.zeros(2), 0.0)
+
+
+def test_traced_losses_do_not_raise():
+    """Under jit the values are unknown: no check can raise (documented), shapes still agree."""
+    fn = jax.jit(
+        lambda s, t, y, w: kd.classification_kd_loss(s, t, y, kd_weight=w, temperature=2.0)
+    )
+    assert np.isfinite(float(fn(_S3, _T3, 1, 0.5)))

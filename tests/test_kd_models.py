@@ -85,7 +85,10 @@ def test_linear_model_without_bias_is_x_w():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(name="resnet", input_shape=(3,), num_outputs=2), "name: unknown value 'resnet'"),
+        (
+            dict(name="resnet", input_shape=(3,), num_outputs=2),
+            "name: expected one of .*, got 'resnet'",
+        ),
         (dict(name="mlp", input_shape=(0,), num_outputs=2), "input_shape"),
         (dict(name="mlp", input_shape=(3,), num_outputs=0), "num_outputs"),
         (dict(name="linear", input_shape=(3,), num_outputs=2, hidden=(4,)), "hidden"),
@@ -131,5 +134,5 @@ def test_cnn_patch_convolution_equals_lax_convolution(shape):
     jax.tree.map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4), g_patch, g_lax
     )
-    with pytest.raises(ValueError, match="conv: unknown value 'fft'"):
+    with pytest.raises(ValueError, match="conv: expected one of .*, got 'fft'"):
         kd.ModelConfig(name="cnn", input_shape=shape, num_outputs=4, conv="fft")

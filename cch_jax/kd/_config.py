@@ -1,14 +1,15 @@
 """Frozen, keyword-only configuration of the KD trainer, validated at construction.
 
 Static choices (model, widths, epochs, batch size, optimizer) live here; the swept quantities
-(seeds, the KD weight lam and the temperature T) become traced arrays through :class:`SweepConfig`,
+(seeds, the KD weight kd_weight and the temperature T) become traced arrays through :class:`SweepConfig`,
 so that a whole grid is one compiled program.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
+
+from cch_jax import _checks
 
 MODEL_NAMES = ("linear", "mlp", "cnn")
 TASKS = ("classification", "regression")
@@ -17,29 +18,6 @@ SCHEDULES = ("constant", "cosine")
 CONV_IMPLS = ("auto", "lax", "patches")
 
 _DEFAULT_HIDDEN = {"linear": (), "mlp": (128,), "cnn": (32, 64, 128)}
-
-
-def _check_choice(name: str, value, choices) -> None:
-    if value not in choices:
-        raise ValueError(f"{name}: unknown value {value!r}; expected one of {', '.join(choices)}")
-
-
-def _check_int(name: str, value, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name}: expected an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: must be >= {minimum}, got {value}")
-
-
-def _check_real(name: str, value, *, low=None, high=None, low_open=False) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name}: expected a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: must be finite, got {value}")
-    if low is not None and (value <= low if low_open else value < low):
-        raise ValueError(f"{name}: must be {'>' if low_open else '>='} {low}, got {value}")
-    if high is not None and value > high:
-        raise ValueError(f"{name}: must be <= {high}, got {value}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -65,16 +43,17 @@ class ModelConfig:
     conv: str = "auto"
 
     def __post_init__(self):
-        _check_choice("name", self.name, MODEL_NAMES)
-        _check_choice("conv", self.conv, CONV_IMPLS)
-        shape = tuple(self.input_shape)
-        if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
-            raise ValueError(f"input_shape: expected positive integers, got {self.input_shape!r}")
+        _checks.check_choice("name", self.name, MODEL_NAMES)
+        _checks.check_choice("conv", self.conv, CONV_IMPLS)
+        shape = _checks.check_int_tuple("input_shape", self.input_shape, minimum=1, min_length=1)
         object.__setattr__(self, "input_shape", shape)
-        _check_int("num_outputs", self.num_outputs)
-        hidden = tuple(self.hidden) or _DEFAULT_HIDDEN[self.name]
-        for h in hidden:
-            _check_int("hidden", h)
+        object.__setattr__(
+            self, "num_outputs", _checks.check_int("num_outputs", self.num_outputs, minimum=1)
+        )
+        _checks.check_bool("use_bias", self.use_bias)
+        hidden = (
+            _checks.check_int_tuple("hidden", self.hidden, minimum=1) or _DEFAULT_HIDDEN[self.name]
+        )
         if self.name == "linear" and hidden:
             raise ValueError(f"hidden: the linear model has no hidden layers, got {hidden}")
         if self.name == "cnn":
@@ -95,9 +74,9 @@ class KDConfig:
     """The distillation loss.
 
     Attributes:
-      task: 'classification' ((1-lam) CE + lam T^2 KL) or 'regression' ((1-mu)(y-yhat)^2 +
-        mu (t-yhat)^2).
-      kd_weight: lam (or mu) in [0, 1], the weight on the KD term (paper: 0.5).
+      task: 'classification' ((1 - kd_weight) CE + kd_weight T^2 KL) or 'regression'
+        ((1 - kd_weight) (y - yhat)^2 + kd_weight (t - yhat)^2).
+      kd_weight: in [0, 1], the weight on the KD term (paper: 0.5).
       temperature: T > 0 (paper: 3); unused for regression.
     """
 
@@ -106,9 +85,9 @@ class KDConfig:
     temperature: float = 3.0
 
     def __post_init__(self):
-        _check_choice("task", self.task, TASKS)
-        _check_real("kd_weight", self.kd_weight, low=0.0, high=1.0)
-        _check_real("temperature", self.temperature, low=0.0, low_open=True)
+        _checks.check_choice("task", self.task, TASKS)
+        _checks.check_real("kd_weight", self.kd_weight, low=0.0, high=1.0)
+        _checks.check_real("temperature", self.temperature, low=0.0, low_open=True)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -144,21 +123,16 @@ class TrainConfig:
     shuffle: bool = True
 
     def __post_init__(self):
-        if not isinstance(self.model, ModelConfig):
-            raise ValueError(f"model: expected a ModelConfig, got {type(self.model).__name__}")
-        if not isinstance(self.loss, KDConfig):
-            raise ValueError(f"loss: expected a KDConfig, got {type(self.loss).__name__}")
-        _check_int("epochs", self.epochs)
-        _check_int("batch_size", self.batch_size)
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_real("learning_rate", self.learning_rate, low=0.0, low_open=True)
-        _check_real("momentum", self.momentum, low=0.0)
-        if self.momentum >= 1.0:
-            raise ValueError(f"momentum: must be < 1, got {self.momentum}")
-        _check_choice("schedule", self.schedule, SCHEDULES)
-        _check_int("chunk_epochs", self.chunk_epochs)
-        if not isinstance(self.shuffle, bool):
-            raise ValueError(f"shuffle: expected True or False, got {self.shuffle!r}")
+        _checks.check_instance("model", self.model, ModelConfig)
+        _checks.check_instance("loss", self.loss, KDConfig)
+        _checks.check_int("epochs", self.epochs, minimum=1)
+        _checks.check_int("batch_size", self.batch_size, minimum=1)
+        _checks.check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _checks.check_real("learning_rate", self.learning_rate, low=0.0, low_open=True)
+        _checks.check_real("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
+        _checks.check_choice("schedule", self.schedule, SCHEDULES)
+        _checks.check_int("chunk_epochs", self.chunk_epochs, minimum=1)
+        _checks.check_bool("shuffle", self.shuffle)
         if self.loss.task == "regression" and self.model.num_outputs != 1:
             raise ValueError(
                 f"model.num_outputs: regression needs 1 output, got {self.model.num_outputs}"
@@ -176,7 +150,7 @@ class SweepConfig:
 
     Attributes:
       seeds: integer seeds (each gives the student's init and shuffling key).
-      kd_weights: values of lam in [0, 1].
+      kd_weights: values of kd_weight in [0, 1].
       temperatures: values of T > 0.
     """
 
@@ -185,17 +159,16 @@ class SweepConfig:
     temperatures: tuple[float, ...] = (3.0,)
 
     def __post_init__(self):
-        for name in ("seeds", "kd_weights", "temperatures"):
-            values = tuple(getattr(self, name))
-            if not values:
-                raise ValueError(f"{name}: expected at least one value")
-            object.__setattr__(self, name, values)
-        for s in self.seeds:
-            _check_int("seeds", s, minimum=0)
-        for lam in self.kd_weights:
-            _check_real("kd_weights", lam, low=0.0, high=1.0)
-        for t in self.temperatures:
-            _check_real("temperatures", t, low=0.0, low_open=True)
+        seeds = _checks.check_int_tuple("seeds", self.seeds, minimum=0, min_length=1)
+        kd_weights = _checks.check_real_tuple(
+            "kd_weights", self.kd_weights, low=0.0, high=1.0, min_length=1
+        )
+        temperatures = _checks.check_real_tuple(
+            "temperatures", self.temperatures, low=0.0, low_open=True, min_length=1
+        )
+        object.__setattr__(self, "seeds", seeds)
+        object.__setattr__(self, "kd_weights", kd_weights)
+        object.__setattr__(self, "temperatures", temperatures)
 
     @property
     def size(self) -> int:

@@ -1,19 +1,26 @@
 """Per-example knowledge-distillation losses (the caller reduces).
 
-Classification (the paper's loss, Hinton et al. 2015 with weight lam on the KD term):
+Classification (the paper's loss, Hinton et al. 2015 with weight kd_weight on the KD term):
 
-    L = (1 - lam) * CE(y, softmax(z_s)) + lam * T^2 * KL(softmax(z_t / T) || softmax(z_s / T)),
+    L = (1 - kd_weight) CE(y, softmax(z_s)) + kd_weight T^2 KL(softmax(z_t / T) || softmax(z_s / T)),
 
 with the KL summed over classes for each example, so that averaging over a batch is the caller's
 single, explicit reduction (no 'mean over classes' scale bug is possible). The T^2 factor keeps the
 gradient of the KD term on the same scale as the CE term as T grows.
 
-Regression (the quadratic KD of ``theory/``, convex form with weight mu on the teacher):
+Regression (the quadratic KD of ``theory/``, convex form with weight kd_weight on the teacher):
 
-    L = (1 - mu) * (y - yhat)^2 + mu * (t - yhat)^2.
+    L = (1 - kd_weight) (y - yhat)^2 + kd_weight (t - yhat)^2.
 
 Every function here takes ONE example (logits ``[k]``, a scalar label); batch with ``jax.vmap``
 or use the ``batch_*`` helpers. Losses are in nats (natural logarithms).
+
+Input checks. Called eagerly on concrete arrays, every function checks its arguments and raises a
+``ValueError`` naming the argument: temperature <= 0, kd_weight outside [0, 1], a label outside
+[0, k) or not an integer, NaN/infinite logits or targets, student and teacher logits of different
+shapes. Under ``jit``/``vmap``/``grad`` the values are unknown and nothing can raise: shapes are
+still checked at trace time, but an out-of-range label is clipped to the nearest class and a NaN
+teacher gives a NaN loss -- validate the data once before training (``kd.kd_data`` does).
 
 References:
   Hinton, Vinyals and Dean (2015), "Distilling the knowledge in a neural network", arXiv 1503.02531.
@@ -26,6 +33,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from cch_jax import _checks
 
 
 class LossTerms(NamedTuple):
@@ -42,8 +52,80 @@ class LossTerms(NamedTuple):
     kd: jax.Array
 
 
+def _check_logits(name: str, logits, *, ndim: int) -> None:
+    if np.ndim(logits) != ndim:
+        want = "[k]" if ndim == 1 else "[n, k]"
+        raise ValueError(f"{name}: expected {want} logits, got shape {np.shape(logits)}")
+    if np.shape(logits)[-1] < 1:
+        raise ValueError(f"{name}: expected at least one class, got shape {np.shape(logits)}")
+    _checks.check_finite(name, logits)
+
+
+def _check_labels(name: str, label, num_classes: int) -> None:
+    if _checks.is_traced(label):
+        return
+    arr = np.asarray(label)
+    if not (np.issubdtype(arr.dtype, np.integer) and arr.dtype != np.bool_):
+        raise ValueError(f"{name}: expected integer class labels, got dtype {arr.dtype}")
+    bad = (arr < 0) | (arr >= num_classes)
+    if bad.any():
+        raise ValueError(
+            f"{name}: must be in [0, {num_classes}) (the number of logits), got "
+            f"{int(arr[bad].ravel()[0])}"
+        )
+
+
+def _check_same_shape(name: str, value, other_name: str, other) -> None:
+    if np.shape(value) != np.shape(other):
+        raise ValueError(
+            f"{name}: expected the shape of {other_name} {np.shape(other)}, got {np.shape(value)}"
+        )
+
+
+def _check_weights(kd_weight, temperature=None) -> None:
+    _checks.check_scalar_range("kd_weight", kd_weight, low=0.0, high=1.0)
+    if temperature is not None:
+        _checks.check_scalar_range("temperature", temperature, low=0.0, low_inclusive=False)
+
+
+def _check_classification(student_logits, teacher_logits, labels, kd_weight, temperature, ndim):
+    _check_logits("student_logits", student_logits, ndim=ndim)
+    _check_logits("teacher_logits", teacher_logits, ndim=ndim)
+    _check_same_shape("teacher_logits", teacher_logits, "student_logits", student_logits)
+    if np.shape(labels) != np.shape(student_logits)[:-1]:
+        raise ValueError(
+            f"label{'s' if ndim == 2 else ''}: expected shape {np.shape(student_logits)[:-1]}, "
+            f"got {np.shape(labels)}"
+        )
+    _check_labels("label" if ndim == 1 else "labels", labels, np.shape(student_logits)[-1])
+    _check_weights(kd_weight, temperature)
+
+
+def _check_regression(predictions, teacher_predictions, targets, kd_weight, ndim):
+    names = ("prediction", "teacher_prediction", "target")
+    if ndim == 1:
+        names = ("predictions", "teacher_predictions", "targets")
+    for name, value in zip(names, (predictions, teacher_predictions, targets), strict=True):
+        if np.ndim(value) != ndim:
+            raise ValueError(
+                f"{name}: expected {'a scalar' if ndim == 0 else 'shape [n]'}, got shape "
+                f"{np.shape(value)}"
+            )
+        _checks.check_finite(name, value)
+    _check_same_shape(names[1], teacher_predictions, names[0], predictions)
+    _check_same_shape(names[2], targets, names[0], predictions)
+    _check_weights(kd_weight)
+
+
 def cross_entropy(logits: jax.Array, label: jax.Array) -> jax.Array:
-    """CE(y, softmax(z)) in nats for one example: logits ``[k]``, integer label (scalar)."""
+    """CE(y, softmax(z)) in nats for one example: logits ``[k]``, integer label (scalar).
+
+    A concrete label outside [0, k) is an error; a traced one is clipped to the nearest class.
+    """
+    _check_logits("logits", logits, ndim=1)
+    if np.ndim(label) != 0:
+        raise ValueError(f"label: expected a scalar class index, got shape {np.shape(label)}")
+    _check_labels("label", label, np.shape(logits)[-1])
     log_p = jax.nn.log_softmax(logits)
     return -jnp.take(log_p, label, mode="clip")
 
@@ -51,8 +133,13 @@ def cross_entropy(logits: jax.Array, label: jax.Array) -> jax.Array:
 def tempered_kl(student_logits: jax.Array, teacher_logits: jax.Array, temperature) -> jax.Array:
     """KL(softmax(z_t / T) || softmax(z_s / T)) in nats, summed over the ``[k]`` classes.
 
-    Classes the teacher gives zero probability contribute zero (0 log 0 = 0).
+    Classes the teacher gives zero probability contribute zero (0 log 0 = 0). Both logits ``[k]``
+    of the same size; temperature T > 0.
     """
+    _check_logits("student_logits", student_logits, ndim=1)
+    _check_logits("teacher_logits", teacher_logits, ndim=1)
+    _check_same_shape("teacher_logits", teacher_logits, "student_logits", student_logits)
+    _checks.check_scalar_range("temperature", temperature, low=0.0, low_inclusive=False)
     log_q = jax.nn.log_softmax(student_logits / temperature)
     log_p = jax.nn.log_softmax(teacher_logits / temperature)
     p = jnp.exp(log_p)
@@ -73,13 +160,14 @@ def classification_kd_terms(
       student_logits: ``[k]`` student logits z_s.
       teacher_logits: ``[k]`` frozen teacher logits z_t (no gradient flows into them).
       label: integer class in [0, k).
-      kd_weight: lam in [0, 1], the weight on the KD term (may be a traced scalar).
+      kd_weight: in [0, 1], the weight on the KD term (may be a traced scalar).
       temperature: T > 0 (may be a traced scalar).
 
     Returns:
-      :class:`LossTerms` with total = (1 - lam) CE + lam T^2 KL, supervised = CE and
+      :class:`LossTerms` with total = (1 - kd_weight) CE + kd_weight T^2 KL, supervised = CE and
       kd = T^2 KL (nats).
     """
+    _check_classification(student_logits, teacher_logits, label, kd_weight, temperature, ndim=1)
     teacher_logits = jax.lax.stop_gradient(teacher_logits)
     ce = cross_entropy(student_logits, label)
     kd = temperature**2 * tempered_kl(student_logits, teacher_logits, temperature)
@@ -95,13 +183,13 @@ def classification_kd_loss(
     kd_weight=0.5,
     temperature=3.0,
 ) -> jax.Array:
-    """(1 - lam) CE(y, z_s) + lam T^2 KL(softmax(z_t/T) || softmax(z_s/T)) for one example, nats.
+    """(1 - w) CE(y, z_s) + w T^2 KL(softmax(z_t/T) || softmax(z_s/T)), w = kd_weight, in nats.
 
     Args:
       student_logits: ``[k]``.
       teacher_logits: ``[k]`` (treated as constants).
       label: integer class.
-      kd_weight: lam in [0, 1], the weight on the KD term (default 0.5, the paper's).
+      kd_weight: in [0, 1], the weight on the KD term (default 0.5, the paper's).
       temperature: T > 0 (default 3, the paper's).
 
     Returns:
@@ -121,11 +209,12 @@ def regression_kd_terms(
       prediction: scalar student prediction yhat.
       teacher_prediction: scalar frozen teacher prediction t.
       target: scalar label y.
-      kd_weight: mu in [0, 1], the weight on the teacher term.
+      kd_weight: in [0, 1], the weight on the teacher term.
 
     Returns:
-      :class:`LossTerms` with total = (1 - mu)(y - yhat)^2 + mu (t - yhat)^2.
+      :class:`LossTerms` with total = (1 - kd_weight)(y - yhat)^2 + kd_weight (t - yhat)^2.
     """
+    _check_regression(prediction, teacher_prediction, target, kd_weight, ndim=0)
     teacher_prediction = jax.lax.stop_gradient(teacher_prediction)
     sup = (target - prediction) ** 2
     kd = (teacher_prediction - prediction) ** 2
@@ -135,7 +224,7 @@ def regression_kd_terms(
 def regression_kd_loss(
     prediction: jax.Array, teacher_prediction: jax.Array, target: jax.Array, *, kd_weight
 ) -> jax.Array:
-    """(1 - mu)(y - yhat)^2 + mu (t - yhat)^2 for one example (theory/, convex form)."""
+    """(1 - kd_weight)(y - yhat)^2 + kd_weight (t - yhat)^2 for one example (theory/'s form)."""
     return regression_kd_terms(prediction, teacher_prediction, target, kd_weight=kd_weight).total
 
 
@@ -148,6 +237,7 @@ def batch_classification_kd_terms(
     temperature,
 ) -> LossTerms:
     """:func:`classification_kd_terms` over a batch: ``[n, k]`` logits, ``[n]`` labels."""
+    _check_classification(student_logits, teacher_logits, labels, kd_weight, temperature, ndim=2)
     fn = lambda s, t, y: classification_kd_terms(  # noqa: E731
         s, t, y, kd_weight=kd_weight, temperature=temperature
     )
@@ -158,5 +248,6 @@ def batch_regression_kd_terms(
     predictions: jax.Array, teacher_predictions: jax.Array, targets: jax.Array, *, kd_weight
 ) -> LossTerms:
     """:func:`regression_kd_terms` over a batch: ``[n]`` each -> ``[n]`` each."""
+    _check_regression(predictions, teacher_predictions, targets, kd_weight, ndim=1)
     fn = lambda p, t, y: regression_kd_terms(p, t, y, kd_weight=kd_weight)  # noqa: E731
     return jax.vmap(fn)(predictions, teacher_predictions, targets)
