@@ -8,6 +8,9 @@ Subpackages (imported on first use, so that ``import cch_jax`` stays fast):
   - ``cch_jax.experiments``: the paper's experiments (Figure 1).
   - ``cch_jax.criterion``: ``cch check``, the CCH as a decision tool (``cch_jax.check`` is
     ``cch_jax.criterion.check``).
+
+``cch_jax.InputWarning``: the warning category for non-fatal input problems that were handled
+(tied columns jittered, constant columns dropped, rows subsampled); the CLI prints them as notes.
 """
 
 import importlib
@@ -22,8 +25,10 @@ def __getattr__(name: str):
         return importlib.import_module(f"cch_jax.{name}")
     if name == "check":
         return importlib.import_module("cch_jax.criterion").check
+    if name == "InputWarning":
+        return importlib.import_module("cch_jax._checks").InputWarning
     raise AttributeError(f"module 'cch_jax' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_SUBPACKAGES, "check"])
+    return sorted([*globals(), *_SUBPACKAGES, "check", "InputWarning"])

@@ -2,6 +2,7 @@
 symmetry, invariances, vmap/jit contracts and bad input."""
 
 import math
+import re
 
 import chex
 import jax
@@ -14,6 +15,7 @@ from sklearn.feature_selection import mutual_info_regression
 from sklearn.preprocessing import scale
 
 import cch_jax.mi as mi
+from cch_jax import _checks
 from cch_jax.mi import _ksg, tasks
 
 SEARCHES = ("grouped", "topk")
@@ -57,10 +59,6 @@ def sklearn_preprocess(x, y, seed):
     y = scale(y.astype(np.float64), with_mean=False)
     y += 1e-10 * np.maximum(1, np.mean(np.abs(y))) * rng.standard_normal(size=y.shape[0])
     return X[:, 0], y
-
-
-def test_public_names():
-    assert callable(mi.ksg) and callable(mi.ksg_labels)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -141,7 +139,7 @@ def test_ties_match_reference_and_searches_agree():
         expected = digamma(k) + digamma(300) - np.mean(digamma(nx + 1) + digamma(ny + 1))
         with jax.enable_x64(True):
             for search in SEARCHES:
-                ours = float(mi.ksg(x, y, k=k, standardize=False, search=search))
+                ours = float(mi.ksg(x, y, k=k, standardize=False, search=search, ties="keep"))
                 assert np.isfinite(ours)
                 assert abs(ours - expected) < 1e-9
 
@@ -149,10 +147,85 @@ def test_ties_match_reference_and_searches_agree():
 def test_duplicate_rows_are_finite():
     x = np.zeros((50, 2), np.float32)
     y = np.ones((50, 1), np.float32)
-    value = float(mi.ksg(x, y, k=3))
-    # every point has >= k exact copies: eps = 0, n_x = n_y = 0
+    value = float(mi.ksg(x, y, k=3, ties="keep"))
+    # the raw estimator: every point has >= k exact copies, eps = 0, n_x = n_y = 0
     assert value == pytest.approx(digamma(3) + digamma(50) - 2 * digamma(1), rel=1e-5)
-    assert np.isfinite(float(mi.ksg(np.arange(40) % 3, np.arange(40) % 5, k=2)))
+    assert np.isfinite(float(mi.ksg(np.arange(40) % 3, np.arange(40) % 5, k=2, ties="keep")))
+
+
+# --------------------------------------------------------------------------------------------------
+# Ties and discrete data (policy: ties="jitter" by default, see the module docstring)
+
+
+def _mi_binary_plus_gauss(s: float) -> float:
+    """I(X; Y) for X uniform on {0, 1} and Y = X + s N(0, 1): h(Y) - h(Y | X), by quadrature."""
+    from scipy import integrate, stats
+
+    def f(t):
+        return 0.5 * stats.norm.pdf(t, 0, s) + 0.5 * stats.norm.pdf(t, 1, s)
+
+    h_y = integrate.quad(lambda t: -f(t) * np.log(f(t)), -12 * s, 1 + 12 * s, limit=200)[0]
+    return h_y - 0.5 * np.log(2 * np.pi * np.e * s * s)
+
+
+def test_two_constant_columns_give_zero_not_nine_nats():
+    x, y = np.ones((1000, 1)), np.full((1000, 1), 2.0)
+    assert float(mi.ksg(x, y, ties="keep")) > 8.0  # the raw estimator's nonsense (documented)
+    with pytest.warns(
+        _checks.InputWarning, match=r"^x: column\(s\) 0 have many tied values .*; y: column"
+    ):
+        value = float(mi.ksg(x, y))
+    # independent noise at n = 1000: KSG's s.d. is ~0.03 nats (KNOWN["ind33"])
+    assert abs(value) < 0.1
+    with pytest.raises(ValueError, match=r"^x: column\(s\) 0 have many tied values \(up to 100%"):
+        mi.ksg(x, y, ties="error")
+
+
+def test_discrete_known_answers():
+    """Over 8 seeds at n = 1000 (jittered KSG's s.d. per seed ~0.03 nats; tolerance ~4 s.e.):
+    independent 20-level codes vs Gaussian noise -> 0; X = Y uniform on 4 codes -> log 4;
+    X uniform on {0, 1}, Y = X + 0.5 N(0, 1) -> 0.3368 nats (quadrature)."""
+    rng = np.random.default_rng(0)
+    b, n = 8, 1000
+    codes = rng.integers(0, 20, (b, n, 2)).astype(np.float32)
+    noise = rng.standard_normal((b, n, 2)).astype(np.float32)
+    with pytest.warns(_checks.InputWarning, match=r"^x: column\(s\) 0, 1 have many tied"):
+        independent = np.asarray(mi.ksg(codes, noise))
+    assert abs(independent.mean()) < 0.04
+    four = rng.integers(0, 4, (b, n, 1)).astype(np.float32)
+    with pytest.warns(_checks.InputWarning):
+        same = np.asarray(mi.ksg(four, four.copy()))
+    assert abs(same.mean() - math.log(4)) < 0.05
+    xb = rng.integers(0, 2, (b, n, 1)).astype(np.float32)
+    yb = xb + 0.5 * rng.standard_normal((b, n, 1)).astype(np.float32)
+    with pytest.warns(_checks.InputWarning):
+        binary = np.asarray(mi.ksg(xb, yb))
+    assert abs(binary.mean() - _mi_binary_plus_gauss(0.5)) < 0.04
+
+
+def test_continuous_float32_data_are_not_jittered():
+    """Continuous float32 data at large n have a few natural duplicates: no warning, no change."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((20000, 1)).astype(np.float32)
+    x[:50] = x[50:100]  # 0.5% duplicated rows: below the 5% threshold
+    y = x + rng.standard_normal((20000, 1)).astype(np.float32)
+    assert _ksg.tie_widths("x", jnp.asarray(x), ties="jitter", standardize=True) == (None, None)
+    np.testing.assert_array_equal(mi.ksg(x, y, ties="error"), mi.ksg(x, y, ties="keep"))
+
+
+def test_huge_and_tiny_magnitudes_standardise_correctly():
+    x, y = _data(3, n=500)
+    x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+    reference = float(mi.ksg(x, y))
+    for factor in (1e30, 1e-30, 3e37):
+        assert float(mi.ksg(x * factor, y * factor)) == pytest.approx(reference, abs=1e-6)
+        assert float(mi.ksg(x * factor, y, metric="bmi")) == pytest.approx(
+            float(mi.ksg(x, y, metric="bmi")), abs=1e-5
+        )
+    with pytest.raises(ValueError, match=r"^x: values up to 3e\+30 overflow the distances"):
+        mi.ksg(x * 0 + 3e30, y, metric="bmi", standardize=False)
+    with pytest.raises(ValueError, match=r"^x: values too large for float32"):
+        mi.ksg(x.astype(np.float64) * 1e300, y)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -297,11 +370,19 @@ def test_one_compilation_per_shape_and_works_under_jit():
     second = estimate(x2, y2)  # same shapes: no retrace (assert_max_traces raises otherwise)
     np.testing.assert_allclose(first, mi.ksg(x, y, k=3), atol=1e-6)
     np.testing.assert_allclose(second, mi.ksg(x2, y2, k=3), atol=1e-6)
-    # the public function compiles its core once per shape, too
-    before = _ksg._ksg_one._cache_size()
+
+
+def test_public_function_traces_its_core_once_per_shape(monkeypatch):
+    chex.clear_trace_counter()
+    static = ("k", "metric", "standardize", "search", "block", "group")
+    counted = jax.jit(
+        chex.assert_max_traces(_ksg._ksg_one.__wrapped__, n=1), static_argnames=static
+    )
+    monkeypatch.setattr(_ksg, "_ksg_one", counted)
     mi.ksg(*_data(2, n=257), k=3)
-    mi.ksg(*_data(3, n=257), k=3)
-    assert _ksg._ksg_one._cache_size() == before + 1
+    mi.ksg(*_data(3, n=257), k=3)  # new data, same shape: no retrace
+    with pytest.raises(AssertionError):  # a new shape retraces: the guard can fail
+        mi.ksg(*_data(3, n=258), k=3)
 
 
 def test_grouped_and_topk_agree_on_random_data():
@@ -352,6 +433,7 @@ GOOD_Y = np.random.default_rng(1).standard_normal((20, 1))
         (dict(x=np.zeros((1, 20, 2, 1))), "x: expected 1 or 2 or 3 dimensions"),
         (dict(metric="euclidean"), "metric: expected one of"),
         (dict(search="fast"), "search: expected one of"),
+        (dict(ties="ignore"), "ties: expected one of 'jitter', 'error', 'keep'"),
         (dict(block=0), "block: must be >= 1"),
         (dict(standardize="yes"), "standardize: expected a bool"),
         (dict(x=np.zeros((3, 20, 2))), "both must be batched"),
@@ -393,3 +475,39 @@ def test_cli_mi(tmp_path, capsys):
     assert "y: no such file" in capsys.readouterr().err
     assert cli.main(["mi", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--k", "0"]) == 2
     assert "k: must be >= 1" in capsys.readouterr().err
+
+
+def test_cli_mi_bad_files_and_ties(tmp_path, capsys):
+    """3-D arrays, 0-byte, pickled and non-.npy files: one line on stderr, exit 2, no pickle hint;
+    tied data: a note on stderr, and the estimate."""
+    import pickle
+
+    from cch_jax import cli
+
+    x, _ = _data(8, n=100)
+    np.save(tmp_path / "x.npy", np.asarray(x))
+    np.save(tmp_path / "cube.npy", np.zeros((100, 2, 2)))
+    (tmp_path / "empty.npy").write_bytes(b"")
+    (tmp_path / "p.npy").write_bytes(pickle.dumps(np.zeros(100)))
+    (tmp_path / "t.csv").write_text("1,2\n3,4\n")
+    np.save(tmp_path / "obj.npy", np.array([None] * 100, dtype=object))
+    cases = {
+        "cube.npy": r"^cch mi: error: y: expected 1 or 2 dimensions, got shape \(100, 2, 2\)",
+        "empty.npy": r"^cch mi: error: y: '.*empty.npy' is empty \(0 bytes\)",
+        "p.npy": r"^cch mi: error: y: '.*p.npy' is not a NumPy .npy or .npz file",
+        "t.csv": r"^cch mi: error: y: '.*t.csv' is not a NumPy .npy or .npz file",
+        "obj.npy": r"^cch mi: error: y: '.*obj.npy' holds Python objects",
+    }
+    for name, pattern in cases.items():
+        assert cli.main(["mi", str(tmp_path / "x.npy"), str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert re.match(pattern, err), err
+        assert err.count("\n") == 1 and "pickle" not in err.lower() and "Traceback" not in err
+    np.save(tmp_path / "codes.npy", np.arange(100) % 4)
+    assert cli.main(["mi", str(tmp_path / "x.npy"), str(tmp_path / "codes.npy")]) == 0
+    captured = capsys.readouterr()
+    assert re.match(r"^cch mi: note: y: column\(s\) 0 have many tied values", captured.err)
+    assert captured.out.startswith("I(X; Y) = ")
+    args = ["mi", str(tmp_path / "x.npy"), str(tmp_path / "codes.npy"), "--ties", "error"]
+    assert cli.main(args) == 2
+    assert "y: column(s) 0 have many tied values" in capsys.readouterr().err

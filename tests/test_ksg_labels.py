@@ -162,8 +162,9 @@ def test_ksg_on_label_codes_depends_on_their_scale():
     assert abs(ross - truth) < 0.04
     relabelled = float(mi.ksg_labels(h, np.where(labels == 0, 17, -3)))
     assert relabelled == pytest.approx(ross, abs=1e-6)
-    wide = float(mi.ksg(h, np.eye(2)[labels], standardize=False))  # gap 1 >> eps
-    narrow = float(mi.ksg(h, 1e-3 * np.eye(2)[labels], standardize=False))  # gap < eps
+    # the raw estimator (ties="keep"): the codes tie by design
+    wide = float(mi.ksg(h, np.eye(2)[labels], standardize=False, ties="keep"))  # gap 1 >> eps
+    narrow = float(mi.ksg(h, 1e-3 * np.eye(2)[labels], standardize=False, ties="keep"))
     assert abs(wide - ross) < 1e-5
     assert abs(narrow - truth) > 0.1
 
@@ -215,3 +216,18 @@ def test_bad_input(kwargs, match):
     h, labels = args.pop("h"), args.pop("labels")
     with pytest.raises(ValueError, match=match):
         mi.ksg_labels(h, labels, **args)
+
+
+def test_tied_h_is_jittered_or_refused():
+    """A discrete H independent of the labels: the raw estimator is off, the jittered one ~0."""
+    from cch_jax import _checks
+
+    rng = np.random.default_rng(5)
+    h = rng.integers(0, 3, (1000, 1)).astype(np.float32)
+    labels = rng.integers(0, 2, 1000)
+    with pytest.warns(_checks.InputWarning, match=r"^h: column\(s\) 0 have many tied values"):
+        value = float(mi.ksg_labels(h, labels))
+    assert abs(value) < 0.05  # s.d. ~0.02 nats at n = 1000 (test_one_dimensional_known_answer...)
+    with pytest.raises(ValueError, match=r"^h: column\(s\) 0 have many tied values"):
+        mi.ksg_labels(h, labels, ties="error")
+    assert float(mi.ksg_labels(np.zeros((50, 1)), np.arange(50) % 2, ties="keep")) > 0.5

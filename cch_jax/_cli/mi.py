@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import warnings
 
 HELP = "Estimate the mutual information between two .npy arrays (KSG, or class labels), in nats."
 
@@ -24,6 +26,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--labels", action="store_true", help="Y holds integer class labels (Ross's estimator)"
     )
     p.add_argument("--no-standardize", action="store_true", help="use the raw coordinates")
+    p.add_argument(
+        "--ties",
+        default="jitter",
+        choices=("jitter", "error", "keep"),
+        help="columns with many tied values (discrete data): jitter (default, with a note), "
+        "error, or keep (the raw estimator)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -34,17 +43,26 @@ def run(args: argparse.Namespace) -> int:
     y = _io.load_array("y", args.y, ndims=(1, 2))
 
     import cch_jax.mi as mi
+    from cch_jax import InputWarning
 
     standardize = not args.no_standardize
-    if args.labels:
-        metric = args.metric or "euclidean"
-        value = mi.ksg_labels(x, y, k=args.k, metric=metric, standardize=standardize)
-        estimator = "ross"
-    else:
-        metric = args.metric or "max"
-        value = mi.ksg(x, y, k=args.k, metric=metric, standardize=standardize)
-        estimator = "ksg"
-    nats = float(value)
+    options = dict(k=args.k, standardize=standardize, ties=args.ties)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        if args.labels:
+            metric = args.metric or "euclidean"
+            value = mi.ksg_labels(x, y, metric=metric, **options)
+            estimator = "ross"
+        else:
+            metric = args.metric or "max"
+            value = mi.ksg(x, y, metric=metric, **options)
+            estimator = "ksg"
+        nats = float(value)
+    for w in caught:
+        if issubclass(w.category, InputWarning):
+            print(f"cch mi: note: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     bits = float(mi.nats_to_bits(nats))
     if args.json:
         out = {"estimator": estimator, "k": args.k, "metric": metric, "n": int(x.shape[0])}

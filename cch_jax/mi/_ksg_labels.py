@@ -18,7 +18,9 @@ nothing to estimate: concrete inputs raise ``ValueError``.
 
 Metric: Euclidean by default (scikit-learn's choice), or ``"max"``; in one dimension they coincide.
 Ties and duplicate rows follow :mod:`cch_jax.mi._ksg`: distances tie with multiplicity, counts are
-strict, and no noise is added (a point with k_i exact same-class copies has eps = 0 and m = 1).
+strict, and tied (discrete or constant) columns of H are handled by the ``ties=`` policy of
+:func:`cch_jax.mi.ksg` (default: tiny deterministic jitter and an ``InputWarning``; ``"keep"``: a
+point with k_i exact same-class copies has eps = 0 and m = 1).
 
 References:
   B. C. Ross, "Mutual information between discrete and continuous data sets", PLoS ONE 9(2),
@@ -67,9 +69,10 @@ def class_sizes(labels: jax.Array) -> jax.Array:
 @functools.partial(
     jax.jit, static_argnames=("k", "metric", "standardize", "search", "block", "group")
 )
-def _labels_one(h, labels, *, k, metric, standardize, search, block, group):
+def _labels_one(h, labels, wh=None, *, k, metric, standardize, search, block, group):
     if standardize:
         h = _ksg.standardize_columns(h)
+    h = _ksg.add_jitter(h, wh, 0)
     n = h.shape[0]
     kind = "max" if metric == "max" else "euclid"
     n_c = class_sizes(labels)
@@ -111,6 +114,7 @@ def ksg_labels(
     standardize: bool = True,
     search: str = "auto",
     block: int | None = None,
+    ties: str = "jitter",
 ) -> jax.Array:
     """I(H; Y) in nats for continuous H and integer class labels Y (Ross 2014).
 
@@ -125,6 +129,8 @@ def ksg_labels(
       standardize: centre and scale each coordinate of H to unit variance first.
       search: ``"auto"``, ``"grouped"`` or ``"topk"`` (see :func:`cch_jax.mi.ksg`).
       block: query rows per step (memory ~ 3 * block * n values).
+      ties: ``"jitter"`` (default), ``"error"`` or ``"keep"``: what to do with columns of H whose
+        values tie in more than 5% of rows, as in :func:`cch_jax.mi.ksg`.
 
     Returns:
       The estimate in nats (scalar, or [B]); not clipped at zero (scikit-learn clips).
@@ -151,7 +157,8 @@ def ksg_labels(
         h=h[0] if h.ndim == 3 else h, labels=labels[0] if labels.ndim == 2 else labels
     )
     k = _ksg._check_k(k, n)
-    _ksg._check_choice("metric", metric, LABEL_METRICS)
+    _checks.check_choice("metric", metric, LABEL_METRICS)
+    _checks.check_choice("ties", ties, _ksg.TIES)
     options = _ksg.static_options(
         n=n,
         k=k,
@@ -165,7 +172,10 @@ def ksg_labels(
             _, counts = np.unique(row, return_counts=True)
             if np.all(counts < 2):
                 raise ValueError("labels: every class has a single member; nothing to estimate")
+    _ksg.check_magnitude("h", h, euclid=metric == "euclidean", standardize=options["standardize"])
+    wh, note = _ksg.tie_widths("h", h, ties=ties, standardize=options["standardize"])
+    _ksg.warn_ties(note)
     fn = functools.partial(_labels_one, metric=metric, **options)
     if h.ndim == 3:
-        return jax.vmap(fn)(h, labels)
-    return fn(h, labels)
+        return jax.vmap(fn)(h, labels, wh)
+    return fn(h, labels, wh)
