@@ -14,7 +14,7 @@ import sys
 # name -> module under cch_jax._cli; order is the order shown by `cch --help`.
 SUBCOMMANDS = {
     "figure1": "figure1",
-    "image-kd": "image_kd",
+    "experiment": "experiment",
     "mi": "mi",
 }
 

@@ -1,0 +1,272 @@
+"""Does the CCH verdict predict KD's effect? Per-setting paired tests and the cross-setting tally.
+
+For each setting the KD effect is Delta = accuracy with KD - accuracy without, paired by seed (the
+two runs of a seed share initialisation and minibatch order). Its significance comes from an exact
+two-sided sign-flip (permutation) test of the paired differences (all 2^S sign patterns for S <= 16
+seeds, else 2^16 random ones), which assumes only that the differences are symmetric about 0 under
+the null. The outcome is 'gain' or 'loss' when p < alpha, else 'none'.
+
+Across settings, three predictors are scored against the outcomes: the CCH verdict ('holds' ->
+gain, 'fails' -> loss, 'undecided' -> no call), and two that need no MI: 'teacher more accurate
+than the student' (teacher test accuracy > the no-KD student's mean) and 'always distill'.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from cch_jax import _checks
+
+OUTCOMES = ("gain", "none", "loss")
+CALLS = ("holds", "fails", "undecided")
+PREDICTORS = ("cch", "teacher_more_accurate", "always_distill")
+
+
+def paired_test(with_kd, without_kd) -> dict:
+    """Mean, standard error and exact sign-flip p-value of paired differences.
+
+    Args:
+      with_kd: ``[S]`` accuracies with KD, one per seed.
+      without_kd: ``[S]`` accuracies without KD, the same seeds in the same order.
+
+    Returns:
+      ``{'delta', 'delta_se', 'p_value', 'n'}``; delta_se is the std of the differences over
+      sqrt(S) (0 for S = 1); p_value is 1 when every difference is 0.
+    """
+    a = np.asarray(with_kd, float)
+    b = np.asarray(without_kd, float)
+    if a.ndim != 1 or a.shape != b.shape or a.size < 1:
+        raise ValueError(
+            f"with_kd: expected two [S] arrays of the same length, got {a.shape} and {b.shape}"
+        )
+    d = a - b
+    n = d.size
+    se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+    observed = abs(d.sum())
+    if n <= 16:
+        signs = np.asarray(list(itertools.product((1.0, -1.0), repeat=n)))
+    else:
+        signs = np.random.default_rng(0).choice((1.0, -1.0), size=(1 << 16, n))
+    stats = np.abs(signs @ d)
+    p = float(np.mean(stats >= observed - 1e-12)) if observed > 0 else 1.0
+    return {"delta": float(d.mean()), "delta_se": se, "p_value": p, "n": int(n)}
+
+
+def outcome(delta: float, p_value: float, alpha: float = 0.05) -> str:
+    """'gain' or 'loss' when the paired test rejects at ``alpha``, else 'none'."""
+    if p_value < alpha:
+        return "gain" if delta > 0 else "loss"
+    return "none"
+
+
+def summarize(
+    settings: Sequence[dict],
+    runs: Sequence[dict],
+    *,
+    alpha: float = 0.05,
+    gap_estimator: str = "latent",
+) -> list[dict]:
+    """One summary row per setting: accuracies (mean ± s.e.), Delta, test, outcome, verdict.
+
+    Args:
+      settings: the settings of :func:`cch_jax.experiments.run_experiment` (dicts with
+        ``teacher_name``, ``student``, ``teacher_accuracy``, ``verdict`` and ``<est>_gap``...).
+      runs: its per-seed rows (``no_kd_accuracy``, ``kd_accuracy``).
+      alpha: significance level.
+      gap_estimator: whose gap (and interval) is the setting's ``gap`` (falls back to the first
+        estimator with a gap).
+
+    Returns:
+      The settings' dicts extended with ``no_kd_mean``, ``no_kd_se``, ``kd_mean``, ``kd_se``,
+      ``delta``, ``delta_se``, ``p_value``, ``outcome``, ``gap``, ``gap_low``, ``gap_high``,
+      ``gap_estimator`` and ``verdict_matched`` (None when the verdict is undecided).
+    """
+    alpha = _checks.check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
+    out = []
+    for s in settings:
+        mine = [
+            r
+            for r in runs
+            if r["teacher_name"] == s["teacher_name"] and r["student"] == s["student"]
+        ]
+        mine.sort(key=lambda r: r["seed"])
+        if not mine:
+            raise ValueError(f"runs: no runs for setting {s['teacher_name']} -> {s['student']}")
+        kd_acc = np.asarray([r["kd_accuracy"] for r in mine])
+        base = np.asarray([r["no_kd_accuracy"] for r in mine])
+        test = paired_test(kd_acc, base)
+        row = dict(s)
+        n = len(mine)
+        row.update(
+            no_kd_mean=float(base.mean()),
+            no_kd_se=float(base.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
+            kd_mean=float(kd_acc.mean()),
+            kd_se=float(kd_acc.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
+            delta=test["delta"],
+            delta_se=test["delta_se"],
+            p_value=test["p_value"],
+            seeds=n,
+            outcome=outcome(test["delta"], test["p_value"], alpha),
+        )
+        est = (
+            gap_estimator
+            if f"{gap_estimator}_gap" in s
+            else next((k[: -len("_gap")] for k in s if k.endswith("_gap")), None)
+        )
+        row["gap_estimator"] = est
+        for f in ("gap", "gap_low", "gap_high"):
+            row[f] = s.get(f"{est}_{f}", float("nan")) if est else float("nan")
+        v = s.get("verdict")
+        row["verdict_matched"] = (
+            None if v not in ("holds", "fails") else bool((v == "holds") == (test["delta"] > 0))
+        )
+        out.append(row)
+    return out
+
+
+def spearman(x, y) -> float:
+    """Spearman's rank correlation (average ranks for ties); NaN with < 3 pairs or no spread."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if x.size < 3:
+        return float("nan")
+
+    def ranks(a):
+        order = np.argsort(a, kind="stable")
+        r = np.empty(a.size)
+        r[order] = np.arange(a.size, dtype=float)
+        for v in np.unique(a):  # ties share their average rank
+            m = a == v
+            r[m] = r[m].mean()
+        return r
+
+    rx, ry = ranks(x), ranks(y)
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _calls(summary: Sequence[dict], predictor: str) -> list[str]:
+    if predictor == "cch":
+        return [s["verdict"] for s in summary]
+    if predictor == "teacher_more_accurate":
+        return ["holds" if s["teacher_accuracy"] > s["no_kd_mean"] else "fails" for s in summary]
+    return ["holds"] * len(summary)
+
+
+def compare_predictors(summary: Sequence[dict]) -> dict:
+    """Scores the CCH verdict and two naive predictors against the measured KD effects.
+
+    Args:
+      summary: rows of :func:`summarize` (``verdict``, ``teacher_accuracy``, ``no_kd_mean``,
+        ``delta``, ``outcome``, ``gap``).
+
+    Returns:
+      ``{'settings', 'outcomes', 'spearman_gap_delta', 'predictors': {name: {...}}}`` where each
+      predictor has ``confusion`` (call -> outcome -> count), ``calls`` (settings it made a
+      call on), ``sign_agreement`` (share of its calls whose sign matches the sign of Delta),
+      ``significant_correct`` / ``significant`` (calls right among settings with a significant
+      effect) and ``wrong_way`` (a 'holds' call on a significant loss or a 'fails' call on a
+      significant gain).
+    """
+    summary = list(summary)
+    result = {
+        "settings": len(summary),
+        "outcomes": {o: sum(s["outcome"] == o for s in summary) for o in OUTCOMES},
+        "spearman_gap_delta": spearman([s["gap"] for s in summary], [s["delta"] for s in summary]),
+        "predictors": {},
+    }
+    for name in PREDICTORS:
+        calls = _calls(summary, name)
+        confusion = {c: {o: 0 for o in OUTCOMES} for c in CALLS}
+        agree = made = sig = sig_ok = wrong = 0
+        for c, s in zip(calls, summary, strict=True):
+            confusion[c][s["outcome"]] += 1
+            if c == "undecided":
+                continue
+            made += 1
+            agree += (c == "holds") == (s["delta"] > 0)
+            if s["outcome"] != "none":
+                sig += 1
+                ok = (c == "holds") == (s["outcome"] == "gain")
+                sig_ok += ok
+                wrong += not ok
+        result["predictors"][name] = {
+            "confusion": confusion,
+            "calls": made,
+            "sign_agreement": agree / made if made else float("nan"),
+            "significant": sig,
+            "significant_correct": sig_ok,
+            "wrong_way": wrong,
+        }
+    return result
+
+
+def teacher_selection(summary: Sequence[dict]) -> list[dict]:
+    """Per student view: does ranking candidate teachers by the gap pick the most helpful one?
+
+    Args:
+      summary: rows of :func:`summarize`.
+
+    Returns:
+      One dict per student with at least two teachers: the teacher with the largest gap, the one
+      with the largest Delta, the most accurate teacher, each pick's Delta, and ``regret`` (best
+      Delta minus the gap pick's Delta, accuracy points in [0, 1]).
+    """
+    out = []
+    for student in dict.fromkeys(s["student"] for s in summary):
+        rows = [s for s in summary if s["student"] == student]
+        if len(rows) < 2:
+            continue
+        by_gap = max(rows, key=lambda s: s["gap"] if math.isfinite(s["gap"]) else -math.inf)
+        by_delta = max(rows, key=lambda s: s["delta"])
+        by_acc = max(rows, key=lambda s: s["teacher_accuracy"])
+        out.append(
+            dict(
+                student=student,
+                teachers=len(rows),
+                best_teacher=by_delta["teacher_name"],
+                best_delta=by_delta["delta"],
+                gap_pick=by_gap["teacher_name"],
+                gap_pick_delta=by_gap["delta"],
+                gap_pick_is_best=by_gap is by_delta,
+                accuracy_pick=by_acc["teacher_name"],
+                accuracy_pick_delta=by_acc["delta"],
+                accuracy_pick_is_best=by_acc is by_delta,
+                regret=by_delta["delta"] - by_gap["delta"],
+                accuracy_regret=by_delta["delta"] - by_acc["delta"],
+                spearman_gap_delta=spearman([s["gap"] for s in rows], [s["delta"] for s in rows]),
+            )
+        )
+    return out
+
+
+def analyse(
+    settings: Sequence[dict],
+    runs: Sequence[dict],
+    *,
+    alpha: float = 0.05,
+    gap_estimator: str = "latent",
+) -> dict:
+    """The whole analysis: per-setting summary, predictor comparison, teacher selection.
+
+    Args:
+      settings, runs: from :func:`cch_jax.experiments.run_experiment`.
+      alpha: significance level of the paired tests.
+      gap_estimator: whose gap ranks and correlates (the paper's 'latent' by default).
+
+    Returns:
+      ``{'summary': [...], 'comparison': {...}, 'teacher_selection': [...]}``.
+    """
+    summary = summarize(settings, runs, alpha=alpha, gap_estimator=gap_estimator)
+    return {
+        "summary": summary,
+        "comparison": compare_predictors(summary),
+        "teacher_selection": teacher_selection(summary),
+    }
