@@ -22,7 +22,7 @@ Z_TOL = 4.0
 @functools.partial(jax.jit, static_argnames=("n",))
 def _general_risks(model, key, mus, *, n):
     """Fits KD students on n fresh rows of a general model; exact population risk per mu, [M]."""
-    x1, x2, y = theory.sample(model, key, n)
+    x1, x2, y = theory.sample(model, key=key, n=n)
     w = lstsq_solver(x2, y, x1 @ model.w1, mus)  # [M, d]
     return model.var_y - 2 * w @ model.s2y + jnp.einsum("md,de,me->m", w, model.s22, w)
 
@@ -59,7 +59,7 @@ def test_risk_formula_matches_simulation_for_general_covariances(d1, d, n):
     reps = 3000
     mus = jnp.array([0.0, 0.3, 0.7, 1.0])
     for model_seed in range(3):
-        model = theory.random_model(jax.random.key(100 + model_seed), d1, d)
+        model = theory.random_model(d1, d, key=jax.random.key(100 + model_seed))
         keys = jax.random.split(jax.random.key(model_seed), reps)
         fit = functools.partial(_general_risks, n=n)
         risks = np.asarray(jax.vmap(fit, in_axes=(None, 0, None))(model, keys, mus))
@@ -71,21 +71,21 @@ def test_risk_formula_matches_simulation_for_general_covariances(d1, d, n):
         assert np.sum((risks.mean(0) - exact) ** 2) < np.sum((risks.mean(0) - asym) ** 2)
 
 
-def test_unnormalised_lambda_is_the_convex_form_with_mu():
-    model = theory.random_model(jax.random.key(3), 4, 6)
-    x1, x2, y = theory.sample(model, jax.random.key(4), 50)
+def test_unnormalised_penalty_is_the_convex_form_with_kd_weight():
+    model = theory.random_model(4, 6, key=jax.random.key(3))
+    x1, x2, y = theory.sample(model, key=jax.random.key(4), n=50)
     t = x1 @ model.w1
     lam = 0.8
     # argmin |y - Xw|^2 + lam |t - Xw|^2, solved directly on the stacked system.
     stacked_x = jnp.concatenate([x2, jnp.sqrt(lam) * x2])
     stacked_y = jnp.concatenate([y, jnp.sqrt(lam) * t])
     w_direct = jnp.linalg.lstsq(stacked_x, stacked_y)[0]
-    w_convex = lstsq_solver(x2, y, t, theory.lambda_to_mu(lam)[None])[0]
+    w_convex = lstsq_solver(x2, y, t, theory.penalty_to_kd_weight(lam)[None])[0]
     np.testing.assert_allclose(w_direct, w_convex, rtol=1e-3, atol=1e-4)
 
 
 def test_window_and_best_weight():
-    model = theory.random_model(jax.random.key(7), 5, 5)
+    model = theory.random_model(5, 5, key=jax.random.key(7))
     m, f = theory.moments(model), theory.asymptotic_f(2.0)
     mus = jnp.linspace(0.0, 1.0, 10001)
     r = theory.risk(m, mus, f)
@@ -104,7 +104,7 @@ def test_window_and_best_weight():
 
 
 def test_derivative_at_zero_is_2f_times_c_minus_sigma2():
-    m = theory.moments(theory.random_model(jax.random.key(8), 3, 4))
+    m = theory.moments(theory.random_model(3, 4, key=jax.random.key(8)))
     f = theory.finite_f(50, 4)
     slope = jax.grad(lambda mu: theory.risk(m, mu, f))(0.0)
     np.testing.assert_allclose(slope, 2 * f * (m.c - m.sigma2), rtol=1e-5)
@@ -123,7 +123,7 @@ def test_gaussian_mi_of_independent_pairs():
 
 
 def test_cch_terms_equal_the_determinant_formula():
-    model = theory.random_model(jax.random.key(11), 4, 6)
+    model = theory.random_model(4, 6, key=jax.random.key(11))
     report, m = theory.cch_check(model), theory.moments(model)
     cov_ts = jnp.array([[m.var_t, m.cov_ts], [m.cov_ts, m.var_s]])
     np.testing.assert_allclose(report.i_ts, theory.gaussian_mi(cov_ts, 1), rtol=1e-4)
@@ -147,7 +147,7 @@ def test_family_gap_matches_the_model(sigma2):
 
 
 def test_family_sampler_has_the_stated_moments():
-    x2, y, t = theory.family_sample(jax.random.key(0), 1.2, 1.0, n=200_000, d=3)
+    x2, y, t = theory.family_sample(1.2, 1.0, key=jax.random.key(0), n=200_000, d=3)
     chex.assert_shape([x2, y, t], [(200_000, 3), (200_000,), (200_000,)])
     m = theory.family_moments(1.2, 1.0)
     cov = np.cov(np.stack([y, t, x2[:, 0]]))
@@ -168,7 +168,7 @@ def test_cch_is_necessary_and_sufficient_in_the_family():
 
 def test_theorem_conditions_imply_kd_helps():
     keys = jax.random.split(jax.random.key(5), 2000)
-    reports = jax.vmap(lambda k: theory.cch_check(theory.random_model(k, 5, 5)))(keys)
+    reports = jax.vmap(lambda k: theory.cch_check(theory.random_model(5, 5, key=k)))(keys)
     applies = np.asarray(reports.theorem_applies)
     assert applies.sum() > 20  # the draw exercises the theorem
     assert np.asarray(reports.kd_helps)[applies].all()
@@ -177,7 +177,7 @@ def test_theorem_conditions_imply_kd_helps():
 
 def test_alignment_is_not_needed_but_boundedness_is():
     keys = jax.random.split(jax.random.key(6), 4000)
-    reports = jax.vmap(lambda k: theory.cch_check(theory.random_model(k, 5, 5, aligned=False)))(
+    reports = jax.vmap(lambda k: theory.cch_check(theory.random_model(5, 5, key=k, aligned=False)))(
         keys
     )
     cch_bounded = np.asarray(reports.cch & reports.bounded)
@@ -211,10 +211,10 @@ def test_vmap_over_mu_alpha_a_and_keys_equals_a_loop():
 
     keys = jax.random.split(jax.random.key(0), 3)
     model = theory.family_model(1.1, sigma2, 4)
-    xs = jax.vmap(lambda k: theory.sample(model, k, 8))(keys)
+    xs = jax.vmap(lambda k: theory.sample(model, key=k, n=8))(keys)
     chex.assert_shape(xs, [(3, 8, 1), (3, 8, 4), (3, 8)])
     for i, k in enumerate(keys):
-        for got, want in zip((x[i] for x in xs), theory.sample(model, k, 8), strict=True):
+        for got, want in zip((x[i] for x in xs), theory.sample(model, key=k, n=8), strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
@@ -233,14 +233,14 @@ def test_bad_inputs_raise_clear_errors():
         theory.asymptotic_f(1.0)
     with pytest.raises(ValueError, match="n: must exceed d"):
         theory.finite_f(101, 100)
-    with pytest.raises(ValueError, match="mu"):
+    with pytest.raises(ValueError, match="^kd_weight: must be <= 1"):
         theory.risk(m, 1.5, 0.5)
-    with pytest.raises(ValueError, match="mu"):
+    with pytest.raises(ValueError, match="^kd_weight: must be >= 0"):
         theory.risk(m, -0.1, 0.5)
-    with pytest.raises(ValueError, match="f"):
+    with pytest.raises(ValueError, match="^f: must be > 0"):
         theory.risk(m, 0.5, 0.0)
-    with pytest.raises(ValueError, match="lam"):
-        theory.lambda_to_mu(-1.0)
+    with pytest.raises(ValueError, match="^penalty: must be >= 0"):
+        theory.penalty_to_kd_weight(-1.0)
     with pytest.raises(ValueError, match="not positive definite"):
         theory.gaussian_mi(np.array([[1.0, 2.0], [2.0, 1.0]]), 1)
     with pytest.raises(ValueError, match="not symmetric"):
@@ -258,16 +258,63 @@ def test_bad_inputs_raise_clear_errors():
         var_y=1.0,
         w1=np.ones(2),
     )
-    theory.make_model(**good)
+    theory.make_gaussian_model(**good)
     with pytest.raises(ValueError, match="s12: expected shape"):
-        theory.make_model(**{**good, "s12": np.zeros((3, 2))})
+        theory.make_gaussian_model(**{**good, "s12": np.zeros((3, 2))})
     with pytest.raises(ValueError, match="joint covariance: not positive definite"):
-        theory.make_model(**{**good, "s2y": np.ones(3)})
+        theory.make_gaussian_model(**{**good, "s2y": np.ones(3)})
     with pytest.raises(ValueError, match="var_y: contains 1 non-finite"):
-        theory.make_model(**{**good, "var_y": np.inf})
-    with pytest.raises(ValueError, match="a: must be <="):
+        theory.make_gaussian_model(**{**good, "var_y": np.inf})
+    with pytest.raises(ValueError, match=r"^a: the family's teacher weight must lie in \[0, "):
         theory.family_gap(2.0, 1.0)
     with pytest.raises(ValueError, match="sigma2"):
         theory.family_moments(1.0, 0.0)
     with pytest.raises(ValueError, match="rho"):
         theory.correlation_mi(1.0)
+
+
+def test_theory_ranges_and_hand_built_objects():
+    """Teacher weights outside the family, zero-dimensional models, hand-built Moments and
+    GaussianModels with negative variances, and positional keys are all refused by name."""
+    top = np.sqrt(2.0)  # sqrt(1 + sigma2) at sigma2 = 1
+    for fn in (theory.family_b, theory.family_moments, theory.family_gap):
+        with pytest.raises(ValueError, match=r"^a: the family's teacher weight must lie in"):
+            fn(top + 0.1, 1.0)
+        with pytest.raises(ValueError, match=r"^a: must be >= 0"):
+            fn(-0.5, 1.0)
+    with pytest.raises(ValueError, match=r"^a: the family's teacher weight"):
+        theory.family_model(np.array([1.0, 3.0]), 1.0, 4)
+    with pytest.raises(ValueError, match=r"^a: the family's teacher weight"):
+        theory.family_sample(3.0, 1.0, key=jax.random.key(0), n=10, d=2)
+    with pytest.raises(ValueError, match=r"^d: must be >= 1, got 0"):
+        theory.family_model(1.0, 1.0, 0)
+    with pytest.raises(ValueError, match=r"^d1: must be >= 1, got 0"):
+        theory.random_model(0, 3, key=jax.random.key(0))
+    with pytest.raises(ValueError, match=r"^s11: the teacher modality needs at least one"):
+        theory.make_gaussian_model(
+            s11=np.zeros((0, 0)), s22=np.eye(2), s12=np.zeros((0, 2)), s1y=np.zeros(0),
+            s2y=np.zeros(2), var_y=1.0, w1=np.zeros(0),
+        )  # fmt: skip
+    m = theory.family_moments(1.2, 1.0)
+    for field in ("sigma2", "var_y", "tau2", "bias", "var_t"):
+        bad = m._replace(**{field: jnp.asarray(-1.0)})
+        with pytest.raises(ValueError, match=rf"^m.{field}: must be .* 0 \(a variance\), got -1"):
+            theory.risk(bad, 0.5, 1.0)
+    with pytest.raises(ValueError, match=r"^m: expected a Moments, got tuple"):
+        theory.risk0(tuple(m), 1.0)
+    model = theory.random_model(2, 3, key=jax.random.key(1))
+    with pytest.raises(ValueError, match=r"^model: joint covariance: not positive semi-definite"):
+        theory.moments(model._replace(var_y=jnp.asarray(-1.0)))
+    with pytest.raises(ValueError, match=r"^model: joint covariance: not positive semi-definite"):
+        theory.cch_check(model._replace(s22=-model.s22))
+    theory.cch_check(theory.family_model(1.2, 1.0, 3))  # singular (t is a function of x2, y): ok
+    with pytest.raises(ValueError, match=r"^model.s12: expected shape \(2, 3\)"):
+        theory.moments(model._replace(s12=model.s12.T))
+    with pytest.raises(ValueError, match=r"^model: zero-dimensional model"):
+        theory.moments(model._replace(s22=jnp.zeros((0, 0))))
+    with pytest.raises(ValueError, match=r"^key: expected a JAX PRNG key"):
+        theory.sample(model, key=0, n=5)
+    with pytest.raises(ValueError, match=r"^n: expected an integer, got 5.0"):
+        theory.sample(model, key=jax.random.key(0), n=5.0)
+    with pytest.raises(TypeError):  # keys are keyword-only
+        theory.sample(model, jax.random.key(0), 5)

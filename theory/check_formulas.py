@@ -32,7 +32,7 @@ def general_risks(model: theory.GaussianModel, key, mus, *, n: int, reps: int):
     """Population risk of KD students fitted on `reps` training sets of n rows, [reps, M]."""
 
     def one(k):
-        x1, x2, y = theory.sample(model, k, n)
+        x1, x2, y = theory.sample(model, key=k, n=n)
         w = lstsq_solver(x2, y, x1 @ model.w1, mus)
         return model.var_y - 2 * w @ model.s2y + jnp.einsum("md,de,me->m", w, model.s22, w)
 
@@ -44,7 +44,7 @@ def moment_model(sigma2, tau2, c, bias, d) -> theory.GaussianModel:
     w_star = np.eye(d)[0]
     v = w_star + np.sqrt(bias) * np.eye(d)[1]
     var_t = v @ v + tau2
-    return theory.make_model(
+    return theory.make_gaussian_model(
         s11=np.array([[var_t]]),
         s22=np.eye(d),
         s12=v[None, :],
@@ -84,7 +84,7 @@ def moment_rows(reps, n=300, d=100, bias=0.0175):
     rows = []
     for i, (sigma2, tau2, c, lam) in enumerate(spec):
         model = moment_model(sigma2, tau2, c, bias, d)
-        mu = theory.lambda_to_mu(lam)
+        mu = theory.penalty_to_kd_weight(lam)
         sims = np.asarray(general_risks(model, jax.random.key(10 + i), mu[None], n=n, reps=reps))[
             :, 0
         ]
@@ -105,7 +105,7 @@ def general_rows(reps):
     mus = jnp.array([0.0, 0.3, 0.7, 1.0])
     for d1, d, n in [(3, 10, 20), (5, 20, 40), (8, 30, 120)]:
         for s in range(2):
-            model = theory.random_model(jax.random.key(100 * d + s), d1, d)
+            model = theory.random_model(d1, d, key=jax.random.key(100 * d + s))
             sims = np.asarray(general_risks(model, jax.random.key(s), mus, n=n, reps=reps))
             m = theory.moments(model)
             exact = np.asarray(theory.risk(m, mus, theory.finite_f(n, d)))
@@ -128,7 +128,7 @@ def cch_logic(draws=20_000):
     for bounded, aligned in [(True, True), (True, False)]:
         rep = jax.vmap(
             lambda k, b=bounded, a=aligned: theory.cch_check(
-                theory.random_model(k, 5, 5, bounded=b, aligned=a)
+                theory.random_model(5, 5, key=k, bounded=b, aligned=a)
             )
         )(keys)
         cch, helps = np.asarray(rep.cch & rep.bounded), np.asarray(rep.kd_helps)

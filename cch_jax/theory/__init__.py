@@ -16,7 +16,7 @@ from cch_jax.theory._gaussian_mi import gaussian_mi as gaussian_mi
 from cch_jax.theory._gaussian_mi import nats_to_bits as nats_to_bits
 from cch_jax.theory._model import GaussianModel as GaussianModel
 from cch_jax.theory._model import joint_covariance as joint_covariance
-from cch_jax.theory._model import make_model as make_model
+from cch_jax.theory._model import make_gaussian_model as make_gaussian_model
 from cch_jax.theory._model import model_from_covariance as model_from_covariance
 from cch_jax.theory._model import optimal_student as optimal_student
 from cch_jax.theory._model import predictions as predictions
@@ -29,7 +29,7 @@ from cch_jax.theory._risk import best_weight as best_weight
 from cch_jax.theory._risk import cch_check as cch_check
 from cch_jax.theory._risk import finite_f as finite_f
 from cch_jax.theory._risk import kd_window as kd_window
-from cch_jax.theory._risk import lambda_to_mu as lambda_to_mu
 from cch_jax.theory._risk import moments as moments
+from cch_jax.theory._risk import penalty_to_kd_weight as penalty_to_kd_weight
 from cch_jax.theory._risk import risk as risk
 from cch_jax.theory._risk import risk0 as risk0

@@ -6,13 +6,17 @@ a^2 + b^2 sigma2 = 1 + sigma2 (so Var t = Var y), a in [0, sqrt(1 + sigma2)], b 
     rho2_ts = a^2 / (1 + sigma2),  rho2_sy = 1 / (1 + sigma2),
     c = b sigma2,  tau2 = b^2 sigma2,  B = (a - 1)^2,
     gap = I(t; s) - I(s; y) = 1/2 log(sigma2 / (1 + sigma2 - a^2)),
-and CCH <=> a > 1 <=> b < 1 <=> c < sigma2 <=> KD helps at small mu.
+and CCH <=> a > 1 <=> b < 1 <=> c < sigma2 <=> KD helps at a small kd_weight.
+
+Every function checks concrete arguments: sigma2 > 0, the teacher weight a in [0, sqrt(1 + sigma2)]
+(outside it no teacher of the family exists), d, n >= 1.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from cch_jax import _checks
 from cch_jax.theory._model import GaussianModel
@@ -23,21 +27,32 @@ def _check_sigma2(sigma2) -> None:
     _checks.check_scalar_range("sigma2", sigma2, low=0.0, low_inclusive=False)
 
 
+def _check_a(a, sigma2) -> None:
+    """a in [0, sqrt(1 + sigma2)] (concrete values only; sigma2 checked first)."""
+    _check_sigma2(sigma2)
+    _checks.check_scalar_range("a", a, low=0.0)
+    if not _checks.is_traced((a, sigma2)):
+        top = np.sqrt(1.0 + np.asarray(sigma2, np.float64))
+        arr = np.asarray(a, np.float64)
+        # a few ulps of slack: family_a(gap) at float32 rounds the top end
+        bad = arr > top * (1 + 1e-6)
+        if np.any(bad):
+            raise ValueError(
+                f"a: the family's teacher weight must lie in [0, sqrt(1 + sigma2)] = "
+                f"[0, {float(np.max(top)):.6g}], got {float(arr[bad].ravel()[0]):.6g}"
+            )
+
+
 def family_b(a, sigma2):
     """b = sqrt((1 + sigma2 - a^2) / sigma2) >= 0, the weight of the label noise in t."""
-    _check_sigma2(sigma2)
+    _check_a(a, sigma2)
     a = jnp.asarray(a, dtype=jnp.result_type(a, float))
     return jnp.sqrt(jnp.maximum(1.0 + sigma2 - a**2, 0.0) / sigma2)
 
 
 def family_gap(a, sigma2):
     """The MI gap I(t; s) - I(s; y) in nats at teacher weight a (+inf at a = sqrt(1 + sigma2))."""
-    _check_sigma2(sigma2)
-    _checks.check_scalar_range("a", a, low=0.0)
-    if not _checks.is_traced((a, sigma2)):
-        top = jnp.sqrt(1.0 + jnp.asarray(sigma2))
-        if bool(jnp.any(jnp.asarray(a) > top)):
-            raise ValueError(f"a: must be <= sqrt(1 + sigma2) = {top}, got {a}")
+    _check_a(a, sigma2)
     a = jnp.asarray(a, dtype=jnp.result_type(a, float))
     return 0.5 * (jnp.log(sigma2) - jnp.log(1.0 + sigma2 - a**2))
 
@@ -88,8 +103,9 @@ def family_model(a, sigma2, d: int) -> GaussianModel:
     Args:
       a: teacher weight on s, in [0, sqrt(1 + sigma2)].
       sigma2: label noise variance, > 0.
-      d: dimension of x2 (static).
+      d: dimension of x2 (static), >= 1.
     """
+    d = _checks.check_int("d", d, minimum=1)
     b = family_b(a, sigma2)
     dtype = b.dtype
     a = jnp.asarray(a, dtype)
@@ -107,12 +123,27 @@ def family_model(a, sigma2, d: int) -> GaussianModel:
 
 
 def family_sample(
-    key: jax.Array, a, sigma2, *, n: int, d: int
+    a, sigma2, *, key: jax.Array, n: int, d: int
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Draws the family directly: x2 [n, d], y [n], t [n] (w* = e_1). Vmappable over key, a, sigma2."""
+    """Draws the family directly: x2 [n, d], y [n], t [n] (w* = e_1).
+
+    Vmappable over ``key``, ``a`` and ``sigma2`` (e.g.
+    ``jax.vmap(lambda k: family_sample(a, s2, key=k, n=n, d=d))(keys)``).
+
+    Args:
+      a: teacher weight on s, in [0, sqrt(1 + sigma2)].
+      sigma2: label noise variance, > 0.
+      key: a ``jax.random.key`` (keyword-only).
+      n: rows (static), >= 1.
+      d: dimension of x2 (static), >= 1.
+    """
+    _checks.check_key("key", key)
+    n = _checks.check_int("n", n, minimum=1)
+    d = _checks.check_int("d", d, minimum=1)
+    b = family_b(a, sigma2)
     k_x, k_e = jax.random.split(key)
     dtype = jnp.result_type(a, sigma2, float)
     x2 = jax.random.normal(k_x, (n, d), dtype)
     e = jnp.sqrt(sigma2) * jax.random.normal(k_e, (n,), dtype)
     s = x2[:, 0]
-    return x2, s + e, a * s + family_b(a, sigma2) * e
+    return x2, s + e, a * s + b * e

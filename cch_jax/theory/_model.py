@@ -46,12 +46,15 @@ class GaussianModel(NamedTuple):
         return self.s22.shape[-1]
 
 
-def make_model(*, s11, s22, s12, s1y, s2y, var_y, w1) -> GaussianModel:
+def make_gaussian_model(*, s11, s22, s12, s1y, s2y, var_y, w1) -> GaussianModel:
     """Builds a validated :class:`GaussianModel` from its blocks (see its attributes for shapes).
 
+    (``kd.make_model`` builds a network; this builds the theory's joint-Gaussian model.)
+
     Raises:
-      ValueError: a block has the wrong shape, a value is not finite, or the joint covariance of
-        (x1, x2, y) is not symmetric positive definite (named ``joint covariance``).
+      ValueError: a block has the wrong shape, a dimension is zero, a value is not finite, or the
+        joint covariance of (x1, x2, y) is not symmetric positive definite (named
+        ``joint covariance``).
     """
     blocks = dict(s11=s11, s22=s22, s12=s12, s1y=s1y, s2y=s2y, var_y=var_y, w1=w1)
     arrs = {k: _checks.as_float_array(k, v) for k, v in blocks.items()}
@@ -60,6 +63,10 @@ def make_model(*, s11, s22, s12, s1y, s2y, var_y, w1) -> GaussianModel:
     if arrs["s22"].ndim != 2 or arrs["s22"].shape[0] != arrs["s22"].shape[1]:
         raise ValueError(f"s22: expected a square [d, d] matrix, got shape {arrs['s22'].shape}")
     d1, d = arrs["s11"].shape[0], arrs["s22"].shape[0]
+    if d1 < 1:
+        raise ValueError("s11: the teacher modality needs at least one dimension (d1 >= 1), got 0")
+    if d < 1:
+        raise ValueError("s22: the student modality needs at least one dimension (d >= 1), got 0")
     expected = {"s12": (d1, d), "s1y": (d1,), "s2y": (d,), "var_y": (), "w1": (d1,)}
     for name, shape in expected.items():
         if arrs[name].shape != shape:
@@ -81,11 +88,12 @@ def model_from_covariance(cov, *, d1: int, w1) -> GaussianModel:
       w1: teacher weights, [d1].
     """
     cov = _checks.as_float_array("cov", cov, ndims=(2,))
+    d1 = _checks.check_int("d1", d1, minimum=1)
     if cov.shape[0] != cov.shape[1] or cov.shape[0] < d1 + 2:
         raise ValueError(
             f"cov: expected a square matrix of size >= d1 + 2 = {d1 + 2}, got {cov.shape}"
         )
-    return make_model(
+    return make_gaussian_model(
         s11=cov[:d1, :d1],
         s22=cov[d1:-1, d1:-1],
         s12=cov[:d1, d1:-1],
@@ -104,22 +112,80 @@ def joint_covariance(model: GaussianModel) -> jax.Array:
     return jnp.concatenate([top, mid, bot], axis=0)
 
 
+def check_model(name: str, model) -> GaussianModel:
+    """Checks a (possibly hand-built) :class:`GaussianModel`: its type, block shapes, and, when
+    concrete, finite values and an SPD joint covariance (so no negative variance gets through).
+    Under tracing only the type and shapes are checked."""
+    _checks.check_instance(name, model, GaussianModel)
+    shapes = {f: tuple(getattr(model, f).shape) for f in GaussianModel._fields}
+    d1 = shapes["s11"][-1] if shapes["s11"] else 0
+    d = shapes["s22"][-1] if shapes["s22"] else 0
+    if d1 < 1 or d < 1:
+        raise ValueError(f"{name}: zero-dimensional model (d1={d1}, d={d}); both must be >= 1")
+    if _checks.is_traced(model):
+        return model
+    batch = shapes["var_y"]
+    expected = {
+        "s11": (d1, d1),
+        "s22": (d, d),
+        "s12": (d1, d),
+        "s1y": (d1,),
+        "s2y": (d,),
+        "var_y": (),
+        "w1": (d1,),
+    }
+    for field, shape in expected.items():
+        if shapes[field] != batch + shape:
+            raise ValueError(f"{name}.{field}: expected shape {batch + shape}, got {shapes[field]}")
+    for field in GaussianModel._fields:
+        _checks.check_finite(f"{name}.{field}", getattr(model, field))
+    # The joint covariance may be singular (the family's teacher is a function of x2 and y), but
+    # never indefinite: that would mean a negative variance somewhere. S22 must be invertible.
+    cov = np.asarray(joint_covariance_batched(model), np.float64)
+    s22 = np.asarray(model.s22, np.float64)
+    for mat, block in zip(cov.reshape((-1, *cov.shape[-2:])), s22.reshape((-1, d, d)), strict=True):
+        scale = max(float(np.max(np.abs(mat))), 1e-300)
+        if not np.allclose(mat, mat.T, rtol=0.0, atol=1e-6 * scale):
+            raise ValueError(f"{name}: joint covariance: not symmetric")
+        eig_min = float(np.linalg.eigvalsh(mat)[0])
+        if eig_min < -1e-5 * scale:
+            raise ValueError(
+                f"{name}: joint covariance: not positive semi-definite (smallest eigenvalue "
+                f"{eig_min:.3g}; a variance is negative)"
+            )
+        _checks.check_spd(f"{name}.s22", block)
+    return model
+
+
+def joint_covariance_batched(model: GaussianModel) -> jax.Array:
+    """:func:`joint_covariance` for a model with leading batch dimensions."""
+    fn = joint_covariance
+    for _ in range(model.var_y.ndim):
+        fn = jax.vmap(fn)
+    return fn(model)
+
+
 def optimal_student(model: GaussianModel) -> jax.Array:
     """w* = S22^{-1} S2y, the population least-squares student, [d]."""
     return jnp.linalg.solve(model.s22, model.s2y)
 
 
-def sample(model: GaussianModel, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+def sample(
+    model: GaussianModel, *, key: jax.Array, n: int
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Draws n i.i.d. rows of (x1, x2, y).
 
     Args:
       model: the joint-Gaussian model.
-      key: a ``jax.random.key``.
-      n: number of rows (static).
+      key: a ``jax.random.key`` (keyword-only).
+      n: number of rows (static), >= 1.
 
     Returns:
       x1 [n, d1], x2 [n, d], y [n].
     """
+    check_model("model", model)
+    _checks.check_key("key", key)
+    n = _checks.check_int("n", n, minimum=1)
     cov = joint_covariance(model)
     chol = jnp.linalg.cholesky(cov)
     z = jax.random.normal(key, (n, cov.shape[0]), dtype=cov.dtype)
@@ -133,21 +199,33 @@ def predictions(model: GaussianModel, x1: jax.Array, x2: jax.Array) -> tuple[jax
     return x1 @ model.w1, x2 @ optimal_student(model)
 
 
-@functools.partial(jax.jit, static_argnames=("d1", "d", "bounded", "aligned"))
 def random_model(
-    key: jax.Array, d1: int, d: int, *, bounded: bool = True, aligned: bool = True
+    d1: int, d: int, *, key: jax.Array, bounded: bool = True, aligned: bool = True
 ) -> GaussianModel:
     """A random model with general covariance blocks, for tests and the Monte-Carlo checks.
 
     The joint covariance is a random Wishart-like SPD matrix; the teacher w1 is a noisy copy of the
     population regression of y on x1. With ``bounded``, w1 is rescaled so that Var(t) <= Var(y); with
     ``aligned``, its sign is chosen so that Cov(s, t) >= 0 (the theorem's two side conditions).
+    Vmappable over ``key`` (``jax.vmap(lambda k: random_model(d1, d, key=k))``).
 
     Args:
-      key: a ``jax.random.key``.
-      d1: dimension of modality 1 (static).
-      d: dimension of modality 2 (static).
+      d1: dimension of modality 1 (static), >= 1.
+      d: dimension of modality 2 (static), >= 1.
+      key: a ``jax.random.key`` (keyword-only).
+      bounded: rescale the teacher so that Var(t) <= Var(y).
+      aligned: flip the teacher's sign so that Cov(s, t) >= 0.
     """
+    d1 = _checks.check_int("d1", d1, minimum=1)
+    d = _checks.check_int("d", d, minimum=1)
+    _checks.check_key("key", key)
+    bounded = _checks.check_bool("bounded", bounded)
+    aligned = _checks.check_bool("aligned", aligned)
+    return _random_model(key, d1, d, bounded=bounded, aligned=aligned)
+
+
+@functools.partial(jax.jit, static_argnames=("d1", "d", "bounded", "aligned"))
+def _random_model(key, d1: int, d: int, *, bounded: bool, aligned: bool) -> GaussianModel:
     k_cov, k_w, k_scale = jax.random.split(key, 3)
     size = d1 + d + 1
     a = jax.random.normal(k_cov, (size, 2 * size))

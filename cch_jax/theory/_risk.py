@@ -1,12 +1,16 @@
 """Scalar moments, the asymptotic risk of the KD student, and the CCH check.
 
 Equations: theory/derivation.md, sections "Scalar moments", "Risk" and "The theorem". The student
-with KD weight mu in [0, 1] is
+with KD weight mu = ``kd_weight`` in [0, 1] is
     w(mu) = argmin_w (1 - mu) |Y - X2 w|^2 + mu |X1 w1 - X2 w|^2,
 and its risk on fresh data is
     R(mu) = sigma2 + mu^2 B + [(1 - mu)^2 sigma2 + 2 mu (1 - mu) c + mu^2 tau2] f,
 with f = 1 / (alpha - 1) as n, d -> infinity at n / d = alpha, or f = d / (n - d - 1) exactly in
-expectation at finite n.
+expectation at finite n. The paper's unnormalised weight lambda (|Y - X2 w|^2 + lambda |T - X2 w|^2)
+is called ``penalty`` here: :func:`penalty_to_kd_weight` maps it to mu = lambda / (1 + lambda).
+
+Hand-built :class:`Moments` and :class:`GaussianModel` are checked when concrete (negative
+variances, a non-SPD joint covariance and zero-dimensional models raise ``ValueError``).
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from cch_jax import _checks
-from cch_jax.theory._model import GaussianModel, optimal_student
+from cch_jax.theory._model import GaussianModel, check_model, optimal_student
 
 
 class Moments(NamedTuple):
@@ -54,7 +59,7 @@ class CCHReport(NamedTuple):
       cch: gap > 0.
       bounded: Var(t) <= Var(y).
       aligned: Cov(t, s) >= 0.
-      kd_helps: c < sigma2, i.e. dR/dmu < 0 at mu = 0 (exact criterion in this model).
+      kd_helps: c < sigma2, i.e. dR/d(kd_weight) < 0 at kd_weight = 0 (exact in this model).
       theorem_applies: cch and bounded and aligned (then kd_helps is guaranteed).
     """
 
@@ -68,9 +73,44 @@ class CCHReport(NamedTuple):
     theorem_applies: jax.Array
 
 
-@jax.jit
+def check_moments(name: str, m) -> Moments:
+    """Checks (possibly hand-built) :class:`Moments`: the type, and when concrete, finite values,
+    sigma2 > 0, Var(y) > 0, Var(t), Var(s) >= 0 and tau2, B >= 0 (up to rounding)."""
+    _checks.check_instance(name, m, Moments)
+    if _checks.is_traced(m):
+        return m
+    for field in Moments._fields:
+        _checks.check_finite(f"{name}.{field}", getattr(m, field))
+    scale = max(1.0, *(float(np.max(np.abs(np.asarray(getattr(m, f))))) for f in Moments._fields))
+    tol = 1e-6 * scale
+    rules = [("sigma2", 0.0, False), ("var_y", 0.0, False), ("var_t", -tol, True)]
+    rules += [("var_s", -tol, True), ("tau2", -tol, True), ("bias", -tol, True)]
+    for field, low, inclusive in rules:
+        values = np.asarray(getattr(m, field))
+        bad = values < low if inclusive else values <= low
+        if np.any(bad):
+            op = ">= 0" if inclusive else "> 0"
+            raise ValueError(
+                f"{name}.{field}: must be {op} (a variance), got {float(values[bad].ravel()[0]):g}"
+            )
+    return m
+
+
 def moments(model: GaussianModel) -> Moments:
-    """Computes the scalar moments of a :class:`GaussianModel` (differentiable, vmappable)."""
+    """Computes the scalar moments of a :class:`GaussianModel` (differentiable, vmappable).
+
+    A concrete model is checked first (see :func:`check_model`); a batch of models ([B, ...]
+    blocks) gives [B] moments.
+    """
+    check_model("model", model)
+    fn = _moments
+    for _ in range(np.ndim(model.var_y)):
+        fn = jax.vmap(fn)
+    return fn(model)
+
+
+@jax.jit
+def _moments(model: GaussianModel) -> Moments:
     w_star = optimal_student(model)
     v = jnp.linalg.solve(model.s22, model.s12.T @ model.w1)
     var_t = model.w1 @ model.s11 @ model.w1
@@ -91,11 +131,12 @@ def moments(model: GaussianModel) -> Moments:
     )
 
 
-def lambda_to_mu(lam):
-    """The paper's unnormalised weight lambda >= 0 (|Y - X2w|^2 + lambda |T - X2w|^2) to mu in [0, 1)."""
-    _checks.check_scalar_range("lam", lam, low=0.0)
-    lam = jnp.asarray(lam, dtype=jnp.result_type(lam, float))
-    return lam / (1.0 + lam)
+def penalty_to_kd_weight(penalty):
+    """The paper's unnormalised weight lambda >= 0 (|Y - X2w|^2 + lambda |T - X2w|^2), called
+    ``penalty``, to the convex ``kd_weight`` = lambda / (1 + lambda) in [0, 1) (same minimiser)."""
+    _checks.check_scalar_range("penalty", penalty, low=0.0)
+    penalty = jnp.asarray(penalty, dtype=jnp.result_type(penalty, float))
+    return penalty / (1.0 + penalty)
 
 
 def asymptotic_f(alpha):
@@ -121,26 +162,29 @@ def _check_f(f) -> None:
     _checks.check_scalar_range("f", f, low=0.0, low_inclusive=False)
 
 
-def risk(m: Moments, mu, f):
-    """R(mu): expected squared error of the KD student on fresh data.
+def risk(m: Moments, kd_weight, f):
+    """R(kd_weight): expected squared error of the KD student on fresh data.
 
     Args:
       m: :func:`moments` of the model.
-      mu: KD weight in [0, 1] (use :func:`lambda_to_mu` for the paper's lambda); broadcasts with m.
+      kd_weight: mu in [0, 1], the weight on the teacher term (use :func:`penalty_to_kd_weight`
+        for the paper's lambda); broadcasts with m.
       f: variance inflation, :func:`asymptotic_f` or :func:`finite_f`; > 0.
 
     Returns:
-      The risk, broadcast shape of ``mu``, ``f`` and the moments.
+      The risk, broadcast shape of ``kd_weight``, ``f`` and the moments.
     """
-    _checks.check_scalar_range("mu", mu, low=0.0, high=1.0)
+    check_moments("m", m)
+    _checks.check_scalar_range("kd_weight", kd_weight, low=0.0, high=1.0)
     _check_f(f)
-    mu = jnp.asarray(mu, dtype=jnp.result_type(m.sigma2, float))
+    mu = jnp.asarray(kd_weight, dtype=jnp.result_type(m.sigma2, float))
     noise = (1 - mu) ** 2 * m.sigma2 + 2 * mu * (1 - mu) * m.c + mu**2 * m.tau2
     return m.sigma2 + mu**2 * m.bias + noise * f
 
 
 def risk0(m: Moments, f):
     """R0 = R(0) = sigma2 (1 + f): the student trained without KD."""
+    check_moments("m", m)
     _check_f(f)
     return m.sigma2 * (1.0 + f)
 
@@ -148,8 +192,9 @@ def risk0(m: Moments, f):
 def kd_window(m: Moments, f):
     """mu0: KD helps (R(mu) < R0) exactly for 0 < mu < mu0; 0 when c >= sigma2 (KD never helps).
 
-    mu0 = 2 (sigma2 - c) / (B / f + sigma2 - 2c + tau2), clipped to [0, 1].
+    mu0 = 2 (sigma2 - c) / (B / f + sigma2 - 2c + tau2), clipped to [0, 1] (a kd_weight).
     """
+    check_moments("m", m)
     _check_f(f)
     curvature = m.bias / f + m.sigma2 - 2 * m.c + m.tau2  # = (B + Var((y-s)-(t-u)) f) / f >= 0
     safe = jnp.where(curvature > 0, curvature, 1.0)
@@ -158,7 +203,9 @@ def kd_window(m: Moments, f):
 
 
 def best_weight(m: Moments, f):
-    """mu* = argmin over [0, 1] of R(mu): the unconstrained minimiser mu0 / 2, clipped to [0, 1]."""
+    """The best kd_weight mu* = argmin over [0, 1] of R: the unconstrained minimiser mu0 / 2,
+    clipped to [0, 1]."""
+    check_moments("m", m)
     _check_f(f)
     curvature = m.bias / f + m.sigma2 - 2 * m.c + m.tau2
     safe = jnp.where(curvature > 0, curvature, 1.0)
@@ -166,10 +213,21 @@ def best_weight(m: Moments, f):
     return jnp.clip(jnp.where(m.c < m.sigma2, unconstrained, 0.0), 0.0, 1.0)
 
 
-@jax.jit
 def cch_check(model: GaussianModel) -> CCHReport:
-    """The CCH terms I(t; s), I(s; y) (nats), their gap, and the theorem's side conditions."""
-    m = moments(model)
+    """The CCH terms I(t; s), I(s; y) (nats), their gap, and the theorem's side conditions.
+
+    A concrete model is checked first (see :func:`check_model`); batched models map.
+    """
+    check_model("model", model)
+    fn = _cch_check
+    for _ in range(np.ndim(model.var_y)):
+        fn = jax.vmap(fn)
+    return fn(model)
+
+
+@jax.jit
+def _cch_check(model: GaussianModel) -> CCHReport:
+    m = _moments(model)
     rho2_ts = m.cov_ts**2 / (m.var_t * m.var_s)
     i_ts = -0.5 * jnp.log1p(-rho2_ts)
     i_sy = -0.5 * jnp.log(m.sigma2 / m.var_y)
