@@ -28,10 +28,10 @@ from _harness import Row, time_call, time_command, write_results
 from cch_jax.experiments import Figure1Config, draw, lstsq_solver, simulate_risks
 
 
-def numpy_loop(x2s, zs, a, b, mus, sigma2):
+def numpy_loop(x2s, zs, a, b, kd_weights, sigma2):
     """Straightforward: for each seed and gap, solve the normal equations for y and t."""
     seeds, gaps = x2s.shape[0], a.shape[0]
-    out = np.empty((seeds, gaps, mus.shape[0]))
+    out = np.empty((seeds, gaps, kd_weights.shape[0]))
     for i in range(seeds):
         x2, e = x2s[i], np.sqrt(sigma2) * zs[i]
         s = x2[:, 0]
@@ -39,17 +39,17 @@ def numpy_loop(x2s, zs, a, b, mus, sigma2):
         for g in range(gaps):
             t = a[g] * s + b[g] * e
             w_y, w_t = np.linalg.solve(x2.T @ x2, x2.T @ np.stack([y, t], axis=1)).T
-            for j, mu in enumerate(mus):
-                w = (1 - mu) * w_y + mu * w_t
+            for j, kd_weight in enumerate(kd_weights):
+                w = (1 - kd_weight) * w_y + kd_weight * w_t
                 w[0] -= 1.0
                 out[i, g, j] = sigma2 + w @ w
     return out
 
 
-def numpy_tuned(x2s, zs, a, b, mus, sigma2):
-    """One Cholesky per seed; every gap's right-hand side solved at once; mu vectorised."""
+def numpy_tuned(x2s, zs, a, b, kd_weights, sigma2):
+    """One Cholesky per seed; every gap's right-hand side solved at once; kd_weight vectorised."""
     seeds = x2s.shape[0]
-    out = np.empty((seeds, a.shape[0], mus.shape[0]))
+    out = np.empty((seeds, a.shape[0], kd_weights.shape[0]))
     for i in range(seeds):
         x2, e = x2s[i], np.sqrt(sigma2) * zs[i]
         s = x2[:, 0]
@@ -60,7 +60,9 @@ def numpy_tuned(x2s, zs, a, b, mus, sigma2):
             chol, x2.T @ np.concatenate([y[:, None], t.T], axis=1)
         )  # [d, 1+G]
         w_y, w_t = w[:, 0], w[:, 1:].T  # [d], [G, d]
-        ws = (1 - mus)[None, :, None] * w_y[None, None, :] + mus[None, :, None] * w_t[:, None, :]
+        ws = (1 - kd_weights)[None, :, None] * w_y[None, None, :] + kd_weights[None, :, None] * w_t[
+            :, None, :
+        ]
         ws[..., 0] -= 1.0
         out[i] = sigma2 + np.sum(ws**2, axis=-1)
     return out
@@ -74,7 +76,11 @@ def main(argv=None) -> int:
     config = Figure1Config()
     rows: list[Row] = []
     params = dict(
-        seeds=config.seeds, gaps=config.num_gaps, mus=len(config.mus()), n=config.n, d=config.d
+        seeds=config.num_seeds,
+        gaps=config.num_gaps,
+        kd_weights=len(config.kd_weights()),
+        n=config.n,
+        d=config.d,
     )
 
     # 1. The whole process.
@@ -92,20 +98,21 @@ def main(argv=None) -> int:
     )
 
     # 2. The compiled simulation on fixed draws, and the NumPy loops on the same draws.
-    draws = draw(jax.random.key(0), seeds=config.seeds, n=config.n, d=config.d)
-    gaps, mus = config.gaps(), config.mus()
+    draws = draw(key=jax.random.key(0), num_seeds=config.num_seeds, n=config.n, d=config.d)
+    gaps, kd_weights = config.gaps(), config.kd_weights()
     a = np.sqrt(np.maximum(1.0 + config.sigma2 - config.sigma2 * np.exp(-2.0 * gaps), 0.0))
     b = np.sqrt(np.maximum(1.0 + config.sigma2 - a**2, 0.0) / config.sigma2)
-    a32, mus32 = jnp.asarray(a, jnp.float32), jnp.asarray(mus, jnp.float32)
+    a32, mus32 = jnp.asarray(a, jnp.float32), jnp.asarray(kd_weights, jnp.float32)
     jax_timing, jax_risks = time_call(
         lambda: simulate_risks(draws, a32, mus32, config.sigma2, lstsq_solver), repeats=args.repeats
     )
     x2s, zs = np.asarray(draws.x2, np.float64), np.asarray(draws.z, np.float64)
     loop_timing, loop_risks = time_call(
-        lambda: numpy_loop(x2s, zs, a, b, mus, config.sigma2), repeats=max(args.repeats // 2, 1)
+        lambda: numpy_loop(x2s, zs, a, b, kd_weights, config.sigma2),
+        repeats=max(args.repeats // 2, 1),
     )
     tuned_timing, tuned_risks = time_call(
-        lambda: numpy_tuned(x2s, zs, a, b, mus, config.sigma2), repeats=args.repeats
+        lambda: numpy_tuned(x2s, zs, a, b, kd_weights, config.sigma2), repeats=args.repeats
     )
     jax_risks = np.asarray(jax_risks)
     diff_loop = float(np.max(np.abs(jax_risks - loop_risks)))

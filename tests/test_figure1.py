@@ -10,7 +10,7 @@ import pytest
 from cch_jax import cli, theory
 from cch_jax.experiments import CSV_COLUMNS, Figure1Config, agreement, run_figure1
 
-TINY = ["--seeds", "4", "--gaps", "5", "--n", "30", "--d", "10", "--mus", "3"]
+TINY = ["--num-seeds", "4", "--gaps", "5", "--n", "30", "--d", "10", "--num-kd-weights", "3"]
 
 
 def test_cli_writes_well_formed_files(tmp_path, capsys):
@@ -33,20 +33,37 @@ def test_cli_writes_well_formed_files(tmp_path, capsys):
     np.testing.assert_allclose(values[:, CSV_COLUMNS.index("mse_nokd_theory")], 1.5, rtol=1e-6)
 
 
-def test_cli_rejects_bad_arguments(capsys):
-    assert cli.main(["figure1", "--n", "10", "--d", "10"]) == 2
+def test_cli_rejects_bad_arguments(tmp_path, capsys):
+    assert cli.main(["figure1", "--n", "10", "--d", "10", "--out", str(tmp_path)]) == 2
     assert "n: must exceed d + 1" in capsys.readouterr().err
-    assert cli.main(["figure1", "--mu", "1.5"]) == 2
-    assert "mu: must be <= 1" in capsys.readouterr().err
+    assert cli.main(["figure1", "--kd-weight", "1.5", "--out", str(tmp_path)]) == 2
+    assert "kd_weight: must be <= 1" in capsys.readouterr().err
+    assert cli.main(["figure1", "--num-seeds", "1", "--out", str(tmp_path)]) == 2
+    assert "num_seeds: must be >= 2, got 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["figure1", "--solver", "sgd"])
     assert "invalid choice: 'sgd'" in capsys.readouterr().err
 
 
+def test_cli_checks_the_output_folder_before_any_work(tmp_path, capsys):
+    """An unwritable --out fails in well under a second, before the simulation, with one line."""
+    import time
+
+    (tmp_path / "file").write_text("not a folder")
+    start = time.perf_counter()
+    assert cli.main(["figure1", "--out", str(tmp_path / "file" / "sub")]) == 2  # default size
+    elapsed = time.perf_counter() - start
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("cch figure1: error: --out: cannot write to folder") and err.count("\n") == 1
+    )
+    assert elapsed < 2.0, elapsed  # the full default run takes ~10 s
+
+
 def test_simulation_shapes_and_gap_zero_crossing():
-    config = Figure1Config(n=40, d=10, seeds=6, num_gaps=9, gap_max=0.5, num_mus=3)
+    config = Figure1Config(n=40, d=10, num_seeds=6, num_gaps=9, gap_max=0.5, num_kd_weights=3)
     result = run_figure1(config)
-    G, M = config.num_gaps, len(config.mus())
+    G, M = config.num_gaps, len(config.kd_weights())
     chex.assert_shape(result.risks, (6, G, M))
     chex.assert_shape([result.theory_asym, result.theory_exact], [(G, M), (G, M)])
     assert agreement(result).shape == (G, M)
@@ -54,20 +71,22 @@ def test_simulation_shapes_and_gap_zero_crossing():
 
 
 def test_theory_panels_match_the_family_claims():
-    """theory.md: at alpha = 3, mu = 0.5 KD helps across the CCH side; at large alpha the bias wins."""
-    result = run_figure1(Figure1Config(n=30, d=10, seeds=2, num_gaps=3, num_mus=2))
+    """theory.md: at alpha = 3, kd_weight = 0.5 KD helps across the CCH side; at large alpha the bias wins."""
+    result = run_figure1(Figure1Config(n=30, d=10, num_seeds=2, num_gaps=3, num_kd_weights=2))
     helps = result.alpha_benefit > 0
     cch_side = result.fine_gaps > 1e-3
     j3 = int(np.argmin(np.abs(result.fine_alphas - 3.0)))
     assert helps[cch_side, j3].all() and not helps[result.fine_gaps < -1e-3, :].any()
-    # With much data the bias mu^2 (a - 1)^2 outweighs the variance saved, except near gap 0+ where
+    # With much data the bias kd_weight^2 (a - 1)^2 outweighs the variance saved, except near gap 0+ where
     # the teacher is almost the label (mu0 -> infinity there, derivation.md section 6).
     big = result.fine_alphas > 500
     assert not helps[np.ix_(result.fine_gaps > 0.2, big)].any()
     assert helps[np.ix_(cch_side & (result.fine_gaps < 0.01), result.fine_alphas < 100)].all()
-    assert (result.fine_mu0[result.fine_gaps < -1e-3] == 0).all()
+    assert (result.fine_kd_window[result.fine_gaps < -1e-3] == 0).all()
     # At a = 1 the teacher is the label: with and without KD coincide exactly.
-    result0 = run_figure1(Figure1Config(n=40, d=10, seeds=3, num_gaps=2, gap_max=0.0, num_mus=2))
+    result0 = run_figure1(
+        Figure1Config(n=40, d=10, num_seeds=3, num_gaps=2, gap_max=0.0, num_kd_weights=2)
+    )
     last = result0.risks[:, -1, :]
     np.testing.assert_allclose(last, np.broadcast_to(last[:, :1], last.shape), rtol=1e-5)
 
@@ -75,11 +94,13 @@ def test_theory_panels_match_the_family_claims():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(seeds=1), "seeds"),
+        (dict(num_seeds=1), "^num_seeds: must be >= 2"),
+        (dict(num_seeds=(0, 1)), "^num_seeds: expected an integer"),
+        (dict(kd_weight=1.5), "^kd_weight: must be <= 1"),
         (dict(sigma2=0.0), "sigma2"),
         (dict(gap_max=-5.0), "gap_max"),
         (dict(num_gaps=1), "num_gaps"),
-        (dict(solver="sgd"), "solver: unknown solver 'sgd'"),
+        (dict(solver="sgd"), "^solver: expected one of 'lstsq', 'trainer', got 'sgd'"),
     ],
 )
 def test_config_validation(kwargs, match):
@@ -87,12 +108,19 @@ def test_config_validation(kwargs, match):
         Figure1Config(**kwargs)
 
 
-def test_simulation_is_one_compilation_per_shape():
+def test_simulation_is_one_compilation_per_shape(monkeypatch):
     from cch_jax.experiments import _figure1
 
-    config = Figure1Config(n=30, d=10, seeds=3, num_gaps=4, num_mus=2)
+    chex.clear_trace_counter()
+    static = ("num_seeds", "n", "d", "solver")
+    counted = jax.jit(
+        chex.assert_max_traces(_figure1._program.__wrapped__, n=1), static_argnames=static
+    )
+    monkeypatch.setattr(_figure1, "_program", counted)
+    config = Figure1Config(n=30, d=10, num_seeds=3, num_gaps=4, num_kd_weights=2)
     run_figure1(config)
-    before = _figure1._program._cache_size()
-    run_figure1(Figure1Config(n=30, d=10, seeds=3, num_gaps=4, num_mus=2, seed=1, gap_max=0.7))
-    assert _figure1._program._cache_size() == before
+    other = dict(seed=1, gap_max=0.7)  # new values, same shapes: no retrace
+    run_figure1(Figure1Config(n=30, d=10, num_seeds=3, num_gaps=4, num_kd_weights=2, **other))
     assert jax.numpy.isfinite(run_figure1(config).risks).all()
+    with pytest.raises(AssertionError):  # a new shape retraces: the guard can fail
+        run_figure1(Figure1Config(n=30, d=10, num_seeds=4, num_gaps=4, num_kd_weights=2))

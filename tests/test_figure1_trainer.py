@@ -1,5 +1,8 @@
 """Figure 1's 'trainer' solver lands on the closed-form least-squares KD students."""
 
+import csv
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,16 +17,16 @@ from cch_jax.kd._linear import default_steps, train_linear_students
 def risks():
     """Both solvers on the same draws: 16 seeds x 3 gaps x 4 KD weights, n = 300, d = 100."""
     seeds, n, d, sigma2 = 16, 300, 100, 1.0
-    draws = f1.draw(jax.random.key(7), seeds=seeds, n=n, d=d)
+    draws = f1.draw(key=jax.random.key(7), num_seeds=seeds, n=n, d=d)
     gaps = np.array([-0.2, 0.0, 0.4])
     a = jnp.asarray(np.sqrt(1.0 + sigma2 - sigma2 * np.exp(-2.0 * gaps)), jnp.float32)
-    mus = jnp.array([0.0, 0.25, 0.5, 1.0])
+    kd_weights = jnp.array([0.0, 0.25, 0.5, 1.0])
     out = {}
     for name in ("lstsq", "trainer"):
         out[name] = np.asarray(
-            f1.simulate_risks(draws, a, mus, jnp.float32(sigma2), f1.SOLVERS[name])
+            f1.simulate_risks(draws, a, kd_weights, jnp.float32(sigma2), f1.SOLVERS[name])
         )
-    return out, draws, a, mus
+    return out, draws, a, kd_weights
 
 
 def test_trained_weights_match_closed_form_within_1e_3_relative():
@@ -33,13 +36,13 @@ def test_trained_weights_match_closed_form_within_1e_3_relative():
         x = jax.random.normal(k1, (n, d))
         e = jax.random.normal(k2, (n,))
         y, t = x[:, 0] + e, 1.2 * x[:, 0] + 0.6 * e
-        mus = jnp.linspace(0.0, 1.0, 5)
-        w_ref = f1.lstsq_solver(x, y, t, mus)
-        w = jax.jit(train_linear_students)(x, y, t, mus)
+        kd_weights = jnp.linspace(0.0, 1.0, 5)
+        w_ref = f1.lstsq_solver(x, y, t, kd_weights)
+        w = jax.jit(train_linear_students)(x, y, t, kd_weights)
         rel = np.linalg.norm(w - w_ref, axis=1) / np.linalg.norm(w_ref, axis=1)
         assert rel.max() < 1e-3, (n, d, rel)
     # the step count is what makes this hold: far fewer steps do not converge
-    w_short = jax.jit(lambda *a: train_linear_students(*a, steps=3))(x, y, t, mus)
+    w_short = jax.jit(lambda *a: train_linear_students(*a, steps=3))(x, y, t, kd_weights)
     assert np.max(np.linalg.norm(w_short - w_ref, axis=1) / np.linalg.norm(w_ref, axis=1)) > 1e-2
     assert default_steps(150, 100) > default_steps(300, 100)
 
@@ -54,13 +57,27 @@ def test_trainer_risks_equal_lstsq_within_simulation_noise(risks):
     np.testing.assert_allclose(tr, lst, rtol=1e-4)  # and student by student
 
 
-def test_run_with_trainer_solver_and_cli_choice():
-    config = f1.Figure1Config(n=40, d=10, seeds=3, num_gaps=3, num_mus=2, solver="trainer")
-    res = f1.run(config)
+def test_run_with_trainer_solver_and_cli_choice(tmp_path, capsys):
+    config = f1.Figure1Config(
+        n=40, d=10, num_seeds=3, num_gaps=3, num_kd_weights=2, solver="trainer"
+    )
+    res = f1.run_figure1(config)
     assert res.risks.shape == (3, 3, 3) and np.all(np.isfinite(res.risks))
     assert np.all(res.risks >= 1.0)  # population risk >= sigma2 = 1 for any student
-    args = cli.build_parser().parse_args(["figure1", "--solver", "trainer"])
-    assert args.solver == "trainer"
+    # The CLI really runs the trainer: its CSV holds exactly the library's trainer numbers, which
+    # differ from the closed form's.
+    args = ["--n", "40", "--d", "10", "--num-seeds", "3", "--gaps", "3", "--num-kd-weights", "2"]
+    assert cli.main(["figure1", *args, "--solver", "trainer", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    with open(tmp_path / "figure1.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    table = f1.figure1_table(res, config.kd_weight)
+    got = np.array([float(r["mse_kd_sim_mean"]) for r in rows])
+    np.testing.assert_allclose(got, table["mse_kd_sim_mean"], rtol=1e-6)
+    lstsq = f1.figure1_table(
+        f1.run_figure1(dataclasses.replace(config, solver="lstsq")), config.kd_weight
+    )
+    assert not np.allclose(got, lstsq["mse_kd_sim_mean"], rtol=1e-7, atol=0)
 
 
 def test_cli_rejects_unknown_solver(capsys):

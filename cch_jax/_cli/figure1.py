@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 HELP = (
     "Regenerate Figure 1: student MSE with and without KD against the MI gap (theory + simulation)."
@@ -12,11 +11,12 @@ HELP = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="figures", help="output folder (default: figures)")
     p.add_argument(
-        "--out", type=Path, default=Path("figures"), help="output folder (default: figures)"
-    )
-    p.add_argument(
-        "--seeds", type=int, default=50, help="simulated training sets per gap (default 50)"
+        "--num-seeds",
+        type=int,
+        default=50,
+        help="simulated training sets per gap, seeds 0..N-1 (default 50)",
     )
     p.add_argument("--gaps", type=int, default=41, help="number of MI-gap values (default 41)")
     p.add_argument("--gap-max", type=float, default=1.0, help="largest MI gap, nats (default 1.0)")
@@ -24,10 +24,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--d", type=int, default=100, help="student input dimension (default 100)")
     p.add_argument("--sigma2", type=float, default=1.0, help="label noise variance (default 1)")
     p.add_argument(
-        "--mu", type=float, default=0.5, help="KD weight of panel (a), in [0, 1] (default 0.5)"
+        "--kd-weight",
+        type=float,
+        default=0.5,
+        help="KD weight of panels (a) and (c), in [0, 1] (default 0.5)",
     )
     p.add_argument(
-        "--mus", type=int, default=11, help="KD weights simulated for panel (b) (default 11)"
+        "--num-kd-weights",
+        type=int,
+        default=11,
+        help="KD weights simulated for panel (b), evenly spaced over [0, 1] (default 11)",
     )
     p.add_argument("--seed", type=int, default=0, help="master random seed (default 0)")
     p.add_argument(
@@ -44,34 +50,35 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     import jax
 
+    from cch_jax import _checks
+
+    out = _checks.check_output_dir("--out", args.out)  # before any work: fail in a second
     if args.x64:
         jax.config.update("jax_enable_x64", True)
-    from cch_jax.experiments import _figure1, _figure1_plot
+    from cch_jax import experiments
 
-    config = _figure1.Figure1Config(
+    config = experiments.Figure1Config(
         n=args.n,
         d=args.d,
         sigma2=args.sigma2,
-        seeds=args.seeds,
+        num_seeds=args.num_seeds,
         num_gaps=args.gaps,
         gap_max=args.gap_max,
-        mu=args.mu,
-        num_mus=args.mus,
+        kd_weight=args.kd_weight,
+        num_kd_weights=args.num_kd_weights,
         seed=args.seed,
         solver=args.solver,
     )
-    result = _figure1.run(config)
+    result = experiments.run_figure1(config)
     sim_s = time.perf_counter() - start
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    written = [_figure1_plot.write_csv(result, config, out / "figure1.csv")]
-    written += _figure1_plot.plot(result, config, out / "figure1")
-    agree = _figure1.agreement(result)[:, result.mus > 0]
+    written = [experiments.write_figure1_csv(result, config, out / "figure1.csv")]
+    written += experiments.plot_figure1(result, config, out / "figure1")
+    agree = experiments.agreement(result)[:, result.kd_weights > 0]
     print(
-        f"figure1: {config.seeds} seeds x {config.num_gaps} gaps x {len(result.mus)} KD weights "
-        f"simulated in {sim_s:.2f} s (compile included); panel (b): simulation agrees with the "
-        f"formula in {(agree == 1).sum()} cells, inconclusive in {(agree == 0).sum()}, "
-        f"disagrees in {(agree == -1).sum()}"
+        f"figure1: {config.num_seeds} seeds x {config.num_gaps} gaps x "
+        f"{len(result.kd_weights)} KD weights simulated in {sim_s:.2f} s (compile included); "
+        f"panel (b): simulation agrees with the formula in {(agree == 1).sum()} cells, "
+        f"inconclusive in {(agree == 0).sum()}, disagrees in {(agree == -1).sum()}"
     )
     for path in written:
         print(f"wrote {path}")

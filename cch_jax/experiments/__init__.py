@@ -13,11 +13,13 @@ from cch_jax.experiments._figure1 import Figure1Config as Figure1Config
 from cch_jax.experiments._figure1 import Figure1Result as Figure1Result
 from cch_jax.experiments._figure1 import agreement as agreement
 from cch_jax.experiments._figure1 import draw as draw
+from cch_jax.experiments._figure1 import figure1_table as figure1_table
 from cch_jax.experiments._figure1 import lstsq_solver as lstsq_solver
-from cch_jax.experiments._figure1 import run as run_figure1  # noqa: F401 (public re-export)
+from cch_jax.experiments._figure1 import run_figure1 as run_figure1
 from cch_jax.experiments._figure1 import simulate_risks as simulate_risks
-from cch_jax.experiments._figure1 import table as figure1_table  # noqa: F401 (public re-export)
 from cch_jax.experiments._figure1 import theory_risks as theory_risks
+from cch_jax.experiments._figure1_plot import plot_figure1 as plot_figure1
+from cch_jax.experiments._figure1_plot import write_figure1_csv as write_figure1_csv
 from cch_jax.experiments._pipeline import ExperimentConfig as ExperimentConfig
 from cch_jax.experiments._pipeline import ExperimentResult as ExperimentResult
 from cch_jax.experiments._pipeline import Students as Students

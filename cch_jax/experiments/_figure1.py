@@ -22,13 +22,14 @@ import numpy as np
 
 from cch_jax import _checks, theory
 
-# solver(x2 [n, d], y [n], t [n], mus [m]) -> student weights [m, d] minimising, for each mu,
-# (1 - mu) |y - x2 w|^2 + mu |t - x2 w|^2. Pure JAX; vmapped by the caller over seeds and gaps.
+# solver(x2 [n, d], y [n], t [n], kd_weights [m]) -> student weights [m, d] minimising, for each
+# kd_weight mu, (1 - mu) |y - x2 w|^2 + mu |t - x2 w|^2. Pure JAX; vmapped by the caller over seeds
+# and gaps.
 Solver = Callable[[jax.Array, jax.Array, jax.Array, jax.Array], jax.Array]
 
 
-def lstsq_solver(x2: jax.Array, y: jax.Array, t: jax.Array, mus: jax.Array) -> jax.Array:
-    """Closed-form KD students: w(mu) = (X2^T X2)^{-1} X2^T [(1 - mu) y + mu t] for each mu.
+def lstsq_solver(x2: jax.Array, y: jax.Array, t: jax.Array, kd_weights: jax.Array) -> jax.Array:
+    """Closed-form KD students: w(mu) = (X2^T X2)^{-1} X2^T [(1 - mu) y + mu t], mu = kd_weight.
 
     The target is linear in mu, so one Cholesky solve with the two right-hand sides y and t gives
     every mu exactly: w(mu) = (1 - mu) w_y + mu w_t.
@@ -37,24 +38,24 @@ def lstsq_solver(x2: jax.Array, y: jax.Array, t: jax.Array, mus: jax.Array) -> j
       x2: student inputs, [n, d] (n > d).
       y: labels, [n].
       t: teacher predictions, [n].
-      mus: KD weights in [0, 1], [m].
+      kd_weights: KD weights in [0, 1], [m].
 
     Returns:
       Student weights, [m, d].
     """
     chol = jsl.cho_factor(x2.T @ x2, lower=True)
     w_y, w_t = jsl.cho_solve(chol, x2.T @ jnp.stack([y, t], axis=1)).T
-    return (1.0 - mus)[:, None] * w_y[None, :] + mus[:, None] * w_t[None, :]
+    return (1.0 - kd_weights)[:, None] * w_y[None, :] + kd_weights[:, None] * w_t[None, :]
 
 
-def trainer_solver(x2: jax.Array, y: jax.Array, t: jax.Array, mus: jax.Array) -> jax.Array:
+def trainer_solver(x2: jax.Array, y: jax.Array, t: jax.Array, kd_weights: jax.Array) -> jax.Array:
     """KD students trained by full-batch heavy-ball gradient descent with cch_jax.kd's trainer.
 
     Same interface and minimiser as :func:`lstsq_solver`; see ``cch_jax/kd/_linear.py``.
     """
     from cch_jax.kd._linear import trainer_solver as solve  # flax/optax load only when chosen
 
-    return solve(x2, y, t, mus)
+    return solve(x2, y, t, kd_weights)
 
 
 SOLVERS: dict[str, Solver] = {"lstsq": lstsq_solver, "trainer": trainer_solver}
@@ -68,11 +69,11 @@ class Figure1Config:
       n: training rows per student.
       d: student input dimension; alpha = n / d must exceed 1 (n > d + 1).
       sigma2: label noise variance (the student's Bayes risk), > 0.
-      seeds: independent training samples per gap value.
+      num_seeds: independent training samples per gap value (seeds 0..num_seeds-1 of the key).
       num_gaps: number of MI-gap values on the x axis.
       gap_max: largest MI gap in nats; the smallest is the family's minimum (teacher a = 0).
-      mu: KD weight of panel (a), in [0, 1].
-      num_mus: KD weights of panel (b)'s simulation grid, evenly spaced over [0, 1].
+      kd_weight: KD weight of panel (a), in [0, 1].
+      num_kd_weights: KD weights of panel (b)'s simulation grid, evenly spaced over [0, 1].
       seed: master seed for jax.random.key.
       solver: name in SOLVERS.
     """
@@ -80,29 +81,28 @@ class Figure1Config:
     n: int = 300
     d: int = 100
     sigma2: float = 1.0
-    seeds: int = 50
+    num_seeds: int = 50
     num_gaps: int = 41
     gap_max: float = 1.0
-    mu: float = 0.5
-    num_mus: int = 11
+    kd_weight: float = 0.5
+    num_kd_weights: int = 11
     seed: int = 0
     solver: str = "lstsq"
 
     def __post_init__(self):
-        _checks.check_positive_int("d", self.d)
-        _checks.check_positive_int("n", self.n)
+        _checks.check_int("d", self.d, minimum=1)
+        _checks.check_int("n", self.n, minimum=1)
         if self.n <= self.d + 1:
             raise ValueError(f"n: must exceed d + 1 = {self.d + 1} (alpha = n/d > 1), got {self.n}")
-        _checks.check_scalar_range("sigma2", self.sigma2, low=0.0, low_inclusive=False)
-        _checks.check_positive_int("seeds", self.seeds, minimum=2)
-        _checks.check_positive_int("num_gaps", self.num_gaps, minimum=2)
-        _checks.check_positive_int("num_mus", self.num_mus, minimum=2)
-        _checks.check_scalar_range("mu", self.mu, low=0.0, high=1.0)
+        _checks.check_real("sigma2", self.sigma2, low=0.0, low_open=True)
+        _checks.check_int("num_seeds", self.num_seeds, minimum=2)
+        _checks.check_int("num_gaps", self.num_gaps, minimum=2)
+        _checks.check_int("num_kd_weights", self.num_kd_weights, minimum=2)
+        _checks.check_real("kd_weight", self.kd_weight, low=0.0, high=1.0)
         min_gap = float(theory.family_min_gap(self.sigma2))
-        _checks.check_scalar_range("gap_max", self.gap_max, low=min_gap, low_inclusive=False)
-        _checks.check_positive_int("seed", self.seed, minimum=0)
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver: unknown solver {self.solver!r}; known: {sorted(SOLVERS)}")
+        _checks.check_real("gap_max", self.gap_max, low=min_gap, low_open=True)
+        _checks.check_int("seed", self.seed, minimum=0)
+        _checks.check_choice("solver", self.solver, tuple(SOLVERS))
 
     @property
     def alpha(self) -> float:
@@ -112,42 +112,54 @@ class Figure1Config:
         """The MI gaps of the x axis, nats, [num_gaps]: from the family's minimum to gap_max."""
         return np.linspace(float(theory.family_min_gap(self.sigma2)), self.gap_max, self.num_gaps)
 
-    def mus(self) -> np.ndarray:
-        """The KD weights simulated, [num_mus (+1)]: an even grid over [0, 1], plus ``mu``."""
-        return np.unique(np.append(np.linspace(0.0, 1.0, self.num_mus), self.mu))
+    def kd_weights(self) -> np.ndarray:
+        """The KD weights simulated, [num_kd_weights (+1)]: an even grid over [0, 1] plus
+        ``kd_weight``."""
+        return np.unique(np.append(np.linspace(0.0, 1.0, self.num_kd_weights), self.kd_weight))
 
 
 class Draws(NamedTuple):
-    """The random part of the simulation: x2 [seeds, n, d] and standard-normal noise z [seeds, n]."""
+    """The random part of the simulation: x2 [S, n, d] and standard-normal noise z [S, n]."""
 
     x2: jax.Array
     z: jax.Array
 
 
-def draw(key: jax.Array, *, seeds: int, n: int, d: int, dtype=None) -> Draws:
-    """Draws the training inputs and label noise of every seed; shared by all gap values."""
+def draw(*, key: jax.Array, num_seeds: int, n: int, d: int, dtype=None) -> Draws:
+    """Draws the training inputs and label noise of every seed; shared by all gap values.
+
+    Args:
+      key: a ``jax.random.key`` (keyword-only).
+      num_seeds: training samples S (static).
+      n: rows per sample (static).
+      d: student dimension (static).
+      dtype: float dtype (default: JAX's default float).
+
+    Returns:
+      :class:`Draws` with x2 [S, n, d] and z [S, n].
+    """
     dtype = dtype or jnp.result_type(float)
     k_x, k_z = jax.random.split(key)
     return Draws(
-        x2=jax.random.normal(k_x, (seeds, n, d), dtype),
-        z=jax.random.normal(k_z, (seeds, n), dtype),
+        x2=jax.random.normal(k_x, (num_seeds, n, d), dtype),
+        z=jax.random.normal(k_z, (num_seeds, n), dtype),
     )
 
 
 def _simulate_risks(
-    draws: Draws, a: jax.Array, mus: jax.Array, sigma2, solver: Solver
+    draws: Draws, a: jax.Array, kd_weights: jax.Array, sigma2, solver: Solver
 ) -> jax.Array:
     """Population risk of every simulated student.
 
     Args:
       draws: x2 [S, n, d] and z [S, n] (:func:`draw`).
       a: teacher weights of the family, one per gap value, [G].
-      mus: KD weights, [M].
+      kd_weights: KD weights, [M].
       sigma2: label noise variance, [].
       solver: see :data:`Solver`.
 
     Returns:
-      R(w) = sigma2 + |w - e_1|^2 for each seed, gap and mu, [S, G, M].
+      R(w) = sigma2 + |w - e_1|^2 for each seed, gap and kd_weight, [S, G, M].
     """
     b = theory.family_b(a, sigma2)
     noise_scale = jnp.sqrt(sigma2)
@@ -157,7 +169,7 @@ def _simulate_risks(
         y = s + e
 
         def one_gap(a_g, b_g):
-            w = solver(x2, y, a_g * s + b_g * e, mus)  # [M, d]
+            w = solver(x2, y, a_g * s + b_g * e, kd_weights)  # [M, d]
             err = w.at[:, 0].add(-1.0)
             return sigma2 + jnp.sum(err**2, axis=-1)
 
@@ -173,82 +185,104 @@ class Figure1Result(NamedTuple):
     """Everything Figure 1 shows. Risks are mean squared errors; gaps are nats.
 
     Attributes:
-      gaps: [G]; a: teacher weight per gap, [G]; mus: simulated KD weights, [M].
+      gaps: [G]; a: teacher weight per gap, [G]; kd_weights: simulated KD weights, [M].
       risks: simulated population risks, [S, G, M].
-      theory_asym: R(mu) with f = 1/(alpha - 1), [G, M].
-      theory_exact: R(mu) with f = d/(n - d - 1), [G, M].
-      fine_gaps: [G'] and fine_mus: [M'], a fine grid for panel (b).
-      fine_benefit: R0 - R(mu) on the fine grid (asymptotic f; > 0 where KD helps), [G', M'].
-      fine_mu0: the window edge mu0 at each fine gap (asymptotic f), [G'].
+      theory_asym: R(kd_weight) with f = 1/(alpha - 1), [G, M].
+      theory_exact: R(kd_weight) with f = d/(n - d - 1), [G, M].
+      fine_gaps: [G'] and fine_kd_weights: [M'], a fine grid for panel (b).
+      fine_benefit: R0 - R(kd_weight) on the fine grid (asymptotic f; > 0 where KD helps), [G', M'].
+      fine_kd_window: the window edge mu0 at each fine gap (asymptotic f), [G'].
       fine_alphas: sample-to-dimension ratios n/d for panel (c), [A].
-      alpha_benefit: R0 - R(mu) at the config's mu over (fine gap, alpha), asymptotic f, [G', A].
+      alpha_benefit: R0 - R(kd_weight) at the config's kd_weight over (fine gap, alpha),
+        asymptotic f, [G', A].
     """
 
     gaps: np.ndarray
     a: np.ndarray
-    mus: np.ndarray
+    kd_weights: np.ndarray
     risks: np.ndarray
     theory_asym: np.ndarray
     theory_exact: np.ndarray
     fine_gaps: np.ndarray
-    fine_mus: np.ndarray
+    fine_kd_weights: np.ndarray
     fine_benefit: np.ndarray
-    fine_mu0: np.ndarray
+    fine_kd_window: np.ndarray
     fine_alphas: np.ndarray
     alpha_benefit: np.ndarray
 
 
-def theory_risks(gaps, mus, *, sigma2, f) -> jax.Array:
-    """R(mu) of the family at each gap (rows) and mu (columns), [G, M] (arguments not validated)."""
+def theory_risks(gaps, kd_weights, *, sigma2, f) -> jax.Array:
+    """R(kd_weight) of the family at each gap (rows) and kd_weight (columns), [G, M] (arguments
+    not validated)."""
     m = theory.family_moments(theory.family_a(jnp.asarray(gaps), sigma2), sigma2)
     m = theory.Moments(*(v[:, None] for v in m))
-    return theory.risk(m, jnp.asarray(mus)[None, :], f)
+    return theory.risk(m, jnp.asarray(kd_weights)[None, :], f)
 
 
-@functools.partial(jax.jit, static_argnames=("seeds", "n", "d", "solver"))
+@functools.partial(jax.jit, static_argnames=("num_seeds", "n", "d", "solver"))
 def _program(
     key,
     gaps,
-    mus,
+    kd_weights,
     fine_gaps,
-    fine_mus,
+    fine_kd_weights,
     fine_alphas,
-    mu,
+    kd_weight,
     sigma2,
     f_asym,
     f_exact,
     *,
-    seeds,
+    num_seeds,
     n,
     d,
     solver,
 ):
     """Figure 1 as one compiled program: the simulation and every theory curve."""
     a = theory.family_a(gaps, sigma2)
-    risks = _simulate_risks(draw(key, seeds=seeds, n=n, d=d), a, mus, sigma2, solver)
-    fine_risk = theory_risks(fine_gaps, fine_mus, sigma2=sigma2, f=f_asym)
+    risks = _simulate_risks(
+        draw(key=key, num_seeds=num_seeds, n=n, d=d), a, kd_weights, sigma2, solver
+    )
+    fine_risk = theory_risks(fine_gaps, fine_kd_weights, sigma2=sigma2, f=f_asym)
     fine_m = theory.family_moments(theory.family_a(fine_gaps, sigma2), sigma2)
     return dict(
         a=a,
         risks=risks,
-        theory_asym=theory_risks(gaps, mus, sigma2=sigma2, f=f_asym),
-        theory_exact=theory_risks(gaps, mus, sigma2=sigma2, f=f_exact),
+        theory_asym=theory_risks(gaps, kd_weights, sigma2=sigma2, f=f_asym),
+        theory_exact=theory_risks(gaps, kd_weights, sigma2=sigma2, f=f_exact),
         fine_benefit=fine_risk[:, :1] - fine_risk,
-        fine_mu0=theory.kd_window(fine_m, f_asym),
+        fine_kd_window=theory.kd_window(fine_m, f_asym),
         alpha_benefit=jax.vmap(
-            lambda f: theory.risk0(fine_m, f) - theory.risk(fine_m, mu, f), out_axes=1
+            lambda f: theory.risk0(fine_m, f) - theory.risk(fine_m, kd_weight, f), out_axes=1
         )(1.0 / (fine_alphas - 1.0)),
     )
 
 
-def run(
-    config: Figure1Config, *, fine_gaps: int = 200, fine_mus: int = 101, fine_alphas: int = 120
+def run_figure1(
+    config: Figure1Config,
+    *,
+    fine_gaps: int = 200,
+    fine_kd_weights: int = 101,
+    fine_alphas: int = 120,
 ) -> Figure1Result:
-    """Runs the Figure-1 simulation and evaluates the formula on the same grid and a fine grid."""
-    gaps, mus = config.gaps(), config.mus()
+    """Runs the Figure-1 simulation and evaluates the formula on the same grid and a fine grid.
+
+    Args:
+      config: the :class:`Figure1Config` (validated at construction).
+      fine_gaps: gap values of the fine theory grid (panels b, c), >= 2.
+      fine_kd_weights: KD weights of the fine grid (panel b), >= 2.
+      fine_alphas: sample-to-dimension ratios of panel (c), >= 2.
+
+    Returns:
+      :class:`Figure1Result`.
+    """
+    _checks.check_instance("config", config, Figure1Config)
+    _checks.check_int("fine_gaps", fine_gaps, minimum=2)
+    _checks.check_int("fine_kd_weights", fine_kd_weights, minimum=2)
+    _checks.check_int("fine_alphas", fine_alphas, minimum=2)
+    gaps, kd_weights = config.gaps(), config.kd_weights()
     grid = dict(
         fine_gaps=np.linspace(gaps[0], gaps[-1], fine_gaps),
-        fine_mus=np.linspace(0.0, 1.0, fine_mus),
+        fine_kd_weights=np.linspace(0.0, 1.0, fine_kd_weights),
         fine_alphas=np.geomspace(1.1, 1000.0, fine_alphas),
     )
     dtype = jnp.result_type(float)
@@ -256,17 +290,19 @@ def run(
     # streams are reproducible for a given backend and JAX version.
     out = _program(
         jax.random.key(config.seed, impl="rbg"),
-        *(np.asarray(v, dtype) for v in (gaps, mus, *grid.values())),
-        np.asarray(config.mu, dtype),
+        *(np.asarray(v, dtype) for v in (gaps, kd_weights, *grid.values())),
+        np.asarray(config.kd_weight, dtype),
         np.asarray(config.sigma2, dtype),
         np.asarray(1.0 / (config.alpha - 1.0), dtype),  # theory.asymptotic_f
         np.asarray(config.d / (config.n - config.d - 1.0), dtype),  # theory.finite_f
-        seeds=config.seeds,
+        num_seeds=config.num_seeds,
         n=config.n,
         d=config.d,
         solver=SOLVERS[config.solver],
     )
-    return Figure1Result(gaps=gaps, mus=mus, **grid, **{k: np.asarray(v) for k, v in out.items()})
+    return Figure1Result(
+        gaps=gaps, kd_weights=kd_weights, **grid, **{k: np.asarray(v) for k, v in out.items()}
+    )
 
 
 CSV_COLUMNS = (
@@ -285,13 +321,15 @@ CSV_COLUMNS = (
 )
 
 
-def table(result: Figure1Result, mu: float) -> dict[str, np.ndarray]:
-    """Panel (a) as columns (one row per gap): theory and simulation mean/std over seeds at ``mu``.
+def figure1_table(result: Figure1Result, kd_weight: float) -> dict[str, np.ndarray]:
+    """Panel (a) as columns (one row per gap): theory and simulation mean/std over seeds at
+    ``kd_weight``.
 
-    ``kd_benefit_sim_*`` is R0 - R(mu) paired by seed (positive: KD helps), mean and standard error.
+    ``kd_benefit_sim_*`` is R0 - R(kd_weight) paired by seed (positive: KD helps), mean and
+    standard error.
     """
-    j = int(np.argmin(np.abs(result.mus - mu)))
-    j0 = int(np.argmin(result.mus))
+    j = int(np.argmin(np.abs(result.kd_weights - kd_weight)))
+    j0 = int(np.argmin(result.kd_weights))
     kd, nokd = result.risks[:, :, j], result.risks[:, :, j0]
     benefit = nokd - kd
     seeds = result.risks.shape[0]
@@ -312,15 +350,17 @@ def table(result: Figure1Result, mu: float) -> dict[str, np.ndarray]:
 
 
 def agreement(result: Figure1Result, *, z: float = 2.0) -> np.ndarray:
-    """Panel (b): does the simulation agree with the formula on whether KD helps, per (gap, mu)?
+    """Panel (b): does the simulation agree with the formula on whether KD helps, per (gap,
+    kd_weight)?
 
-    Compares the sign of the exact-f formula's R(mu) - R0 with the seed-paired simulated difference.
+    Compares the sign of the exact-f formula's R(kd_weight) - R0 with the seed-paired simulated
+    difference.
 
     Returns:
       int array [G, M]: 1 agree, -1 disagree (simulated difference > z standard errors with the
-      other sign), 0 inconclusive (within z standard errors of zero); mu = 0 columns are 0.
+      other sign), 0 inconclusive (within z standard errors of zero); kd_weight = 0 columns are 0.
     """
-    j0 = int(np.argmin(result.mus))
+    j0 = int(np.argmin(result.kd_weights))
     diff = result.risks - result.risks[:, :, j0 : j0 + 1]
     mean = diff.mean(0)
     se = diff.std(0, ddof=1) / np.sqrt(diff.shape[0])

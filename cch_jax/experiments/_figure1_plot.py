@@ -7,12 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
-from cch_jax.experiments._figure1 import CSV_COLUMNS, Figure1Config, Figure1Result, agreement, table
+from cch_jax.experiments._figure1 import (
+    CSV_COLUMNS,
+    Figure1Config,
+    Figure1Result,
+    agreement,
+    figure1_table,
+)
 
 
-def write_csv(result: Figure1Result, config: Figure1Config, path: Path) -> Path:
+def write_figure1_csv(result: Figure1Result, config: Figure1Config, path: Path) -> Path:
     """Writes panel (a)'s table, one row per gap value, with the columns of ``CSV_COLUMNS``."""
-    cols = table(result, config.mu)
+    cols = figure1_table(result, config.kd_weight)
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
@@ -21,21 +27,25 @@ def write_csv(result: Figure1Result, config: Figure1Config, path: Path) -> Path:
     return path
 
 
-def plot(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]:
-    """Draws panels (a) and (b); writes ``stem``.png and ``stem``.pdf and returns their paths."""
+def plot_figure1(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]:
+    """Draws the three panels: (a) risk against the MI gap, (b) where KD helps over (gap,
+    kd_weight), (c) where KD helps over (gap, alpha = n / d); writes ``stem``.png and
+    ``stem``.pdf and returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cols = table(result, config.mu)
+    cols = figure1_table(result, config.kd_weight)
     fig, (ax_a, ax_b, ax_c) = plt.subplots(1, 3, figsize=(16, 4.4), constrained_layout=True)
     helps_cmap = matplotlib.colors.ListedColormap(["#9ecae1", "white", "#fcbba1"])
 
     g = cols["gap"]
     ax_a.axvline(0.0, color="0.5", lw=1, ls=":", zorder=0)
     ax_a.plot(g, cols["mse_nokd_theory"], color="C0", lw=2, label="no KD, theory")
-    ax_a.plot(g, cols["mse_kd_theory"], color="C3", lw=2, label=f"KD (μ = {config.mu:g}), theory")
+    ax_a.plot(
+        g, cols["mse_kd_theory"], color="C3", lw=2, label=f"KD (μ = {config.kd_weight:g}), theory"
+    )
     for key, color, name in (("nokd", "C0", "no KD"), ("kd", "C3", "KD")):
         mean, std = cols[f"mse_{key}_sim_mean"], cols[f"mse_{key}_sim_std"]
         ax_a.fill_between(g, mean - std, mean + std, color=color, alpha=0.15, lw=0)
@@ -44,15 +54,15 @@ def plot(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]
     ax_a.set_ylabel("student test MSE")
     ax_a.set_title(
         f"(a) d = {config.d}, n = {config.n} (α = {config.alpha:g}), σ² = {config.sigma2:g}, "
-        f"{config.seeds} seeds",
+        f"{config.num_seeds} seeds",
         fontsize=10,
     )
     ax_a.legend(fontsize=8, loc="upper right")
 
-    gaps_f, mus_f, mu0 = result.fine_gaps, result.fine_mus, result.fine_mu0
+    gaps_f, weights_f, mu0 = result.fine_gaps, result.fine_kd_weights, result.fine_kd_window
     ax_b.pcolormesh(
         gaps_f,
-        mus_f,
+        weights_f,
         -np.sign(result.fine_benefit.T),
         vmin=-1.5,
         vmax=1.5,
@@ -63,8 +73,8 @@ def plot(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]
     ax_b.plot(gaps_f, mu0, color="k", lw=1.2, label="μ₀: edge of the KD window (theory)")
     ax_b.axvline(0.0, color="k", ls="--", lw=1.2, label="CCH boundary (gap = 0)")
     agree = agreement(result)
-    gg, mm = np.meshgrid(result.gaps, result.mus, indexing="ij")
-    inner = result.mus[None, :] > 0
+    gg, mm = np.meshgrid(result.gaps, result.kd_weights, indexing="ij")
+    inner = result.kd_weights[None, :] > 0
     marks = (
         ((agree == 1) & inner, dict(marker=".", color="k", s=10), "simulation agrees"),
         (
@@ -100,7 +110,9 @@ def plot(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]
     ax_c.set_yscale("log")
     ax_c.set_xlabel("MI gap  I(t; s) − I(s; y)  [nats]")
     ax_c.set_ylabel("samples per dimension α = n / d")
-    ax_c.set_title(f"(c) where KD (μ = {config.mu:g}) helps as data grow (theory)", fontsize=10)
+    ax_c.set_title(
+        f"(c) where KD (μ = {config.kd_weight:g}) helps as data grow (theory)", fontsize=10
+    )
     ax_c.legend(fontsize=7, loc="upper right", framealpha=0.9)
 
     stem.parent.mkdir(parents=True, exist_ok=True)

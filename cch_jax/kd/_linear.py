@@ -1,7 +1,7 @@
 """Linear students of the Gaussian theory, trained by the KD trainer (Figure 1's 'trainer' solver).
 
-For the regression KD loss (1 - mu)(y - x^T w)^2 + mu (t - x^T w)^2 averaged over n rows, the
-Hessian is 2 X^T X / n whatever mu is, so the loss is a quadratic with curvature between
+For the regression KD loss (1 - mu)(y - x^T w)^2 + mu (t - x^T w)^2 (mu = kd_weight) averaged over
+n rows, the Hessian is 2 X^T X / n whatever mu is, so the loss is a quadratic with curvature between
 L_min = 2 lambda_min(X^T X / n) and L_max = 2 lambda_max(X^T X / n). Full-batch gradient descent
 with Polyak's heavy-ball momentum, step 4 / (sqrt(L_max) + sqrt(L_min))^2 and momentum
 ((sqrt(L_max) - sqrt(L_min)) / (sqrt(L_max) + sqrt(L_min)))^2, contracts the error by about
@@ -62,9 +62,10 @@ def heavy_ball(x: jax.Array) -> optax.GradientTransformation:
 
 
 def train_linear_students(
-    x2: jax.Array, y: jax.Array, t: jax.Array, mus: jax.Array, *, steps: int | None = None
+    x2: jax.Array, y: jax.Array, t: jax.Array, kd_weights: jax.Array, *, steps: int | None = None
 ) -> jax.Array:
-    """Trains one linear KD student per weight mu, vmapped over ``mus``, by full-batch descent.
+    """Trains one linear KD student per KD weight, vmapped over ``kd_weights``, by full-batch
+    descent.
 
     Pure JAX (no validation): the caller vmaps it over seeds and teachers, as Figure 1 does.
 
@@ -72,11 +73,12 @@ def train_linear_students(
       x2: student inputs, [n, d] with n > d.
       y: labels, [n].
       t: frozen teacher predictions, [n].
-      mus: KD weights in [0, 1], [m].
+      kd_weights: KD weights in [0, 1], [m].
       steps: gradient steps (epochs of one full batch), static; None for :func:`default_steps`.
 
     Returns:
-      Student weights, [m, d], minimising (1 - mu)|y - X2 w|^2 + mu |t - X2 w|^2 (no intercept).
+      Student weights, [m, d], minimising (1 - mu)|y - X2 w|^2 + mu |t - X2 w|^2 for each
+      kd_weight mu (no intercept).
     """
     n, d = x2.shape
     steps = default_steps(n, d) if steps is None else steps
@@ -91,16 +93,20 @@ def train_linear_students(
     trainer = make_trainer(config, num_examples=n, optimizer=heavy_ball(x2))
     data = KDData(student_input=x2, label=y, teacher_output=t[None])
 
-    def one(mu):
+    def one(kd_weight):
         # zero weights (the linear model starts at 0); full-batch steps draw no random numbers
         state = trainer.init(jax.random.key(0, impl="rbg"))
-        hp = HParams(kd_weight=mu, temperature=jnp.ones_like(mu), teacher=jnp.zeros((), jnp.int32))
+        hp = HParams(
+            kd_weight=kd_weight,
+            temperature=jnp.ones_like(kd_weight),
+            teacher=jnp.zeros((), jnp.int32),
+        )
         state, _ = trainer.run_epochs(state, data, hp, steps)
         return state.params["out"]["kernel"][:, 0]
 
-    return jax.vmap(one)(mus)
+    return jax.vmap(one)(kd_weights)
 
 
-def trainer_solver(x2: jax.Array, y: jax.Array, t: jax.Array, mus: jax.Array) -> jax.Array:
-    """Figure 1's solver interface: ``(x2 [n, d], y [n], t [n], mus [m]) -> weights [m, d]``."""
-    return train_linear_students(x2, y, t, mus)
+def trainer_solver(x2: jax.Array, y: jax.Array, t: jax.Array, kd_weights: jax.Array) -> jax.Array:
+    """Figure 1's solver interface: ``(x2 [n, d], y [n], t [n], kd_weights [m]) -> [m, d]``."""
+    return train_linear_students(x2, y, t, kd_weights)

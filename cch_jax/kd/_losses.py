@@ -2,7 +2,7 @@
 
 Classification (the paper's loss, Hinton et al. 2015 with weight kd_weight on the KD term):
 
-    L = (1 - kd_weight) CE(y, softmax(z_s)) + kd_weight T^2 KL(softmax(z_t / T) || softmax(z_s / T)),
+    L = (1 - w) CE(y, softmax(z_s)) + w T^2 KL(softmax(z_t / T) || softmax(z_s / T)), w = kd_weight,
 
 with the KL summed over classes for each example, so that averaging over a batch is the caller's
 single, explicit reduction (no 'mean over classes' scale bug is possible). The T^2 factor keeps the
