@@ -150,3 +150,18 @@ def test_config_is_validated_at_construction(kwargs, match):
 def test_bad_input_raises_clear_errors(x, y, kwargs, match):
     with pytest.raises(ValueError, match=match):
         latent_mi(x, y, key=jax.random.key(0), config=TINY, **kwargs)
+
+
+def test_divergence_is_flagged_and_raised():
+    """learning_rate=10 sends the validation loss to 1e17 and then NaN: flagged, and a concrete
+    call raises a ValueError naming learning_rate instead of returning KSG on broken codes."""
+    x, y = _small_data()
+    with pytest.raises(ValueError, match=r"^learning_rate: latent MI training diverged"):
+        latent_mi(x, y, key=jax.random.key(0), config=TINY, learning_rate=10.0)
+    result = latent_mi(
+        x, y, key=jax.random.key(0), config=TINY, learning_rate=10.0, raise_on_divergence=False
+    )
+    assert bool(result.diverged)
+    assert not bool(latent_mi(x, y, key=jax.random.key(0), config=TINY).diverged)
+    with pytest.raises(ValueError, match="^config: expected a LatentMIConfig, got dict"):
+        latent_mi(x, y, key=jax.random.key(0), config={})

@@ -286,7 +286,33 @@ def test_bad_key_and_config():
         mine(x, y, key=None, config=SMALL)
     with pytest.raises(ValueError, match="key"):
         mine(x, y, key=jax.random.split(jax.random.key(0), 2), config=SMALL)
-    with pytest.raises(TypeError, match="config"):
+    with pytest.raises(ValueError, match="^config: expected a MINEConfig, got dict"):
         mine(x, y, key=jax.random.key(0), config={"steps": 10})
+    with pytest.raises(ValueError, match="^stepz: not a field of MINEConfig"):
+        mine(x, y, key=jax.random.key(0), config=SMALL, stepz=10)
+    with pytest.raises(ValueError, match=r"^key: expected a JAX PRNG key"):
+        mine(x, y, key=0, config=SMALL)
+    with pytest.raises(ValueError, match=r"^hidden: expected a tuple of integers, got the single"):
+        MINEConfig(hidden=32)
     with pytest.raises(ValueError, match="steps"):
         mine(x, y, key=jax.random.key(0), config=SMALL, steps=-5)
+
+
+# --- divergence -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bound", ["dv", "nwj", "infonce"])
+def test_divergence_is_flagged_and_raised(bound):
+    """learning_rate=100 blows the critic up (dv: -6.7e10 nats, nwj: NaN, infonce: -1e6): the
+    flag is set (also under vmap), and a concrete call raises a ValueError naming learning_rate."""
+    x, y = tasks.correlated_gaussian(2, 2, 0.6).sample(jax.random.key(0), 1000)
+    bad = dict(config=SMALL, learning_rate=100.0, bound=bound)
+    with pytest.raises(ValueError, match=r"^learning_rate: MINE training diverged .*lower"):
+        mine(x, y, key=jax.random.key(0), **bad)
+    result = mine(x, y, key=jax.random.key(0), raise_on_divergence=False, **bad)
+    assert bool(result.diverged)
+    keys = jax.random.split(jax.random.key(1), 2)
+    flags = jax.vmap(lambda k: mine(x, y, key=k, **bad).diverged)(keys)
+    assert np.asarray(flags).all()
+    good = mine(x, y, key=jax.random.key(0), config=SMALL, bound=bound)
+    assert not bool(good.diverged) and np.isfinite(float(good.estimate))

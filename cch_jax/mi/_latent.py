@@ -26,7 +26,7 @@ import optax
 
 from cch_jax import _checks
 from cch_jax.mi._ksg import ksg
-from cch_jax.mi._mine import _as_pair, _check_key, _expand, init_mlp
+from cch_jax.mi._mine import _as_pair, _expand, init_mlp, raise_if_diverged
 from cch_jax.theory import NATS_PER_BIT
 
 _UNITS = ("nats", "bits")
@@ -80,10 +80,8 @@ class LatentMIConfig:
 
     def __post_init__(self):
         _checks.check_positive_int("latent_dim", self.latent_dim)
-        hidden = tuple(self.hidden)
-        for width in hidden:
-            _checks.check_positive_int("hidden", width)
-        object.__setattr__(self, "hidden", tuple(int(w) for w in hidden))
+        hidden = _checks.check_int_tuple("hidden", self.hidden, minimum=1)
+        object.__setattr__(self, "hidden", hidden)
         _checks.check_positive_int("batch_size", self.batch_size)
         _checks.check_positive_int("max_epochs", self.max_epochs)
         _checks.check_positive_int("patience", self.patience)
@@ -117,12 +115,17 @@ class LatentMIResult(NamedTuple):
       val_curve: validation loss per epoch, shape [max_epochs]; NaN after the stopping epoch.
       epochs: epochs run, shape [] (int).
       best_epoch: the epoch whose parameters were kept (0-based), shape [] (int).
+      diverged: bool, shape []: training blew up -- a non-finite validation loss in an epoch run,
+        no epoch better than the untrained networks, or a non-finite estimate. ``estimate`` is
+        then meaningless (KSG on codes of untrained or broken encoders). Concrete calls raise
+        instead, unless ``raise_on_divergence=False``; under ``jax.vmap``/``jax.jit`` check it.
     """
 
     estimate: jax.Array
     val_curve: jax.Array
     epochs: jax.Array
     best_epoch: jax.Array
+    diverged: jax.Array
 
 
 def latent_mi(
@@ -132,6 +135,7 @@ def latent_mi(
     key: jax.Array,
     config: LatentMIConfig | None = None,
     units: str = "nats",
+    raise_on_divergence: bool = True,
     **overrides,
 ) -> LatentMIResult:
     """Estimates I(X; Y) as KSG on the codes of paired autoencoders (latentmi).
@@ -153,6 +157,8 @@ def latent_mi(
       key: a ``jax.random.key`` (split for the data split, initialisation, shuffles and dropout).
       config: a :class:`LatentMIConfig`; defaults to ``LatentMIConfig()``.
       units: ``"nats"`` (default) or ``"bits"`` (latentmi reports bits).
+      raise_on_divergence: for concrete inputs, raise ``ValueError`` when training diverged (see
+        :attr:`LatentMIResult.diverged`, default) instead of returning a meaningless number.
       **overrides: fields of :class:`LatentMIConfig` replacing those of ``config``.
 
     Returns:
@@ -160,7 +166,7 @@ def latent_mi(
 
     Raises:
       ValueError: bad data (as :func:`cch_jax.mi.mine`), too few rows for the splits, batch size or
-        k, an unknown unit or an invalid configuration.
+        k, an unknown unit, an invalid configuration, or (concrete calls) diverged training.
 
     References:
       G. Gowri, X. Lun, A. M. Klein, P. Yin, "Approximating mutual information of high-dimensional
@@ -168,12 +174,14 @@ def latent_mi(
       A. Kraskov, H. Stoegbauer, P. Grassberger, Phys. Rev. E 69, 066138 (2004).
     """
     config = LatentMIConfig() if config is None else config
-    if not isinstance(config, LatentMIConfig):
-        raise TypeError(f"config: expected a LatentMIConfig, got {type(config).__name__}")
+    _checks.check_instance("config", config, LatentMIConfig)
+    raise_on_divergence = _checks.check_bool("raise_on_divergence", raise_on_divergence)
     if overrides:
+        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(LatentMIConfig)})
+        if unknown:
+            raise ValueError(f"{unknown[0]}: not a field of LatentMIConfig")
         config = dataclasses.replace(config, **overrides)
-    if units not in _UNITS:
-        raise ValueError(f"units: expected one of {_UNITS}, got {units!r}")
+    _checks.check_choice("units", units, _UNITS)
     x, y = _as_pair(x, y)
     n = int(x.shape[0])
     n_ksg, n_train, n_val = _split_sizes(n, config)
@@ -187,8 +195,10 @@ def latent_mi(
         raise ValueError(
             f"batch_size: must be <= the training rows ({n_train} of {n}), got {config.batch_size}"
         )
-    _check_key(key)
+    _checks.check_key("key", key)
     est = _latent_jit(x, y, key, config)
+    if raise_on_divergence:
+        raise_if_diverged("latent MI", est.diverged, est.estimate, config, "estimate")
     if units == "bits":
         est = est._replace(estimate=est.estimate / NATS_PER_BIT)
     return est
@@ -339,11 +349,15 @@ def _latent_impl(
         val_curve=jnp.full((config.max_epochs,), jnp.nan, dtype),
         key=k_train,
     )
+    init_val = _loss(params, x_val, y_val, config)
     final = jax.lax.while_loop(keep_going, epoch_body, init)
     zx, zy = _encode(final.best_params, x_ksg, y_ksg, config.negative_slope)
     chex.assert_shape([zx, zy], (n_ksg, config.latent_dim))
     estimate = ksg(zx, zy, k=config.k, metric="max", standardize=True)
-    return LatentMIResult(estimate, final.val_curve, final.epoch, final.best_epoch)
+    ran = jnp.arange(config.max_epochs) < final.epoch
+    broken = jnp.any(ran & ~jnp.isfinite(final.val_curve))
+    diverged = broken | ~(final.best_val < init_val) | ~jnp.isfinite(estimate)
+    return LatentMIResult(estimate, final.val_curve, final.epoch, final.best_epoch, diverged)
 
 
 def _zscore_clip(a: jax.Array, clip: float) -> jax.Array:

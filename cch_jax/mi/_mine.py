@@ -83,20 +83,11 @@ class MINEConfig:
     preprocess: str = "rank"
 
     def __post_init__(self):
-        if self.bound not in _BOUNDS:
-            raise ValueError(f"bound: expected one of {_BOUNDS}, got {self.bound!r}")
-        if self.preprocess not in _PREPROCESS:
-            raise ValueError(f"preprocess: expected one of {_PREPROCESS}, got {self.preprocess!r}")
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"activation: expected one of {tuple(_ACTIVATIONS)}, got {self.activation!r}"
-            )
-        hidden = tuple(self.hidden)
-        if not hidden:
-            raise ValueError("hidden: expected at least one hidden layer, got ()")
-        for width in hidden:
-            _checks.check_positive_int("hidden", width)
-        object.__setattr__(self, "hidden", tuple(int(w) for w in hidden))
+        _checks.check_choice("bound", self.bound, _BOUNDS)
+        _checks.check_choice("preprocess", self.preprocess, _PREPROCESS)
+        _checks.check_choice("activation", self.activation, tuple(_ACTIVATIONS))
+        hidden = _checks.check_int_tuple("hidden", self.hidden, minimum=1, min_length=1)
+        object.__setattr__(self, "hidden", hidden)
         _checks.check_positive_int("steps", self.steps)
         _checks.check_positive_int("batch_size", self.batch_size, minimum=2)
         _checks.check_positive_int("eval_every", self.eval_every)
@@ -131,15 +122,51 @@ class MINEResult(NamedTuple):
         ``eval_every`` steps, nats, shape [steps // eval_every].
       heldout_curve: the bound on the whole held-out split at those steps, nats,
         shape [steps // eval_every]; its last entry is ``estimate``.
+      diverged: bool, shape []: training blew up -- a value of either curve is non-finite or
+        below ``DIVERGED_BELOW`` (-1 nat: a lower bound on a non-negative quantity that far below
+        zero means the critic's scores exploded, e.g. -6.7e10 nats with learning_rate=100, or a
+        held-out bound of -55 nats before the critic collapsed to a constant). ``estimate`` is
+        then meaningless. Concrete calls raise instead, unless
+        ``raise_on_divergence=False``; under ``jax.vmap``/``jax.jit`` check this flag.
     """
 
     estimate: jax.Array
     curve_steps: jax.Array
     train_curve: jax.Array
     heldout_curve: jax.Array
+    diverged: jax.Array
 
 
-def mine(x, y, *, key: jax.Array, config: MINEConfig | None = None, **overrides) -> MINEResult:
+# A final held-out bound below this (nats) marks the run as diverged (see MINEResult.diverged).
+DIVERGED_BELOW = -1.0
+
+
+def divergence_flag(*curves: jax.Array) -> jax.Array:
+    """True when any curve value is non-finite or below DIVERGED_BELOW (nats)."""
+    ok = jnp.stack([jnp.all(jnp.isfinite(c) & (c >= DIVERGED_BELOW)) for c in curves])
+    return ~jnp.all(ok)
+
+
+def raise_if_diverged(name: str, diverged, estimate, config, what: str) -> None:
+    """For concrete results: a ValueError naming ``learning_rate`` when training diverged."""
+    if _checks.is_traced(diverged) or not bool(diverged):
+        return
+    raise ValueError(
+        f"learning_rate: {name} training diverged ({what} {float(estimate):.3g} nats); lower "
+        f"learning_rate (now {config.learning_rate:g}) or check the data; pass "
+        f"raise_on_divergence=False to get the result with diverged=True instead"
+    )
+
+
+def mine(
+    x,
+    y,
+    *,
+    key: jax.Array,
+    config: MINEConfig | None = None,
+    raise_on_divergence: bool = True,
+    **overrides,
+) -> MINEResult:
     """Estimates I(X; Y) in nats with MINE; the estimate is evaluated on a held-out split.
 
     The rows are shuffled and split (``heldout_fraction`` held out); the critic trains on the rest
@@ -169,6 +196,10 @@ def mine(x, y, *, key: jax.Array, config: MINEConfig | None = None, **overrides)
       key: a ``jax.random.key``; split for the data split, the critic's initialisation and the
         minibatches.
       config: a :class:`MINEConfig`; defaults to ``MINEConfig()``.
+      raise_on_divergence: when the inputs are concrete and training diverged (see
+        :attr:`MINEResult.diverged`), raise ``ValueError`` (default) instead of returning a
+        meaningless number; False returns the result with ``diverged=True``. Under tracing the
+        flag is the only signal.
       **overrides: fields of :class:`MINEConfig` replacing those of ``config``
         (``mine(x, y, key=k, steps=500)``).
 
@@ -177,7 +208,8 @@ def mine(x, y, *, key: jax.Array, config: MINEConfig | None = None, **overrides)
 
     Raises:
       ValueError: for non-numeric, NaN or infinite data, a wrong number of dimensions, mismatched
-        rows, too few rows for the split and batch size, or an invalid configuration.
+        rows, too few rows for the split and batch size, an invalid configuration, or (concrete
+        calls) diverged training.
 
     References:
       Belghazi et al., "Mutual Information Neural Estimation", ICML 2018 (DV bound, moving-average
@@ -186,9 +218,12 @@ def mine(x, y, *, key: jax.Array, config: MINEConfig | None = None, **overrides)
       2018 (InfoNCE). Poole et al., "On Variational Bounds of Mutual Information", ICML 2019.
     """
     config = MINEConfig() if config is None else config
-    if not isinstance(config, MINEConfig):
-        raise TypeError(f"config: expected a MINEConfig, got {type(config).__name__}")
+    _checks.check_instance("config", config, MINEConfig)
+    raise_on_divergence = _checks.check_bool("raise_on_divergence", raise_on_divergence)
     if overrides:
+        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(MINEConfig)})
+        if unknown:
+            raise ValueError(f"{unknown[0]}: not a field of MINEConfig")
         config = dataclasses.replace(config, **overrides)
     x, y = _as_pair(x, y)
     n = int(x.shape[0])
@@ -203,8 +238,11 @@ def mine(x, y, *, key: jax.Array, config: MINEConfig | None = None, **overrides)
         raise ValueError(
             f"batch_size: infonce evaluates in held-out batches, must be <= {n_test}, got {config.batch_size}"
         )
-    _check_key(key)
-    return _mine_jit(x, y, key, config)
+    _checks.check_key("key", key)
+    result = _mine_jit(x, y, key, config)
+    if raise_on_divergence:
+        raise_if_diverged("MINE", result.diverged, result.estimate, config, "held-out bound")
+    return result
 
 
 def _as_pair(x, y) -> tuple[jax.Array, jax.Array]:
@@ -219,16 +257,8 @@ def _as_pair(x, y) -> tuple[jax.Array, jax.Array]:
 
 
 def _check_key(key) -> None:
-    if key is None:
-        raise ValueError("key: expected a jax.random.key, got None")
-    dtype = getattr(key, "dtype", None)
-    if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key) and jnp.ndim(key) == 0:
-        return
-    if dtype == jnp.uint32 and jnp.shape(key) == (2,):
-        return
-    raise ValueError(
-        f"key: expected a single jax.random.key, got {type(key).__name__} {jnp.shape(key)}"
-    )
+    """Kept for modules that import it; use ``_checks.check_key("key", key)``."""
+    _checks.check_key("key", key)
 
 
 def _split_sizes(n: int, heldout_fraction: float) -> tuple[int, int]:
@@ -393,7 +423,9 @@ def _mine_impl(x: jax.Array, y: jax.Array, key: jax.Array, config: MINEConfig) -
     n_points = config.steps // config.eval_every
     _, (train_curve, heldout_curve) = jax.lax.scan(chunk, state, None, length=n_points)
     curve_steps = config.eval_every * jnp.arange(1, n_points + 1)
-    return MINEResult(heldout_curve[-1], curve_steps, train_curve, heldout_curve)
+    estimate = heldout_curve[-1]
+    diverged = divergence_flag(train_curve, heldout_curve)
+    return MINEResult(estimate, curve_steps, train_curve, heldout_curve, diverged)
 
 
 def rank_gauss(a: jax.Array) -> jax.Array:
