@@ -11,6 +11,8 @@ Subpackages (imported on first use, so that ``import cch_jax`` stays fast):
 
 ``cch_jax.InputWarning``: the warning category for non-fatal input problems that were handled
 (tied columns jittered, constant columns dropped, rows subsampled); the CLI prints them as notes.
+``cch_jax.DivergenceWarning``: some runs of a training sweep diverged (``kd.fit``'s
+``FitResult.diverged`` says which).
 """
 
 import importlib
@@ -25,10 +27,10 @@ def __getattr__(name: str):
         return importlib.import_module(f"cch_jax.{name}")
     if name == "check":
         return importlib.import_module("cch_jax.criterion").check
-    if name == "InputWarning":
-        return importlib.import_module("cch_jax._checks").InputWarning
+    if name in ("InputWarning", "DivergenceWarning"):
+        return getattr(importlib.import_module("cch_jax._checks"), name)
     raise AttributeError(f"module 'cch_jax' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_SUBPACKAGES, "check", "InputWarning"])
+    return sorted([*globals(), *_SUBPACKAGES, "check", "InputWarning", "DivergenceWarning"])

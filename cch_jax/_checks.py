@@ -33,6 +33,10 @@ class InputWarning(UserWarning):
     """A non-fatal problem with user input that was handled (e.g. a constant column dropped)."""
 
 
+class DivergenceWarning(RuntimeWarning):
+    """Some runs of a training sweep diverged (non-finite or exploding loss); see their flags."""
+
+
 def is_traced(x) -> bool:
     """True when ``x`` (or any leaf of it) is an abstract tracer inside a transformation."""
     return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(x))

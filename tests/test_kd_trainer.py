@@ -297,3 +297,29 @@ def test_config_replace_revalidates():
     assert isinstance(
         kd.make_optimizer(_config(schedule="cosine"), 10), optax.GradientTransformation
     )
+
+
+def test_divergence_is_flagged_and_warned(data):
+    """learning_rate=1e6 with plain SGD blows the loss up: the runs are flagged, fit warns naming
+    learning_rate, and a sane learning rate in the same sweep shape is not flagged."""
+    from cch_jax import DivergenceWarning
+
+    sweep = kd.SweepConfig(seeds=(0, 1), kd_weights=(0.5,), temperatures=(3.0,))
+    config = _config(learning_rate=1e6, epochs=4)
+    with pytest.warns(DivergenceWarning, match=r"^learning_rate: 2 of 2 runs diverged"):
+        result = kd.fit(config, data, sweep=sweep, progress=False)
+    assert result.diverged.shape == (2,) and result.diverged.all()
+    good = kd.fit(_config(epochs=4), data, sweep=sweep, progress=False)
+    assert not good.diverged.any()
+    assert np.isfinite(good.history.loss).all()
+
+
+def test_fit_rejects_wrong_objects(data):
+    with pytest.raises(ValueError, match=r"^config: expected a TrainConfig, got dict"):
+        kd.fit({}, data)
+    with pytest.raises(ValueError, match=r"^sweep: expected a SweepConfig, got tuple"):
+        kd.fit(_config(), data, sweep=(0, 1))
+    with pytest.raises(ValueError, match=r"^data: expected KDData"):
+        kd.fit(_config(), {"x": 1})
+    with pytest.raises(ValueError, match=r"^checkpoint_every: expected an integer, got 1.5"):
+        kd.fit(_config(), data, checkpoint_every=1.5)

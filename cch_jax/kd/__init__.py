@@ -1,7 +1,7 @@
 """Knowledge distillation: per-example KD losses, nnx models and one functional trainer.
 
 The trainer is a set of pure functions over an explicit :class:`TrainState`; a sweep over seeds x
-lam x T (x teacher variants) is one vmapped, device-sharded program (:func:`fit`).
+kd_weights x temperatures (x teacher variants) is one vmapped, device-sharded program (:func:`fit`).
 """
 
 from cch_jax.kd._checkpoint import Checkpointer as Checkpointer

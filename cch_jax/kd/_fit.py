@@ -1,4 +1,4 @@
-"""Running a sweep: seeds x lam x T x teacher variants as one vmapped, sharded, compiled program.
+"""Running a sweep: seeds x kd_weights x temperatures x teachers as one vmapped, sharded program.
 
 The host loop only strings compiled chunks of epochs together: between chunks it reports progress
 and writes checkpoints, and a KeyboardInterrupt there saves the last finished state before leaving.
@@ -13,6 +13,7 @@ import itertools
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -22,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from cch_jax import _checks
 from cch_jax.kd._checkpoint import Checkpointer
 from cch_jax.kd._config import SweepConfig, TrainConfig
 from cch_jax.kd._data import KDData
@@ -51,11 +53,16 @@ class FitResult(NamedTuple):
       state: the final :class:`TrainState`, every leaf with a leading run axis ``[P, ...]``.
       history: :class:`Metrics` per run and epoch, each field ``[P, epochs]`` (numpy).
       grid: the run axis: ``{'seed', 'kd_weight', 'temperature', 'teacher'}`` -> ``[P]`` arrays.
+      diverged: ``[P]`` bool: the run's training loss became non-finite or exceeded
+        ``DIVERGED_GROWTH`` (1000) times the loss of a constant predictor (zero logits, or zero
+        prediction for regression), or its final parameters are non-finite.
+        :func:`fit` also warns (:class:`cch_jax.DivergenceWarning`) naming such runs.
     """
 
     state: TrainState
     history: Metrics
     grid: dict[str, np.ndarray]
+    diverged: np.ndarray
 
     def table(self) -> list[dict]:
         """Tidy rows, one per run x epoch, with the grid values and every metric."""
@@ -68,6 +75,45 @@ class FitResult(NamedTuple):
                 row.update({f: float(getattr(self.history, f)[r, e]) for f in Metrics._fields})
                 rows.append(row)
         return rows
+
+
+# A run whose loss exceeds this multiple of a constant predictor's loss has diverged.
+DIVERGED_GROWTH = 1000.0
+
+
+def reference_loss(config: TrainConfig, data: KDData, grid: dict[str, np.ndarray]) -> np.ndarray:
+    """[P] the loss of the constant predictor (zero logits / zero prediction) for each run: a
+    scale no sane training run exceeds by orders of magnitude."""
+    teacher = np.asarray(data.teacher_output, np.float64)
+    w = grid["kd_weight"].astype(np.float64)
+    if config.loss.task == "regression":
+        y2 = float(np.mean(np.asarray(data.label, np.float64) ** 2))
+        t2 = np.mean(teacher**2, axis=1)[grid["teacher"]]
+        return (1 - w) * y2 + w * t2
+    k = teacher.shape[-1]
+    out = np.empty(len(w))
+    for r, (temp, v) in enumerate(zip(grid["temperature"], grid["teacher"], strict=True)):
+        z = teacher[v] / float(temp)
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        kl = np.mean(np.sum(np.exp(logp) * (logp + np.log(k)), axis=1))
+        out[r] = (1 - w[r]) * np.log(k) + w[r] * float(temp) ** 2 * kl
+    return out
+
+
+def divergence(history: Metrics, state: TrainState, reference: np.ndarray) -> np.ndarray:
+    """[P] bool: non-finite parameters or loss, or a loss above DIVERGED_GROWTH x ``reference``."""
+    loss = np.asarray(history.loss, np.float64)
+    bad = ~np.isfinite(loss).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        bad |= np.nanmax(np.abs(loss), axis=1, initial=0.0) > DIVERGED_GROWTH * np.maximum(
+            reference, 1e-6
+        )
+    for leaf in jax.tree.leaves(state.params):
+        arr = np.asarray(leaf)
+        if np.issubdtype(arr.dtype, np.floating):
+            bad |= ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)
+    return bad
 
 
 def sweep_grid(sweep: SweepConfig, num_teachers: int) -> dict[str, np.ndarray]:
@@ -100,7 +146,9 @@ def print_progress(p: Progress) -> None:
 
 def _check_data(config: TrainConfig, data: KDData) -> None:
     if not isinstance(data, KDData):
-        raise ValueError(f"data: expected KDData (see kd_data/prepare_data), got {type(data)}")
+        raise ValueError(
+            f"data: expected KDData (see kd_data/prepare_data), got {type(data).__name__}"
+        )
     shape = tuple(data.student_input.shape[1:])
     if shape != config.model.input_shape:
         raise ValueError(
@@ -163,7 +211,7 @@ def fit(
     progress: bool | Callable[[Progress], None] = True,
     devices: list | None = None,
 ) -> FitResult:
-    """Trains every run of ``sweep`` (default: one run, seed 0, the config's lam and T).
+    """Trains every run of ``sweep`` (default: one run, seed 0, the config's kd_weight and T).
 
     Args:
       config: the static :class:`TrainConfig`.
@@ -181,20 +229,22 @@ def fit(
       :class:`FitResult` with the ``[P, ...]`` states, ``[P, epochs]`` metrics and the grid.
 
     Raises:
+      ValueError: a wrong config, sweep or data object, or data that do not fit the model.
       KeyboardInterrupt: after saving the last finished state (when checkpointing).
+
+    Warns:
+      cch_jax.DivergenceWarning: when some runs diverged (``FitResult.diverged``).
     """
-    if not isinstance(config, TrainConfig):
-        raise ValueError(f"config: expected a TrainConfig, got {type(config).__name__}")
+    _checks.check_instance("config", config, TrainConfig)
     _check_data(config, data)
     if sweep is None:
         sweep = SweepConfig(
             kd_weights=(config.loss.kd_weight,), temperatures=(config.loss.temperature,)
         )
+    if sweep is not None:
+        _checks.check_instance("sweep", sweep, SweepConfig)
     if checkpoint_every is not None:
-        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
-            raise ValueError(f"checkpoint_every: expected an integer, got {checkpoint_every!r}")
-        if checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every: must be >= 1, got {checkpoint_every}")
+        checkpoint_every = _checks.check_int("checkpoint_every", checkpoint_every, minimum=1)
     _trainer(config, data.num_examples)  # validates batch_size against n
     grid = sweep_grid(sweep, data.num_teachers)
     num_runs = grid["seed"].shape[0]
@@ -262,4 +312,18 @@ def fit(
             ckpt.close()
     state = jax.tree.map(lambda x: x[:num_runs], state)
     history = Metrics(*[h[:num_runs] for h in history])
-    return FitResult(state=state, history=history, grid=grid)
+    diverged = divergence(history, state, reference_loss(config, data, grid))
+    if diverged.any():
+        runs_shown = ", ".join(
+            f"(seed {grid['seed'][r]}, kd_weight {grid['kd_weight'][r]:g}, temperature "
+            f"{grid['temperature'][r]:g})"
+            for r in np.nonzero(diverged)[0][:5]
+        )
+        warnings.warn(
+            f"learning_rate: {int(diverged.sum())} of {num_runs} runs diverged (non-finite or "
+            f"exploding loss): {runs_shown}{', ...' if diverged.sum() > 5 else ''}; lower "
+            f"learning_rate (now {config.learning_rate:g}); FitResult.diverged flags them",
+            _checks.DivergenceWarning,
+            stacklevel=2,
+        )
+    return FitResult(state=state, history=history, grid=grid, diverged=diverged)

@@ -1,7 +1,7 @@
 """The functional KD trainer: pure ``init``/``step``/``run_epochs`` over an explicit state.
 
-One run is written for one student; a sweep (seeds x lam x T x teacher variants) is ``jax.vmap`` of
-the same functions (see ``_sweep.py``). Epochs are ``jax.lax.scan`` over minibatches of on-device
+One run is written for one student; a sweep (seeds x kd_weights x temperatures x teachers) is
+``jax.vmap`` of the same functions (see :func:`cch_jax.kd.fit` in ``_fit.py``). Epochs are ``jax.lax.scan`` over minibatches of on-device
 arrays, shuffled with the run's own key; the frozen teacher enters only through precomputed outputs.
 """
 
@@ -40,7 +40,7 @@ class HParams(NamedTuple):
     """The swept, traced hyperparameters of one run (scalars; ``[P]`` across a sweep).
 
     Attributes:
-      kd_weight: lam (or mu) in [0, 1], the weight on the KD term.
+      kd_weight: in [0, 1], the weight on the KD term.
       temperature: T > 0 (ignored for regression).
       teacher: int32 index of the teacher variant in ``KDData.teacher_output``.
     """
