@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cch_jax import _checks
+
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 _IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -62,17 +64,12 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def _check_split(split) -> str:
-    if split not in _IDX_FILES:
-        raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
-    return split
+    return _checks.check_choice("split", split, tuple(_IDX_FILES))
 
 
 def _take(images, labels, max_examples):
     if max_examples is not None:
-        if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
-            raise ValueError(
-                f"max_examples: expected a positive integer or None, got {max_examples!r}"
-            )
+        max_examples = _checks.check_int("max_examples", max_examples, minimum=1)
         images, labels = images[:max_examples], labels[:max_examples]
     return np.ascontiguousarray(images), np.asarray(labels, dtype=np.int32)
 

@@ -12,29 +12,18 @@ import os
 
 import numpy as np
 
+from cch_jax import _checks
+
 TFDS_DATASETS = ("mnist", "fashion_mnist", "cifar10")
 _SPLITS = ("train", "test")
 _ARRAY_RECORD = {"file_format": "array_record"}
 
 
-def _check_name(name) -> str:
-    if name not in TFDS_DATASETS:
-        raise ValueError(f"name: unknown dataset {name!r}; known: {', '.join(TFDS_DATASETS)}")
-    return name
-
-
-def _check_split(split) -> str:
-    if split not in _SPLITS:
-        raise ValueError(f"split: expected one of {', '.join(_SPLITS)}, got {split!r}")
-    return split
-
-
 def _check_max_examples(max_examples) -> int | None:
+    """None, or an integer >= 1 (shared with the offline loaders)."""
     if max_examples is None:
         return None
-    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
-        raise ValueError(f"max_examples: expected a positive integer or None, got {max_examples!r}")
-    return max_examples
+    return _checks.check_int("max_examples", max_examples, minimum=1)
 
 
 def _records(source, count: int, chunk: int = 4096) -> list:
@@ -79,9 +68,10 @@ def load(
       ValueError: unknown name or split, bad max_examples.
       RuntimeError: the dataset is not prepared in ``data_dir`` and ``download`` is False.
     """
-    _check_name(name)
-    _check_split(split)
+    _checks.check_choice("name", name, TFDS_DATASETS)
+    _checks.check_choice("split", split, _SPLITS)
     max_examples = _check_max_examples(max_examples)
+    download = _checks.check_bool("download", download)
     import tensorflow_datasets as tfds
 
     builder = tfds.builder(name, data_dir=data_dir, **_ARRAY_RECORD)
