@@ -45,7 +45,7 @@ def main() -> None:
     rows = []
     for d, k, n, searches, repeats in cases:
         task = tasks.correlated_gaussian(d, d, 0.6)
-        x, y = jax.block_until_ready(task.sample(jax.random.key(0), n))
+        x, y = jax.block_until_ready(task.sample(key=jax.random.key(0), n=n))
         for search in searches:
             timing, value = time_call(
                 lambda x=x, y=y, k=k, search=search: mi.ksg(x, y, k=k, search=search),

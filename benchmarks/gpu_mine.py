@@ -50,7 +50,7 @@ def main() -> None:
     rows = []
     for b in (int(v) for v in args.batches.split(",")):
         keys = jax.random.split(jax.random.key(b), b)
-        xs, ys = jax.vmap(lambda k: task.sample(k, n))(
+        xs, ys = jax.vmap(lambda k: task.sample(key=k, n=n))(
             jax.random.split(jax.random.key(10_000 + b), b)
         )
         xs, ys = jnp.asarray(xs), jnp.asarray(ys)

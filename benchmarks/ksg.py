@@ -85,7 +85,7 @@ def data(dx, dy, n, seed=0):
     from cch_jax.mi import tasks
 
     task = tasks.correlated_gaussian(dx, dy, 0.6)
-    x, y = task.sample(jax.random.key(seed), n)
+    x, y = task.sample(key=jax.random.key(seed), n=n)
     return np.asarray(x), np.asarray(y), task.mutual_information()
 
 
@@ -190,7 +190,7 @@ def rows_batched(rows, quick):
 
     b, n, k = (8 if quick else 64), 2000, 3
     task = tasks.correlated_gaussian(5, 5, 0.6)
-    xs, ys = jax.vmap(lambda key: task.sample(key, n))(jax.random.split(jax.random.key(3), b))
+    xs, ys = jax.vmap(lambda key: task.sample(key=key, n=n))(jax.random.split(jax.random.key(3), b))
     xs, ys = np.asarray(xs), np.asarray(ys)
     p = {"case": "batched 5+5", "n": n, "k": k, "datasets": b}
     t, v = time_call(lambda: mi.ksg(xs, ys, k=k), repeats=3)
@@ -220,7 +220,7 @@ import jax
 import cch_jax.mi as mi
 from cch_jax.mi import tasks
 n, k = int(sys.argv[1]), int(sys.argv[2])
-x, y = tasks.correlated_gaussian(5, 5, 0.6).sample(jax.random.key(0), n)
+x, y = tasks.correlated_gaussian(5, 5, 0.6).sample(key=jax.random.key(0), n=n)
 x, y = jax.block_until_ready((x, y))
 f = jax.jit(lambda a, b: mi.ksg(a, b, k=k))
 t0 = time.perf_counter(); compiled = f.lower(x, y).compile(); t_compile = time.perf_counter() - t0
@@ -283,9 +283,9 @@ def accuracy(n_seeds: int, sizes) -> list[Row]:
                 chunk = max(1, min(n_seeds, 2_000_000 // (n * 64)))
 
                 def run(keys, task=task, n=n, metric=metric):
-                    return jax.vmap(lambda kk: mi.ksg(*task.sample(kk, n), k=3, metric=metric))(
-                        keys
-                    )
+                    return jax.vmap(
+                        lambda kk: mi.ksg(*task.sample(key=kk, n=n), k=3, metric=metric)
+                    )(keys)
 
                 f = jax.jit(run)
                 keys = jax.random.split(jax.random.key(2024), n_seeds)

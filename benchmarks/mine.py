@@ -68,7 +68,7 @@ def speed_rows(rows, args):
 
     task = tasks.correlated_gaussian(5, 5, 0.6)
     truth = task.mutual_information()
-    x, y = task.sample(jax.random.key(0), N)
+    x, y = task.sample(key=jax.random.key(0), n=N)
     cfg = MINEConfig()
     p = {"case": "5+5 rho 0.6", "n": N, "steps": cfg.steps, "batch": cfg.batch_size}
 
@@ -163,7 +163,7 @@ def _accuracy(task, config, seeds, n=N):
 
     from cch_jax.mi import mine
 
-    data = [task.sample(jax.random.key(1000 + s), n) for s in range(seeds)]
+    data = [task.sample(key=jax.random.key(1000 + s), n=n) for s in range(seeds)]
     xs, ys = jnp.stack([d[0] for d in data]), jnp.stack([d[1] for d in data])
     keys = jax.random.split(jax.random.key(3), seeds)
     run = jax.jit(jax.vmap(lambda a, b, k: mine(a, b, key=k, config=config).estimate))
@@ -220,7 +220,7 @@ def latent_rows(rows, args):
     cov = var * np.block([[np.eye(2), rho * np.eye(2)], [rho * np.eye(2), np.eye(2)]])
     task = tasks.embedded(tasks.multinormal(cov, 2), 64, 64, key=jax.random.key(42))
     truth = task.mutual_information()
-    data = [task.sample(jax.random.key(100 + s), n) for s in range(seeds)]
+    data = [task.sample(key=jax.random.key(100 + s), n=n) for s in range(seeds)]
     xs, ys = jnp.stack([d[0] for d in data]), jnp.stack([d[1] for d in data])
     keys = jax.random.split(jax.random.key(0), seeds)
     p = {"case": "64+64, MI in 2+2 directions (var 10)", "n": n}

@@ -274,7 +274,7 @@ def test_known_answer_bias_and_spread(name, metric):
     n_seeds, n = 20, 500
     keys = jax.random.split(jax.random.key(7), n_seeds)  # not the reference keys
     values = np.asarray(
-        jax.jit(jax.vmap(lambda key: mi.ksg(*task.sample(key, n), k=3, metric=metric)))(keys)
+        jax.jit(jax.vmap(lambda key: mi.ksg(*task.sample(key=key, n=n), k=3, metric=metric)))(keys)
     )
     chex.assert_shape(values, (n_seeds,))
     bias_ref, sd_ref = KNOWN[(name, metric)]
@@ -287,14 +287,14 @@ def test_known_answer_bias_and_spread(name, metric):
 
 def test_independence_near_zero_and_not_clipped():
     keys = jax.random.split(jax.random.key(5), 20)
-    vals = jax.vmap(lambda kk: mi.ksg(*tasks.independent(1, 1).sample(kk, 500)))(keys)
+    vals = jax.vmap(lambda kk: mi.ksg(*tasks.independent(1, 1).sample(key=kk, n=500)))(keys)
     assert np.min(vals) < 0 < np.max(vals)  # raw estimates, no clipping at 0
 
 
 def test_gaussian_converges_with_n():
     """1+1, rho 0.6: at n = 8000 within 0.02 nats of 0.2231 (s.d. ~0.01 at this n)."""
     task = tasks.correlated_gaussian(1, 1, 0.6)
-    value = float(mi.ksg(*task.sample(jax.random.key(0), 8000), k=5))
+    value = float(mi.ksg(*task.sample(key=jax.random.key(0), n=8000), k=5))
     assert abs(value - task.mutual_information()) < 0.04
 
 
@@ -303,7 +303,7 @@ def test_gaussian_converges_with_n():
 
 
 def _data(seed=0, n=600, dx=3, dy=2):
-    x, y = tasks.correlated_gaussian(dx, dy, 0.7).sample(jax.random.key(seed), n)
+    x, y = tasks.correlated_gaussian(dx, dy, 0.7).sample(key=jax.random.key(seed), n=n)
     return x, y
 
 
@@ -334,7 +334,7 @@ def test_nonlinear_monotone_maps_keep_estimate_near_truth():
     keys = jax.random.split(jax.random.key(11), 20)
     for x_map, y_map in [("cube", "asinh"), ("half_cube", "sigmoid")]:
         task = tasks.transformed(base, x_map=x_map, y_map=y_map)
-        draw = jax.jit(jax.vmap(lambda kk, t=task: mi.ksg(*t.sample(kk, 1000))))
+        draw = jax.jit(jax.vmap(lambda kk, t=task: mi.ksg(*t.sample(key=kk, n=1000))))
         vals = np.asarray(draw(keys))
         se = vals.std(ddof=1) / math.sqrt(len(vals))
         # 1-D maps: measured bias within -0.03 nats at n = 1000 (cube is the harshest)
@@ -347,7 +347,7 @@ def test_nonlinear_monotone_maps_keep_estimate_near_truth():
 
 def test_batched_input_and_vmap_equal_a_loop():
     keys = jax.random.split(jax.random.key(0), 4)
-    xs, ys = jax.vmap(lambda kk: tasks.correlated_gaussian(2, 2, 0.5).sample(kk, 300))(keys)
+    xs, ys = jax.vmap(lambda kk: tasks.correlated_gaussian(2, 2, 0.5).sample(key=kk, n=300))(keys)
     batched = mi.ksg(xs, ys, k=4)
     chex.assert_shape(batched, (4,))
     vmapped = jax.vmap(lambda a, b: mi.ksg(a, b, k=4))(xs, ys)

@@ -34,7 +34,7 @@ def _strong_signal_task():
 def _compare_with_raw_ksg(n, seeds, config):
     task = _strong_signal_task()
     truth = task.mutual_information()
-    data = [task.sample(jax.random.key(100 + s), n) for s in range(seeds)]
+    data = [task.sample(key=jax.random.key(100 + s), n=n) for s in range(seeds)]
     xs, ys = jnp.stack([d[0] for d in data]), jnp.stack([d[1] for d in data])
     keys = jax.random.split(jax.random.key(0), seeds)
     run = jax.jit(jax.vmap(lambda x, y, k: latent_mi(x, y, key=k, config=config).estimate))
@@ -66,7 +66,7 @@ def test_latent_beats_raw_ksg_in_64x64_defaults():
 
 
 def _small_data(seed=0, n=600):
-    return _strong_signal_task().sample(jax.random.key(seed), n)
+    return _strong_signal_task().sample(key=jax.random.key(seed), n=n)
 
 
 def test_result_shapes_early_stopping_and_units():

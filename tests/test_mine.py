@@ -23,7 +23,7 @@ GAUSS55 = tasks.correlated_gaussian(5, 5, 0.6)
 
 
 def _small_data(seed=0, n=1000):
-    return GAUSS55.sample(jax.random.key(seed), n)
+    return GAUSS55.sample(key=jax.random.key(seed), n=n)
 
 
 def _estimates(task_or_tasks, *, n, seeds, config):
@@ -33,7 +33,7 @@ def _estimates(task_or_tasks, *, n, seeds, config):
     """
     task_list = task_or_tasks if isinstance(task_or_tasks, list) else [task_or_tasks]
     data = [
-        t.sample(jax.random.key(10_000 * i + s), n)
+        t.sample(key=jax.random.key(10_000 * i + s), n=n)
         for i, t in enumerate(task_list)
         for s in range(seeds)
     ]
@@ -67,7 +67,7 @@ def test_accuracy_default_suite():
 
 def test_independent_small_budget_near_zero():
     """One cheap run (the shared small config) on independent data: no spurious MI."""
-    x, y = tasks.independent(5, 5).sample(jax.random.key(4), 1000)
+    x, y = tasks.independent(5, 5).sample(key=jax.random.key(4), n=1000)
     assert abs(float(mine(x, y, key=jax.random.key(0), config=SMALL).estimate)) < 0.05
 
 
@@ -137,7 +137,7 @@ def test_rank_gauss_is_monotone_with_tied_mid_ranks():
 def test_high_mi_is_finite(bound):
     """rho = 0.999 in 5+5 (15.5 nats): no NaN or inf anywhere in the curve, and a large estimate."""
     task = tasks.correlated_gaussian(5, 5, 0.999)
-    x, y = task.sample(jax.random.key(1), 1000)
+    x, y = task.sample(key=jax.random.key(1), n=1000)
     # SMALL's learning rate is 10x the default: this also stresses stability.
     res = mine(x, y, key=jax.random.key(2), config=SMALL, bound=bound)
     for arr in (res.estimate, res.train_curve, res.heldout_curve):
@@ -305,7 +305,7 @@ def test_bad_key_and_config():
 def test_divergence_is_flagged_and_raised(bound):
     """learning_rate=100 blows the critic up (dv: -6.7e10 nats, nwj: NaN, infonce: -1e6): the
     flag is set (also under vmap), and a concrete call raises a ValueError naming learning_rate."""
-    x, y = tasks.correlated_gaussian(2, 2, 0.6).sample(jax.random.key(0), 1000)
+    x, y = tasks.correlated_gaussian(2, 2, 0.6).sample(key=jax.random.key(0), n=1000)
     bad = dict(config=SMALL, learning_rate=100.0, bound=bound)
     with pytest.raises(ValueError, match=r"^learning_rate: MINE training diverged .*lower"):
         mine(x, y, key=jax.random.key(0), **bad)

@@ -80,7 +80,7 @@ def test_multinormal_matches_gaussian_mi():
 def test_independent_is_zero():
     task = tasks.independent(3, 2)
     assert task.mutual_information() == 0.0
-    x, y = task.sample(KEY, 50_000)
+    x, y = task.sample(key=KEY, n=50_000)
     c = np.corrcoef(np.asarray(x).T, np.asarray(y).T)[:3, 3:]
     assert np.max(np.abs(c)) < 5 / math.sqrt(50_000)
 
@@ -90,7 +90,7 @@ def test_multinormal_shapes_dtype_and_moments():
     cov = _random_spd(rng, 5)
     task = tasks.multinormal(cov, 2)
     n = 200_000
-    x, y = task.sample(KEY, n)
+    x, y = task.sample(key=KEY, n=n)
     chex.assert_shape(x, (n, 2))
     chex.assert_shape(y, (n, 3))
     assert x.dtype == jnp.float32 and y.dtype == jnp.float32
@@ -109,13 +109,13 @@ def test_sample_is_jittable_and_vmappable_over_keys():
     @jax.jit
     @chex.assert_max_traces(n=1)
     def draw(keys):
-        return jax.vmap(lambda k: task.sample(k, 16))(keys)
+        return jax.vmap(lambda k: task.sample(key=k, n=16))(keys)
 
     xs, ys = draw(keys)
     chex.assert_shape(xs, (4, 16, 2))
     chex.assert_shape(ys, (4, 16, 3))
     draw(jax.random.split(jax.random.key(1), 4))  # same shapes: no retrace
-    x1, y1 = task.sample(keys[1], 16)
+    x1, y1 = task.sample(key=keys[1], n=16)
     np.testing.assert_allclose(xs[1], x1, rtol=1e-6)
     np.testing.assert_allclose(ys[1], y1, rtol=1e-6)
     assert not np.allclose(xs[0], xs[1])
@@ -169,7 +169,7 @@ def test_student_t_mi_matches_monte_carlo(dx, dy, dof):
     disp = _random_spd(rng, dx + dy)
     task = tasks.student_t(disp, dx, dof)
     n = 200_000
-    x, y = task.sample(jax.random.key(7), n)
+    x, y = task.sample(key=jax.random.key(7), n=n)
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     xy = np.concatenate([x, y], axis=1)
     log_ratio = (
@@ -190,7 +190,7 @@ def test_student_t_covariance():
     dof = 8.0
     task = tasks.student_t(disp, 2, dof)
     n = 100_000
-    x, y = task.sample(KEY, n)
+    x, y = task.sample(key=KEY, n=n)
     chex.assert_shape((x, y), [(n, 2), (n, 2)])
     z = np.concatenate([np.asarray(x, np.float64), np.asarray(y, np.float64)], axis=1)
     prods = z[:, :, None] * z[:, None, :]
@@ -209,8 +209,8 @@ def test_transformed_applies_maps_and_keeps_mi():
         task = tasks.transformed(base, x_map=x_map, y_map=y_map)
         assert task.mutual_information() == base.mutual_information()
         assert (task.dim_x, task.dim_y) == (2, 2)
-        x, y = task.sample(KEY, 100)
-        x0, y0 = base.sample(KEY, 100)
+        x, y = task.sample(key=KEY, n=100)
+        x0, y0 = base.sample(key=KEY, n=100)
         np.testing.assert_allclose(x, tasks.MONOTONE_MAPS[x_map](x0), rtol=1e-6)
         np.testing.assert_allclose(y, tasks.MONOTONE_MAPS[y_map](y0), rtol=1e-6)
     # every map is strictly increasing on a grid (ranks preserved)
@@ -236,16 +236,16 @@ def test_embedded_keeps_mi_and_structure():
     )
     # rotating back recovers the base sample in the leading coordinates
     key = jax.random.key(11)
-    x, y = task.sample(key, 64)
+    x, y = task.sample(key=key, n=64)
     chex.assert_shape((x, y), [(64, 6), (64, 4)])
-    x0, y0 = base.sample(jax.random.split(key, 3)[0], 64)
+    x0, y0 = base.sample(key=jax.random.split(key, 3)[0], n=64)
     np.testing.assert_allclose(np.asarray(x) @ task.q_x[:, :2], x0, atol=1e-5)
     np.testing.assert_allclose(np.asarray(y) @ task.q_y[:, :1], y0, atol=1e-5)
 
 
 def test_embedded_64_by_64_is_vmappable():
     task = tasks.embedded(tasks.correlated_gaussian(4, 4, 0.6), 64, 64, key=jax.random.key(0))
-    xs, ys = jax.vmap(lambda k: task.sample(k, 32))(jax.random.split(KEY, 3))
+    xs, ys = jax.vmap(lambda k: task.sample(key=k, n=32))(jax.random.split(KEY, 3))
     chex.assert_shape((xs, ys), [(3, 32, 64), (3, 32, 64)])
     assert task.mutual_information() == pytest.approx(-2 * math.log(1 - 0.36))
 
@@ -267,9 +267,15 @@ def test_embedded_64_by_64_is_vmappable():
         (lambda: tasks.transformed(tasks.independent(1, 1), x_map="square"), "x_map"),
         (lambda: tasks.transformed("not a task"), "task"),
         (lambda: tasks.embedded(tasks.independent(3, 1), 2, 4, key=KEY), "dim_x"),
-        (lambda: tasks.independent(1, 1).sample(KEY, 0), "n"),
+        (lambda: tasks.independent(1, 1).sample(key=KEY, n=0), "^n: must be >= 1"),
+        (lambda: tasks.independent(1, 1).sample(key=0, n=5), "^key: expected a JAX PRNG key"),
     ],
 )
 def test_bad_input(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_sample_takes_keyword_only_arguments():
+    with pytest.raises(TypeError):  # a positional key is a programming error, not user input
+        tasks.independent(1, 1).sample(KEY, 5)

@@ -1,9 +1,10 @@
 """Known-answer tasks: joint distributions of (X, Y) whose mutual information is known exactly.
 
 Every task has ``name``, ``dim_x``, ``dim_y``,
-``sample(key, n) -> (x [n, dim_x], y [n, dim_y])`` and ``mutual_information() -> float`` (nats,
-computed in float64). Sampling is pure JAX: ``n`` is static and ``key`` may be traced, so
-``jax.vmap(lambda k: task.sample(k, n))(keys)`` draws many datasets at once. Samples are float32
+``sample(key=key, n=n) -> (x [n, dim_x], y [n, dim_y])`` (both keyword-only) and
+``mutual_information() -> float`` (nats, computed in float64). Sampling is pure JAX: ``n`` is static
+and ``key`` may be traced, so ``jax.vmap(lambda k: task.sample(key=k, n=n))(keys)`` draws many
+datasets at once. Samples are float32
 unless ``jax_enable_x64`` is set.
 
 Task parameters (covariances, rotations) are fixed at construction, validated there and held as
@@ -64,7 +65,7 @@ class Task(Protocol):
     dim_x: int
     dim_y: int
 
-    def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+    def sample(self, *, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
         """Draws ``n`` i.i.d. pairs: x of shape [n, dim_x], y of shape [n, dim_y]."""
         ...
 
@@ -137,9 +138,10 @@ class Multinormal:
         object.__setattr__(self, "cov", cov)
         object.__setattr__(self, "_chol", np.linalg.cholesky(cov))
 
-    def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+    def sample(self, *, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
         """Draws x [n, dim_x], y [n, dim_y]."""
         n = _check_n(n)
+        _checks.check_key("key", key)
         dtype = _float_dtype()
         z = jax.random.normal(key, (n, self.dim_x + self.dim_y), dtype=dtype)
         z = z @ jnp.asarray(self._chol.T, dtype=dtype)
@@ -284,9 +286,10 @@ class StudentT:
         object.__setattr__(self, "dof", float(self.dof))
         object.__setattr__(self, "_chol", np.linalg.cholesky(disp))
 
-    def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+    def sample(self, *, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
         """Draws x [n, dim_x], y [n, dim_y]."""
         n = _check_n(n)
+        _checks.check_key("key", key)
         dtype = _float_dtype()
         key_z, key_v = jax.random.split(key)
         z = jax.random.normal(key_z, (n, self.dim_x + self.dim_y), dtype=dtype)
@@ -376,9 +379,9 @@ class Transformed:
     def dim_y(self) -> int:
         return self.base.dim_y
 
-    def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+    def sample(self, *, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
         """Draws x [n, dim_x], y [n, dim_y]."""
-        x, y = self.base.sample(key, n)
+        x, y = self.base.sample(key=key, n=n)
         return MONOTONE_MAPS[self.x_map](x), MONOTONE_MAPS[self.y_map](y)
 
     def mutual_information(self) -> float:
@@ -433,11 +436,12 @@ class Embedded:
     q_x: np.ndarray
     q_y: np.ndarray
 
-    def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+    def sample(self, *, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
         """Draws x [n, dim_x], y [n, dim_y]."""
         n = _check_n(n)
+        _checks.check_key("key", key)
         key_base, key_ex, key_ey = jax.random.split(key, 3)
-        x_low, y_low = self.base.sample(key_base, n)
+        x_low, y_low = self.base.sample(key=key_base, n=n)
         dtype = x_low.dtype
         ex = jax.random.normal(key_ex, (n, self.dim_x - self.base.dim_x), dtype=dtype)
         ey = jax.random.normal(key_ey, (n, self.dim_y - self.base.dim_y), dtype=dtype)
@@ -554,9 +558,10 @@ class MixtureLabels:
     noise_scale: float
     q: np.ndarray
 
-    def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+    def sample(self, *, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
         """Draws h [n, dim] (float) and labels [n] (int32, uniform on 0..C-1)."""
         n = _check_n(n)
+        _checks.check_key("key", key)
         dtype = _float_dtype()
         k_y, k_u, k_e = jax.random.split(key, 3)
         labels = jax.random.randint(k_y, (n,), 0, self.num_classes)
@@ -591,7 +596,7 @@ def mixture_labels(
       key: PRNG key for the rotation (default ``jax.random.key(0)``).
 
     Returns:
-      A :class:`MixtureLabels` task: ``sample(key, n) -> (h [n, dim], labels [n])`` and
+      A :class:`MixtureLabels` task: ``sample(key=key, n=n) -> (h [n, dim], labels [n])`` and
       ``mutual_information()``.
     """
     _checks.check_positive_int("num_classes", num_classes, minimum=2)
@@ -644,9 +649,10 @@ class CCHTriple:
     q_t: np.ndarray
     q_s: np.ndarray
 
-    def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    def sample(self, *, key: jax.Array, n: int) -> tuple[jax.Array, jax.Array, jax.Array]:
         """Draws teacher [n, dim_teacher], student [n, dim_student] and labels [n]."""
         n = _check_n(n)
+        _checks.check_key("key", key)
         dtype = _float_dtype()
         k_y, k_u, k_v, k_w, k_es, k_et = jax.random.split(key, 6)
         r = self.shared_dims

@@ -1,7 +1,7 @@
 """Known-answer tasks for MI estimators (public namespace ``cch_jax.mi.tasks``).
 
-Each task has ``name``, ``dim_x``, ``dim_y``, ``sample(key, n) -> (x [n, dim_x], y [n, dim_y])`` and
-``mutual_information() -> float`` (exact, nats). Label tasks (``mixture_labels``) sample
+Each task has ``name``, ``dim_x``, ``dim_y``, ``sample(key=key, n=n) -> (x [n, dim_x],
+y [n, dim_y])`` (keyword-only) and ``mutual_information() -> float`` (exact, nats). Label tasks (``mixture_labels``) sample
 ``(h [n, dim], labels [n])``; CCH triples (``cch_triple``) sample ``(teacher, student, labels)`` with
 a known gap I(H_t; H_s) - I(H_s; Y). See ``cch_jax/mi/_tasks.py`` for the definitions.
 """
