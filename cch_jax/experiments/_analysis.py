@@ -6,9 +6,10 @@ two-sided sign-flip (permutation) test of the paired differences (all 2^S sign p
 seeds, else 2^16 random ones), which assumes only that the differences are symmetric about 0 under
 the null. The outcome is 'gain' or 'loss' when p < alpha, else 'none'.
 
-Across settings, three predictors are scored against the outcomes: the CCH verdict ('holds' ->
-gain, 'fails' -> loss, 'undecided' -> no call), and two that need no MI: 'teacher more accurate
-than the student' (teacher test accuracy > the no-KD student's mean) and 'always distill'.
+Across settings, predictors are scored against the outcomes: the CCH verdict ('holds' -> gain,
+'fails' -> loss, 'undecided' -> no call), per estimator with and without its interval, and two that
+need no MI: 'teacher more accurate than the student' (teacher test accuracy > the no-KD student's
+mean), 'always distill' and 'never distill'.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from cch_jax import _checks
 
 OUTCOMES = ("gain", "none", "loss")
 CALLS = ("holds", "fails", "undecided")
-PREDICTORS = ("cch", "teacher_more_accurate", "always_distill")
 
 
 def paired_test(with_kd, without_kd) -> dict:
@@ -152,12 +152,33 @@ def spearman(x, y) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
+def _estimators(summary: Sequence[dict], suffix: str) -> list[str]:
+    keys = dict.fromkeys(k for s in summary for k in s if k.endswith(suffix))
+    return [k[: -len(suffix)] for k in keys if k != suffix.lstrip("_")]
+
+
+def _predictors(summary: Sequence[dict]) -> list[str]:
+    names = ["cch"]
+    names += [f"cch_{e}" for e in _estimators(summary, "_verdict")]
+    names += [f"{e}_gap_sign" for e in _estimators(summary, "_gap") if e != "gap"]
+    return names + ["teacher_more_accurate", "always_distill", "never_distill"]
+
+
 def _calls(summary: Sequence[dict], predictor: str) -> list[str]:
     if predictor == "cch":
         return [s["verdict"] for s in summary]
+    if predictor.startswith("cch_"):
+        return [s.get(f"{predictor[4:]}_verdict", "undecided") for s in summary]
+    if predictor.endswith("_gap_sign"):
+        est = predictor[: -len("_gap_sign")]
+        calls = []
+        for s in summary:
+            g = s.get(f"{est}_gap", float("nan"))
+            calls.append("undecided" if not math.isfinite(g) else ("holds" if g > 0 else "fails"))
+        return calls
     if predictor == "teacher_more_accurate":
         return ["holds" if s["teacher_accuracy"] > s["no_kd_mean"] else "fails" for s in summary]
-    return ["holds"] * len(summary)
+    return ["fails" if predictor == "never_distill" else "holds"] * len(summary)
 
 
 def compare_predictors(summary: Sequence[dict]) -> dict:
@@ -168,7 +189,11 @@ def compare_predictors(summary: Sequence[dict]) -> dict:
         ``delta``, ``outcome``, ``gap``).
 
     Returns:
-      ``{'settings', 'outcomes', 'spearman_gap_delta', 'predictors': {name: {...}}}`` where each
+      ``{'settings', 'outcomes', 'spearman_gap_delta', 'predictors': {name: {...}}}``. Predictors:
+      ``cch`` (the combined verdict), ``cch_<est>`` (one estimator's interval verdict, where the
+      rows carry ``<est>_verdict``), ``<est>_gap_sign`` (the sign of one estimator's point gap, the
+      paper's rule, no interval), ``teacher_more_accurate``, ``always_distill`` and
+      ``never_distill`` (the base rates: a predictor must beat both to be informative). Each
       predictor has ``confusion`` (call -> outcome -> count), ``calls`` (settings it made a
       call on), ``sign_agreement`` (share of its calls whose sign matches the sign of Delta),
       ``significant_correct`` / ``significant`` (calls right among settings with a significant
@@ -180,9 +205,16 @@ def compare_predictors(summary: Sequence[dict]) -> dict:
         "settings": len(summary),
         "outcomes": {o: sum(s["outcome"] == o for s in summary) for o in OUTCOMES},
         "spearman_gap_delta": spearman([s["gap"] for s in summary], [s["delta"] for s in summary]),
+        "spearman_by_estimator": {
+            e: spearman(
+                [s.get(f"{e}_gap", float("nan")) for s in summary], [s["delta"] for s in summary]
+            )
+            for e in _estimators(summary, "_gap")
+            if e != "gap"
+        },
         "predictors": {},
     }
-    for name in PREDICTORS:
+    for name in _predictors(summary):
         calls = _calls(summary, name)
         confusion = {c: {o: 0 for o in OUTCOMES} for c in CALLS}
         agree = made = sig = sig_ok = wrong = 0

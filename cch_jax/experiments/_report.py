@@ -112,7 +112,11 @@ def markdown(analysis: dict, info: dict) -> str:
         "",
         f"Across {comp['settings']} settings: outcomes {comp['outcomes']}; Spearman correlation of "
         f"the gap ({summary[0]['gap_estimator'] if summary else '-'}) with Δ: "
-        f"{comp['spearman_gap_delta']:.3f}.",
+        f"{comp['spearman_gap_delta']:.3f}"
+        + "".join(f"; {e} gap: {v:.3f}" for e, v in comp.get("spearman_by_estimator", {}).items())
+        + ". Predictors: `cch` is the criterion's verdict (holds/fails only when every estimator's "
+        "interval agrees), `cch_<est>` one estimator's interval verdict, `<est>_gap_sign` the sign "
+        "of its point gap (the paper's rule); the others need no MI.",
         "",
         "| predictor | calls | sign agreement | right on significant effects | wrong way |",
         "|---|---|---|---|---|",
