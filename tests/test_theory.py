@@ -41,7 +41,9 @@ def test_risk_formula_matches_simulation_in_the_family(n, d, reps):
     a = np.asarray(theory.family_a(gaps, sigma2))
     mus = np.array([0.0, 0.25, 0.5, 1.0])
     risks = np.asarray(
-        simulate_risks(draw(jax.random.key(1), seeds=reps, n=n, d=d), a, mus, sigma2, lstsq_solver)
+        simulate_risks(
+            draw(key=jax.random.key(1), num_seeds=reps, n=n, d=d), a, mus, sigma2, lstsq_solver
+        )
     )
     chex.assert_shape(risks, (reps, len(gaps), len(mus)))
     m = theory.Moments(*(v[:, None] for v in theory.family_moments(a, sigma2)))

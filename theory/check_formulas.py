@@ -66,7 +66,9 @@ def family_rows(reps, n, d, sigma2=1.0):
     mus = np.array([0.0, 0.25, 0.5, 1.0])
     a = np.asarray(theory.family_a(gaps, sigma2))
     risks = np.asarray(
-        simulate_risks(draw(jax.random.key(1), seeds=reps, n=n, d=d), a, mus, sigma2, lstsq_solver)
+        simulate_risks(
+            draw(key=jax.random.key(1), num_seeds=reps, n=n, d=d), a, mus, sigma2, lstsq_solver
+        )
     )
     m = theory.Moments(*(v[:, None] for v in theory.family_moments(a, sigma2)))
     exact = np.asarray(theory.risk(m, mus[None, :], theory.finite_f(n, d)))
