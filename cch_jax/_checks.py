@@ -136,11 +136,24 @@ def check_real(
     v = float(v)
     if not math.isfinite(v):
         raise ValueError(f"{name}: must be finite, got {v}")
+    _check_representable(name, v)
     if low is not None and (v <= low if low_open else v < low):
         raise ValueError(f"{name}: must be {'>' if low_open else '>='} {low:g}, got {v:g}")
     if high is not None and (v >= high if high_open else v > high):
         raise ValueError(f"{name}: must be {'<' if high_open else '<='} {high:g}, got {v:g}")
     return v
+
+
+def _check_representable(name: str, magnitude: float) -> None:
+    """Finite values beyond the float32 range become inf inside JAX (unless 64-bit mode is on)."""
+    if abs(magnitude) > _FLOAT32_MAX and not jax.config.jax_enable_x64:
+        raise ValueError(
+            f"{name}: {magnitude:g} is too large for float32 (max {_FLOAT32_MAX:.3g}); enable "
+            f"jax_enable_x64 or rescale"
+        )
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def check_bool(name: str, value) -> bool:
@@ -251,13 +264,19 @@ def check_scalar_range(
     """
     if is_traced(value):
         return
-    if isinstance(_scalar(value), bool):
-        raise ValueError(f"{name}: expected a real number, got {value!r}")
+    v = _scalar(value)
+    if isinstance(v, bool) or not isinstance(v, int | float | np.ndarray | np.generic | jax.Array):
+        raise ValueError(
+            f"{name}: expected a real number or an array, got {_describe(value)}"
+            + (" (wrap a list with jnp.asarray)" if isinstance(value, list | tuple) else "")
+        )
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: expected a real number, got {_describe(value)}") from None
     check_finite(name, arr)
+    if arr.size:
+        _check_representable(name, float(np.max(np.abs(arr))))
     if low is not None:
         bad = arr < low if low_inclusive else arr <= low
         if np.any(bad):

@@ -225,3 +225,18 @@ def test_input_warning_is_a_user_warning():
     with pytest.warns(_checks.InputWarning, match="dropped"):
         warnings.warn("x: column 0 dropped", _checks.InputWarning, stacklevel=1)
     assert issubclass(_checks.InputWarning, UserWarning)
+
+
+def test_values_beyond_float32_and_lists_are_refused():
+    with pytest.raises(ValueError, match=r"^lr: 1e\+308 is too large for float32"):
+        _checks.check_real("lr", 1e308)
+    with pytest.raises(ValueError, match=r"^f: 1e\+300 is too large for float32"):
+        _checks.check_scalar_range("f", np.array([1.0, 1e300]), low=0.0)
+    with jax.enable_x64(True):
+        assert _checks.check_real("lr", 1e308) == 1e308
+    with pytest.raises(
+        ValueError, match=r"^a: expected a real number or an array, got \[0.5\] \(wrap"
+    ):
+        _checks.check_scalar_range("a", [0.5])
+    with pytest.raises(ValueError, match=r"^a: expected a real number or an array, got None"):
+        _checks.check_scalar_range("a", None)

@@ -436,7 +436,7 @@ GOOD_Y = np.random.default_rng(1).standard_normal((20, 1))
         (dict(ties="ignore"), "ties: expected one of 'jitter', 'error', 'keep'"),
         (dict(block=0), "block: must be >= 1"),
         (dict(standardize="yes"), "standardize: expected a bool"),
-        (dict(x=np.zeros((3, 20, 2))), "both must be batched"),
+        (dict(x=np.zeros((3, 20, 2))), "^x: has 3 dimensions .* batch both or neither"),
         (dict(x=np.zeros((3, 20, 2)), y=np.zeros((2, 20, 1))), "mismatched batch sizes"),
         (dict(x=None), "x: expected an array"),
     ],

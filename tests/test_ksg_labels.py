@@ -201,7 +201,7 @@ L = np.arange(20) % 3
     [
         (dict(labels=L.astype(np.float32)), "labels: expected integer class labels"),
         (dict(labels=L[:19]), "mismatched number of rows"),
-        (dict(labels=L.reshape(4, 5)), "h, labels: use h"),
+        (dict(labels=L.reshape(4, 5)), "^labels: use h \\[n, d\\] with labels \\[n\\]"),
         (dict(h=np.full((20, 2), np.nan)), "h: contains .*NaN"),
         (dict(k=0), "k: must be >= 1"),
         (dict(k=20), "n > k"),

@@ -82,9 +82,12 @@ def _check_same_shape(name: str, value, other_name: str, other) -> None:
         )
 
 
-def _check_weights(kd_weight, temperature=None) -> None:
+_NO_TEMPERATURE = object()
+
+
+def _check_weights(kd_weight, temperature=_NO_TEMPERATURE) -> None:
     _checks.check_scalar_range("kd_weight", kd_weight, low=0.0, high=1.0)
-    if temperature is not None:
+    if temperature is not _NO_TEMPERATURE:
         _checks.check_scalar_range("temperature", temperature, low=0.0, low_inclusive=False)
 
 

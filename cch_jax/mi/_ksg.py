@@ -443,8 +443,10 @@ def ksg(
     """
     x, y = _as_data("x", x), _as_data("y", y)
     if (x.ndim == 3) != (y.ndim == 3):
+        name, other = ("x", "y") if x.ndim == 3 else ("y", "x")
         raise ValueError(
-            f"x, y: both must be batched [B, n, d] or neither, got shapes {x.shape} and {y.shape}"
+            f"{name}: has 3 dimensions (a batch [B, n, d]) but {other} has not; batch both or "
+            f"neither (shapes {x.shape} and {y.shape})"
         )
     if x.ndim == 3 and x.shape[0] != y.shape[0]:
         raise ValueError(f"mismatched batch sizes: x has {x.shape[0]}, y has {y.shape[0]}")

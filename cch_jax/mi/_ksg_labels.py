@@ -145,8 +145,9 @@ def ksg_labels(
     h = _ksg._as_data("h", h)
     labels = _as_labels(labels)
     if (h.ndim == 3) != (labels.ndim == 2):
+        name = "h" if h.ndim == 3 else "labels"
         raise ValueError(
-            f"h, labels: use h [n, d] with labels [n], or h [B, n, d] with labels [B, n]; got "
+            f"{name}: use h [n, d] with labels [n], or h [B, n, d] with labels [B, n]; got "
             f"shapes {h.shape} and {labels.shape}"
         )
     if h.ndim == 3 and h.shape[0] != labels.shape[0]:

@@ -86,25 +86,23 @@ class LatentMIConfig:
         _checks.check_positive_int("max_epochs", self.max_epochs)
         _checks.check_positive_int("patience", self.patience)
         _checks.check_positive_int("k", self.k)
-        _checks.check_scalar_range("negative_slope", self.negative_slope, low=0.0, high=1.0)
-        _checks.check_scalar_range("dropout", self.dropout, low=0.0, high=1.0, high_inclusive=False)
-        _checks.check_scalar_range("self_weight", self.self_weight, low=0.0)
-        _checks.check_scalar_range("cross_weight", self.cross_weight, low=0.0)
+        _checks.check_real("negative_slope", self.negative_slope, low=0.0, high=1.0)
+        _checks.check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
+        _checks.check_real("self_weight", self.self_weight, low=0.0)
+        _checks.check_real("cross_weight", self.cross_weight, low=0.0)
         if self.self_weight == 0 and self.cross_weight == 0:
             raise ValueError("self_weight, cross_weight: at least one must be > 0")
-        _checks.check_scalar_range(
-            "learning_rate", self.learning_rate, low=0.0, low_inclusive=False
-        )
+        _checks.check_real("learning_rate", self.learning_rate, low=0.0, low_open=True)
         for name in ("ksg_fraction", "validation_fraction"):
-            _checks.check_scalar_range(
+            _checks.check_real(
                 name,
                 getattr(self, name),
                 low=0.0,
                 high=1.0,
-                low_inclusive=False,
-                high_inclusive=False,
+                low_open=True,
+                high_open=True,
             )
-        _checks.check_scalar_range("clip", self.clip, low=0.0, low_inclusive=False)
+        _checks.check_real("clip", self.clip, low=0.0, low_open=True)
 
 
 class LatentMIResult(NamedTuple):

@@ -96,19 +96,15 @@ class MINEConfig:
             raise ValueError(
                 f"steps: must be a multiple of eval_every={self.eval_every}, got {self.steps}"
             )
-        _checks.check_scalar_range(
-            "learning_rate", self.learning_rate, low=0.0, low_inclusive=False
-        )
-        _checks.check_scalar_range(
-            "ema_rate", self.ema_rate, low=0.0, high=1.0, low_inclusive=False
-        )
-        _checks.check_scalar_range(
+        _checks.check_real("learning_rate", self.learning_rate, low=0.0, low_open=True)
+        _checks.check_real("ema_rate", self.ema_rate, low=0.0, high=1.0, low_open=True)
+        _checks.check_real(
             "heldout_fraction",
             self.heldout_fraction,
             low=0.0,
             high=1.0,
-            low_inclusive=False,
-            high_inclusive=False,
+            low_open=True,
+            high_open=True,
         )
 
 
@@ -251,8 +247,9 @@ def _as_pair(x, y) -> tuple[jax.Array, jax.Array]:
     x = x[:, None] if x.ndim == 1 else x
     y = y[:, None] if y.ndim == 1 else y
     _checks.check_same_rows(x=x, y=y)
-    if x.shape[1] == 0 or y.shape[1] == 0:
-        raise ValueError(f"x, y: need at least one column each, got shapes {x.shape} and {y.shape}")
+    for name, a in (("x", x), ("y", y)):
+        if a.shape[1] == 0:
+            raise ValueError(f"{name}: needs at least one column, got shape {a.shape}")
     return x, y
 
 
