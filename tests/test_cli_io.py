@@ -107,3 +107,33 @@ def test_npy_with_key_is_refused(tmp_path):
     (tmp_path / "a.npy").rename(tmp_path / "a.npz")  # a .npy saved under a .npz name
     with pytest.raises(ValueError, match=r"^x: '.*a.npz' is a .npy file; ':k' applies only to"):
         _io.load_array("x", f"{tmp_path}/a.npz:k")
+
+
+def test_output_checks(tmp_path):
+    assert _io.output_dir("--out", tmp_path / "a").is_dir()
+    assert _io.output_file("--json", tmp_path / "b" / "r.json") == tmp_path / "b" / "r.json"
+    assert (tmp_path / "b").is_dir()
+    with pytest.raises(ValueError, match=r"^--json: '.*' is a folder; expected a file path"):
+        _io.output_file("--json", tmp_path)
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ValueError, match=r"^--json: '.*f' exists and is not a folder"):
+        _io.output_file("--json", tmp_path / "f" / "r.json")
+
+
+def test_cch_mi_json_file_checked_before_work(tmp_path, capsys):
+    import json
+
+    from cch_jax import cli
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.standard_normal((50, 2)))
+    np.save(tmp_path / "y.npy", rng.standard_normal(50))
+    args = ["mi", str(tmp_path / "x.npy"), str(tmp_path / "y.npy")]
+    assert cli.main([*args, "--json", str(tmp_path / "out" / "r.json")]) == 0
+    assert json.loads((tmp_path / "out" / "r.json").read_text())["estimator"] == "ksg"
+    capsys.readouterr()
+    (tmp_path / "f").write_text("x")
+    # the bad --json path is reported even though y is also bad: outputs are checked first
+    bad = [*args[:2], str(tmp_path / "missing.npy"), "--json", str(tmp_path / "f" / "r.json")]
+    assert cli.main(bad) == 2
+    assert capsys.readouterr().err.startswith("cch mi: error: --json: ")

@@ -5,7 +5,8 @@ Every problem (missing file, folder, empty file, not a NumPy file, object/pickle
 name and never suggests loading pickles. ``numpy.load`` is always called with
 ``allow_pickle=False``, and only after the file's magic bytes show it is a ``.npy`` or ``.npz``.
 
-Public helpers (for ``cch`` subcommands): :func:`parse_array_spec` and :func:`load_array`.
+Public helpers (for ``cch`` subcommands): :func:`parse_array_spec`, :func:`load_array`, and the
+output checks :func:`output_dir` and :func:`output_file`, to call before any work starts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,25 @@ from pathlib import Path
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+
+
+def output_dir(name: str, path) -> Path:
+    """Creates the output folder and proves it writable (``_checks.check_output_dir``)."""
+    from cch_jax import _checks
+
+    return _checks.check_output_dir(name, path)
+
+
+def output_file(name: str, path) -> Path:
+    """Checks that the file ``path`` can be written (its folder is created and proven writable,
+    and ``path`` is not a folder) before any work; returns it as a ``Path``."""
+    if path is None or not str(path).strip():
+        raise ValueError(f"{name}: expected a file path, got {path!r}")
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise ValueError(f"{name}: {str(target)!r} is a folder; expected a file path")
+    output_dir(name, target.parent if str(target.parent) else ".")
+    return target
 
 
 def _reason(err: BaseException) -> str:

@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     import jax
 
-    from cch_jax import _checks
+    from cch_jax._cli import _io
 
-    out = _checks.check_output_dir("--out", args.out)  # before any work: fail in a second
+    out = _io.output_dir("--out", args.out)  # before any work: fail in a second
     if args.x64:
         jax.config.update("jax_enable_x64", True)
     from cch_jax import experiments

@@ -33,12 +33,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="columns with many tied values (discrete data): jitter (default, with a note), "
         "error, or keep (the raw estimator)",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="FILE",
+        help="write one JSON object to FILE (without FILE, or '-': print it)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from cch_jax._cli import _io
 
+    json_path = None if args.json in (None, "-") else _io.output_file("--json", args.json)
     x = _io.load_array("x", args.x, ndims=(1, 2))
     y = _io.load_array("y", args.y, ndims=(1, 2))
 
@@ -64,9 +72,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     bits = float(mi.nats_to_bits(nats))
-    if args.json:
+    if args.json is not None:
         out = {"estimator": estimator, "k": args.k, "metric": metric, "n": int(x.shape[0])}
-        print(json.dumps({**out, "mi_nats": nats, "mi_bits": bits}))
+        text = json.dumps({**out, "mi_nats": nats, "mi_bits": bits})
+        if json_path is None:
+            print(text)
+        else:
+            json_path.write_text(text + "\n")
+            print(f"wrote {json_path}")
     else:
         print(f"I(X; Y) = {nats:.6f} nats ({bits:.6f} bits)  [{estimator}, k={args.k}, {metric}]")
     return 0
