@@ -245,6 +245,8 @@ def fit(
         _checks.check_instance("sweep", sweep, SweepConfig)
     if checkpoint_every is not None:
         checkpoint_every = _checks.check_int("checkpoint_every", checkpoint_every, minimum=1)
+    if checkpoint_dir is not None:  # before any compilation: an unwritable folder fails at once
+        _checks.check_output_dir("checkpoint_dir", checkpoint_dir)
     _trainer(config, data.num_examples)  # validates batch_size against n
     grid = sweep_grid(sweep, data.num_teachers)
     num_runs = grid["seed"].shape[0]
