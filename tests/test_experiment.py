@@ -210,6 +210,11 @@ def test_analysis_confusion_and_predictors():
     assert acc["confusion"]["fails"] == {"gain": 0, "none": 1, "loss": 1}
     always = comp["predictors"]["always_distill"]
     assert always["calls"] == 4 and always["significant_correct"] == 1 and always["wrong_way"] == 2
+    never = comp["predictors"]["never_distill"]
+    assert never["significant_correct"] == 2 and never["wrong_way"] == 1
+    point = comp["predictors"]["latent_gap_sign"]  # the paper's rule: the sign of the point gap
+    assert point["confusion"]["holds"] == {"gain": 1, "none": 0, "loss": 1}  # a, c
+    assert point["confusion"]["fails"] == {"gain": 0, "none": 1, "loss": 1}  # d (gap 0), b
     # gap ranks a > c > d > b, delta ranks a > d > b = c (Spearman with average ranks)
     assert comp["spearman_gap_delta"] == pytest.approx(
         experiments.spearman([0.5, -0.5, 0.1, 0.0], [0.02, -0.03, -0.03, 0.0])

@@ -68,6 +68,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--estimators", default="latent,ksg", help="criterion estimators (default latent,ksg)"
     )
     p.add_argument(
+        "--label-estimator",
+        default=None,
+        help="criterion estimator of I(Hs;Y): probe, ross, ... (default: the criterion's)",
+    )
+    p.add_argument(
         "--mi-repeats",
         type=int,
         default=None,
@@ -177,12 +182,15 @@ def run(args: argparse.Namespace) -> int:
         alpha=args.alpha,
     )
     criterion_config = None
-    if args.mi_repeats is not None:
+    if args.mi_repeats is not None or args.label_estimator is not None:
         from cch_jax import criterion
 
-        criterion_config = criterion.CheckConfig(
-            repeats=_checks.check_int("mi_repeats", args.mi_repeats, minimum=2)
-        )
+        overrides = {}
+        if args.mi_repeats is not None:
+            overrides["repeats"] = _checks.check_int("mi_repeats", args.mi_repeats, minimum=2)
+        if args.label_estimator is not None:
+            overrides["label_estimator"] = args.label_estimator
+        criterion_config = criterion.CheckConfig(**overrides)
     out = _checks.check_output_dir("out", args.out or f"results/{dataset.replace('/', '_')}")
     command = "cch " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else ""
     (out / "command.txt").write_text(command + "\n")

@@ -455,6 +455,7 @@ class _Cache:
     """Phase outputs as .npz/.json files in ``out/cache``, valid for one configuration."""
 
     def __init__(self, out_dir, fingerprint: str):
+        self.hits: list[str] = []
         self.dir = None if out_dir is None else Path(out_dir) / "cache"
         if self.dir is None:
             return
@@ -472,6 +473,7 @@ class _Cache:
             return make()
         path = self.dir / f"{name}.npz"
         if path.exists():
+            self.hits.append(name)
             with np.load(path, allow_pickle=False) as f:
                 return {k: f[k] for k in f.files}
         value = make()
@@ -485,6 +487,7 @@ class _Cache:
             return make()
         path = self.dir / f"{name}.json"
         if path.exists():
+            self.hits.append(name)
             return json.loads(path.read_text())
         value = make()
         path.write_text(json.dumps(value))
@@ -494,10 +497,10 @@ class _Cache:
         return None if self.dir is None else self.dir / name
 
 
-def _fingerprint(mv, pairs, config: ExperimentConfig, criterion_config) -> str:
+def _fingerprint(mv, pairs, config: ExperimentConfig) -> str:
     h = hashlib.sha256()
-    crit = None if criterion_config is None else repr(criterion_config)
-    h.update(json.dumps([config.to_dict(), [list(p) for p in pairs], mv.name, crit]).encode())
+    # (the trailing None keeps the fingerprints of earlier runs valid)
+    h.update(json.dumps([config.to_dict(), [list(p) for p in pairs], mv.name, None]).encode())
     for k in sorted(mv.views):
         h.update(k.encode())
         h.update(np.ascontiguousarray(mv.views[k]).tobytes())
@@ -570,7 +573,7 @@ def run_experiment(
         if any(config.gammas) and not is_image(mv.views[t]):
             raise ValueError(f"gammas: teacher view {t!r} holds vectors; blur needs images")
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if progress else (lambda m: None)
-    cache = _Cache(out_dir, _fingerprint(mv, pairs, config, criterion_config))
+    cache = _Cache(out_dir, _fingerprint(mv, pairs, config))
     seconds: dict[str, float] = {"inputs": 0.0, "teachers": 0.0, "mi": 0.0, "students": 0.0}
     key = jax.random.key(config.seed)
 
@@ -605,6 +608,9 @@ def run_experiment(
         )
 
     settings, runs, crit_rows, mi_notes = [], [], [], []
+    # the criterion's cache entry is keyed by its configuration: changing only the criterion
+    # settings reuses the trained teachers and students
+    crit_tag = hashlib.sha256(repr(criterion_config).encode()).hexdigest()[:10]
     for si, s in enumerate(dict.fromkeys(p[1] for p in pairs)):
         k_s = jax.random.fold_in(key, 2000 + si)
         x_s = timed(
@@ -646,7 +652,9 @@ def run_experiment(
                 "notes": notes,
             }
 
-        crit = timed("mi", lambda m=make_criterion, s=s: cache.get_json(f"criterion_{s}", m))
+        crit = timed(
+            "mi", lambda m=make_criterion, s=s: cache.get_json(f"criterion_{s}_{crit_tag}", m)
+        )
         mi_notes.extend(f"student {s}: {m}" for m in crit.get("notes", []))
         say(f"student {s}: criterion " + ", ".join(f"{k} {v}" for k, v in crit["verdicts"].items()))
 
@@ -726,6 +734,7 @@ def run_experiment(
             else "untrained"
         ),
         criterion_notes=mi_notes,
+        phases_from_cache=list(cache.hits),
         devices=[str(d) for d in jax.devices()],
         jax_version=jax.__version__,
         seconds=seconds,

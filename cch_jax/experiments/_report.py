@@ -162,6 +162,11 @@ def markdown(analysis: dict, info: dict) -> str:
     secs = info.get("seconds", {})
     if secs:
         lines += ["", "Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in secs.items()) + "."]
+        if info.get("phases_from_cache"):
+            lines[-1] += (
+                " Phases read from an earlier run's cache (their seconds are not the cost of "
+                "computing them): " + ", ".join(info["phases_from_cache"]) + "."
+            )
     return "\n".join(lines) + "\n"
 
 
