@@ -192,6 +192,8 @@ def test_result_shapes_and_curve():
     chex.assert_shape([res.curve_steps, res.train_curve, res.heldout_curve], (4,))
     np.testing.assert_array_equal(res.curve_steps, [50, 100, 150, 200])
     assert float(res.estimate) == float(res.heldout_curve[-1])
+    chex.assert_shape(res.diverged, ())
+    assert not bool(res.diverged)  # a sane run is not flagged (the divergence test's control)
     # Training improves the held-out bound (from a random critic near 0 to clearly positive).
     assert float(res.heldout_curve[-1]) > float(res.heldout_curve[0]) - 0.05
     assert float(res.estimate) > 0.3
@@ -301,18 +303,21 @@ def test_bad_key_and_config():
 # --- divergence -----------------------------------------------------------------------------------
 
 
+DIVERGING = MINEConfig(hidden=(8,), steps=40, batch_size=32, eval_every=20, learning_rate=100.0)
+
+
 @pytest.mark.parametrize("bound", ["dv", "nwj", "infonce"])
 def test_divergence_is_flagged_and_raised(bound):
-    """learning_rate=100 blows the critic up (dv: -6.7e10 nats, nwj: NaN, infonce: -1e6): the
-    flag is set (also under vmap), and a concrete call raises a ValueError naming learning_rate."""
-    x, y = tasks.correlated_gaussian(2, 2, 0.6).sample(key=jax.random.key(0), n=1000)
-    bad = dict(config=SMALL, learning_rate=100.0, bound=bound)
+    """learning_rate=100 blows the critic up (dv: -4.7e5 nats, nwj: NaN, infonce: -135 nats on this
+    data): a concrete call raises a ValueError naming learning_rate; with
+    raise_on_divergence=False, and under vmap, the flag is set. (Sane runs are not flagged:
+    test_result_shapes_and_curve.)"""
+    x, y = tasks.correlated_gaussian(2, 2, 0.6).sample(key=jax.random.key(0), n=400)
+    bad = dict(config=DIVERGING, bound=bound)
     with pytest.raises(ValueError, match=r"^learning_rate: MINE training diverged .*lower"):
         mine(x, y, key=jax.random.key(0), **bad)
-    result = mine(x, y, key=jax.random.key(0), raise_on_divergence=False, **bad)
-    assert bool(result.diverged)
-    keys = jax.random.split(jax.random.key(1), 2)
-    flags = jax.vmap(lambda k: mine(x, y, key=k, **bad).diverged)(keys)
-    assert np.asarray(flags).all()
-    good = mine(x, y, key=jax.random.key(0), config=SMALL, bound=bound)
-    assert not bool(good.diverged) and np.isfinite(float(good.estimate))
+    assert bool(mine(x, y, key=jax.random.key(0), raise_on_divergence=False, **bad).diverged)
+    if bound == "dv":
+        keys = jax.random.split(jax.random.key(1), 2)
+        flags = jax.vmap(lambda k: mine(x, y, key=k, **bad).diverged)(keys)
+        assert np.asarray(flags).all()
