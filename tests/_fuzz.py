@@ -23,6 +23,7 @@ The counts per class are printed at the end, followed by every case outside ``cl
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import pickle
@@ -288,6 +289,29 @@ for field, values in {"seeds": BAD_TUPLES + [(-1,)], "kd_weights": [0.5, (1.5,),
             field,
             lambda field=field, v=v: kd.SweepConfig(**{field: v}),
         )
+
+XD = RNG.standard_normal((20, 3)).astype(np.float32)
+YD = np.arange(20) % 3
+TD = RNG.standard_normal((20, 3)).astype(np.float32)
+for v in BAD_CHOICES:
+    add(f"kd_data task={v!r}", "task", lambda v=v: kd.kd_data(XD, YD, TD, task=v))
+for label, bad in _bad_arrays(20, 3):
+    add(f"kd_data student_input={label}", "student_input",
+        lambda bad=bad: kd.kd_data(bad, YD, TD, task="classification"))  # fmt: skip
+    add(f"kd_data teacher_output={label}", "teacher_output",
+        lambda bad=bad: kd.kd_data(XD, YD, bad, task="classification"))  # fmt: skip
+for bad in [YD + 5, YD.astype(float), YD[:10], -YD - 1]:
+    add(f"kd_data label={bad.dtype}{bad.shape}", "label",
+        lambda bad=bad: kd.kd_data(XD, bad, TD, task="classification"))  # fmt: skip
+for v in [None, "linear", {}]:
+    add(f"kd.make_model {v!r}", "config", lambda v=v: kd.make_model(v))
+DATA = kd.kd_data(XD, YD, TD, task="classification")
+for v in [None, "x", {}]:
+    add(f"kd.fit config={v!r}", "config", lambda v=v: kd.fit(v, DATA, progress=False))
+add("kd.fit lr=1e6 (diverges)", "learning_rate", lambda: kd.fit(
+    kd.TrainConfig(model=dataclasses.replace(MC, num_outputs=3), epochs=2, batch_size=5,
+                   optimizer="sgd", learning_rate=1e6), DATA,
+    progress=False))  # fmt: skip
 
 # --- data ---------------------------------------------------------------------------------------
 IMG = RNG.uniform(size=(2, 8, 8, 1)).astype(np.float32)

@@ -55,11 +55,13 @@ def kd_data(student_input, label, teacher_output, *, task: str, variants: bool =
     Returns:
       :class:`KDData` with the teacher outputs as ``[V, n, ...]`` (V = 1 without variants).
     """
-    if task not in ("classification", "regression"):
-        raise ValueError(f"task: unknown value {task!r}; expected classification or regression")
+    _checks.check_choice("task", task, ("classification", "regression"))
+    variants = _checks.check_bool("variants", variants)
     x = _checks.as_float_array("student_input", student_input)
     if x.ndim < 2:
         raise ValueError(f"student_input: expected [n, ...] with n examples, got shape {x.shape}")
+    if 0 in x.shape[1:]:
+        raise ValueError(f"student_input: each example needs at least one value, got {x.shape}")
     t = _checks.as_float_array("teacher_output", teacher_output)
     if not variants:
         t = t[None]
@@ -69,6 +71,8 @@ def kd_data(student_input, label, teacher_output, *, task: str, variants: bool =
         raise ValueError(
             f"teacher_output: expected {shape} after adding the variants axis, got {t.shape}"
         )
+    if task == "classification" and t.shape[-1] < 2:
+        raise ValueError(f"teacher_output: expected >= 2 logits per example, got shape {t.shape}")
     y_np = np.asarray(label)
     if y_np.ndim != 1:
         raise ValueError(f"label: expected [n], got shape {y_np.shape}")

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from cch_jax import _checks
 from cch_jax.kd._config import ModelConfig
 
 Params = dict[str, Any]
@@ -184,6 +185,7 @@ def make_model(config: ModelConfig) -> Model:
     Returns:
       :class:`Model` with ``init``, ``apply`` and ``features``.
     """
+    _checks.check_instance("config", config, ModelConfig)
     graphdef, _ = nnx.split(nnx.eval_shape(lambda: _build(config, jax.random.key(0))))
 
     def init(key: jax.Array) -> Params:
