@@ -322,12 +322,12 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(GROUPS), help=f"comma list of {list(GROUPS)}")
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     parser.add_argument("--accuracy", action="store_true", help="bias/spread table instead")
-    parser.add_argument("--seeds", type=int, default=50)
+    parser.add_argument("--num-seeds", type=int, default=50, help="seeds per accuracy row")
     parser.add_argument("--name", default=None, help="results file name")
     args = parser.parse_args()
     if args.accuracy:
         sizes = (500,) if args.quick else (1000, 10_000)
-        rows = accuracy(4 if args.quick else args.seeds, sizes)
+        rows = accuracy(4 if args.quick else args.num_seeds, sizes)
         write_results(args.name or "ksg_accuracy", rows, notes=ACCURACY_NOTES)
         return
     rows: list[Row] = []

@@ -1,7 +1,7 @@
 """MINE and latent-MI benchmark: cch_jax against bmi's MINEEstimator, side by side in one run.
 
 Usage:
-  flock /tmp/cch-bench.lock python benchmarks/mine.py [--quick] [--seeds 8] [--no-bmi]
+  flock /tmp/cch-bench.lock python benchmarks/mine.py [--quick] [--num-seeds 8] [--no-bmi]
 
 Sections (every row carries device, versions, compile time apart from run time):
   speed     one 5+5 estimate (n = 10 000, rho = 0.6) by cch_jax and by bmi in its own environment
@@ -46,7 +46,16 @@ def _stats(values, truth):
 
 def _bmi(x, y, *, seeds, steps, batch, lr, hidden):
     """bmi's MINEEstimator in .venv-bmi; returns (Timing, values, n_steps, versions) or None."""
-    args = ["--seeds", str(seeds), "--steps", str(steps), "--batch", str(batch), "--lr", str(lr)]
+    args = [
+        "--num-seeds",
+        str(seeds),
+        "--steps",
+        str(steps),
+        "--batch",
+        str(batch),
+        "--lr",
+        str(lr),
+    ]
     args += ["--hidden", ",".join(map(str, hidden))]
     out = run_anchor(HERE / "anchors" / "mine_bmi.py", {"x": x, "y": y}, args, python=BMI_PYTHON)
     if out is None:
@@ -75,7 +84,7 @@ def speed_rows(rows, args):
     # Data are arguments, not closed-over constants (what a user's loop over datasets does).
     one = jax.jit(lambda a, b, k: mine(a, b, key=k, config=cfg).estimate)
     timing, value = time_call(lambda: one(x, y, jax.random.key(0)), repeats=3)
-    keys = jax.random.split(jax.random.key(1), args.bmi_seeds)
+    keys = jax.random.split(jax.random.key(1), args.num_bmi_seeds)
     same_data = np.asarray(jax.jit(jax.vmap(one, in_axes=(None, None, 0)))(x, y, keys))
     base = Row(
         "mine-speed",
@@ -98,7 +107,7 @@ def speed_rows(rows, args):
             dict(steps=cfg.steps, lr=cfg.learning_rate, hidden=cfg.hidden),
         ),
     ):
-        got = _bmi(x, y, seeds=args.bmi_seeds, batch=cfg.batch_size, **kw)
+        got = _bmi(x, y, seeds=args.num_bmi_seeds, batch=cfg.batch_size, **kw)
         if got is None:
             continue
         t, values, n_steps, versions = got
@@ -194,7 +203,7 @@ def accuracy_rows(rows, args):
     if args.quick:
         cases = cases[:2]
     for name, task, cfg, label in cases:
-        wall, est = _accuracy(task, cfg, args.seeds)
+        wall, est = _accuracy(task, cfg, args.num_seeds)
         stats = _stats(est, task.mutual_information())
         stats["all_finite"] = bool(np.all(np.isfinite(est)))
         stats["wall_s_incl_compile"] = round(wall, 2)
@@ -260,8 +269,8 @@ def latent_rows(rows, args):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer cases (smoke test)")
-    ap.add_argument("--seeds", type=int, default=8, help="seeds per accuracy row")
-    ap.add_argument("--bmi-seeds", type=int, default=5, help="bmi calls per bmi row")
+    ap.add_argument("--num-seeds", type=int, default=8, help="seeds per accuracy row")
+    ap.add_argument("--num-bmi-seeds", type=int, default=5, help="bmi calls per bmi row")
     ap.add_argument("--no-bmi", action="store_true", help="skip the bmi rows")
     ap.add_argument("--sections", default="speed,seeds,accuracy,latent")
     args = ap.parse_args()

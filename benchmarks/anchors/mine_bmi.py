@@ -1,7 +1,7 @@
 """Times bmi's MINEEstimator on data saved as .npy (run inside .venv-bmi: jax 0.4.33 + benchmark-mi).
 
 Usage (from benchmarks/mine.py):
-  .venv-bmi/bin/python benchmarks/anchors/mine_bmi.py --x x.npy --y y.npy --seeds 3 --out r.json \
+  .venv-bmi/bin/python benchmarks/anchors/mine_bmi.py --x x.npy --y y.npy --num-seeds 3 --out r.json \
       [--steps 2000 --batch 256 --lr 0.1 --hidden 16,8]
 
 One estimate per seed (``MINEEstimator(seed=s)``), each timed from the call to its return; the first
@@ -22,7 +22,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--x", required=True)
     p.add_argument("--y", required=True)
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--num-seeds", type=int, default=3)
     p.add_argument("--steps", type=int, default=10_000)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--lr", type=float, default=0.1)
@@ -35,7 +35,7 @@ def main() -> None:
     x, y = np.load(args.x), np.load(args.y)
     hidden = tuple(int(h) for h in args.hidden.split(","))
     times, values, steps = [], [], []
-    for seed in range(args.seeds):
+    for seed in range(args.num_seeds):
         est = MINEEstimator(
             batch_size=args.batch,
             max_n_steps=args.steps,
