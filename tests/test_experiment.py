@@ -257,6 +257,10 @@ def test_run_experiment_end_to_end_and_resume(tmp_path, monkeypatch):
     assert "| fac | mor |" in (tmp_path / "report.md").read_text()
     doc = json.loads((tmp_path / "result.json").read_text())
     assert doc["info"]["mi_rows"] == 150 and doc["analysis"]["comparison"]["settings"] == 2
+    pooled = experiments.load_summary(tmp_path) + experiments.load_summary(tmp_path)
+    assert experiments.compare_predictors(pooled)["settings"] == 4
+    with pytest.raises(ValueError, match="path: .* is not a result.json"):
+        experiments.load_summary(tmp_path / "nothing")
 
     # a rerun resumes from the cache: no phase trains again, the results are identical
     def boom(*a, **k):

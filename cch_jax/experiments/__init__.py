@@ -31,6 +31,7 @@ from cch_jax.experiments._pipeline import standardize as standardize
 from cch_jax.experiments._pipeline import student_representations as student_representations
 from cch_jax.experiments._pipeline import train_students as train_students
 from cch_jax.experiments._pipeline import train_teachers as train_teachers
+from cch_jax.experiments._report import load_summary as load_summary
 from cch_jax.experiments._report import markdown as markdown
 from cch_jax.experiments._report import plot_delta_vs_gap as plot_delta_vs_gap
 from cch_jax.experiments._report import write_report as write_report

@@ -509,6 +509,20 @@ def _fingerprint(mv, pairs, config: ExperimentConfig) -> str:
     return h.hexdigest()
 
 
+def _source_digest() -> str:
+    """sha256 (12 hex digits) of the criterion's and MI estimators' source files, so that a result
+    records which version of the criterion produced its MI terms."""
+    import cch_jax
+
+    h = hashlib.sha256()
+    root = Path(cch_jax.__file__).parent
+    for sub in ("criterion", "mi"):
+        for f in sorted((root / sub).glob("*.py")):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def _level_name(view: str, gamma: float, noise: float) -> str:
     name = view
     if gamma:
@@ -735,6 +749,7 @@ def run_experiment(
         ),
         criterion_notes=mi_notes,
         phases_from_cache=list(cache.hits),
+        criterion_source=_source_digest(),
         devices=[str(d) for d in jax.devices()],
         jax_version=jax.__version__,
         seconds=seconds,

@@ -211,6 +211,29 @@ def plot_delta_vs_gap(summary, path) -> None:
     plt.close(fig)
 
 
+def load_summary(path) -> list[dict]:
+    """The per-setting summary rows of a written ``result.json`` (JSON nulls back to NaN), e.g. to
+    pool several datasets in :func:`cch_jax.experiments.compare_predictors`.
+
+    Args:
+      path: a ``result.json`` written by :func:`write_report` (or its folder).
+
+    Returns:
+      The rows of ``analysis['summary']``.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "result.json"
+    if not p.is_file():
+        raise ValueError(f"path: {p} is not a result.json written by cch experiment")
+    try:
+        doc = json.loads(p.read_text())
+        rows = doc["analysis"]["summary"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"path: {p} is not a cch experiment result.json ({err})") from None
+    return [{k: (float("nan") if v is None else v) for k, v in r.items()} for r in rows]
+
+
 def write_report(result, analysis: dict, out_dir) -> dict[str, str]:
     """Writes settings.csv, runs.csv, criterion.csv, summary.csv, result.json, report.md and
     delta_vs_gap.png into ``out_dir``; returns the paths by name."""
