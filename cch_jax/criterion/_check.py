@@ -59,12 +59,14 @@ def check(
     estimator), ``"fails"`` (below 0 for every estimator) or ``"undecided"``. Teachers are ranked
     by their mean gap over estimators.
 
-    Estimators of I(H_t; H_s) (``estimators``): ``"ksg"`` (default; KSG with k = ``config.k`` on the
-    first ``config.pca_dim`` principal components of each representation), ``"mine"`` (MINE on
+    Estimators of I(H_t; H_s) (``estimators``): ``"ksg"`` (default; KSG with k = ``config.k`` on
+    ``config.cca_dim`` canonical variate pairs, fitted on the rows outside each subsample after PCA
+    to ``config.pca_dim`` components, and weighted by their canonical correlations), ``"mine"`` (MINE on
     ``config.mine_pca_dim`` components) and ``"latent"`` (the paper's latent estimator, latentmi:
     paired autoencoders to 8-dim codes, then KSG). The label term uses ``config.label_estimator``:
-    by default the probe bound (:func:`cch_jax.mi.probe_labels`) for classes and KSG on the
-    components for a continuous target. See the README ("Should I distill?") for the measured biases
+    by default Ross's KSG for labels (classes) or KSG (continuous target) on cross-fitted
+    canonical variates, the same construction as ``"ksg"`` so that both terms err alike; the probe
+    bound (:func:`cch_jax.mi.probe_labels`) is the alternative for classes. See the README ("Should I distill?") for the measured biases
     and the coverage of the intervals.
 
     Args:
@@ -104,10 +106,11 @@ def check(
     n = prep.student.shape[0]
     num_classes = None if prep.classes is None else len(prep.classes)
     idx = _estimate.subsample_indices(k_sub, n, config.repeats, config.subsample_fraction)
+    m = _estimate.subsample_size(n, config.subsample_fraction)
     timings = {"prepare": time.perf_counter() - t_start}
     say(
         f"{n} rows, student {prep.student.shape[1]} columns, {len(prep.teachers)} teacher(s); "
-        f"{config.repeats} subsamples of {idx.shape[1]} rows"
+        f"{config.repeats} subsamples of {m} rows"
     )
 
     t0 = time.perf_counter()
@@ -119,7 +122,7 @@ def check(
     say(
         f"I(Hs;Y) with {label_estimator}: {label_values.mean():.3f} nats ({timings[f'label:{label_estimator}']:.1f} s)"
     )
-    fraction = idx.shape[1] / n
+    fraction = m / n
     interval = lambda v: Estimate(  # noqa: E731
         *_estimate.interval(v, fraction=fraction, level=config.level)
     )

@@ -1,5 +1,12 @@
 """The estimates behind ``check``: PCA, row subsamples and each estimator vmapped over them.
 
+KSG-type estimators (``"ksg"`` and the label estimators ``"ross"`` and continuous ``"ksg"``) first
+reduce each representation to ``pca_dim`` principal components, then to ``cca_dim`` canonical
+variates fitted on the rows *outside* the subsample (cross-fitting; for labels, canonical correlation
+with the one-hot classes = discriminant directions), each weighted by its canonical correlation
+(:func:`cca_project`). On the known-answer triples this keeps KSG within a few per cent of the truth
+where KSG on 4 principal components reads 19-25% low (noise directions in the neighbour search).
+
 Every estimate is computed on R random subsamples of m = round(f n) rows drawn without replacement
 (``subsample_fraction`` f, ``repeats`` R): no row is ever duplicated (a bootstrap's duplicated rows
 are zero-distance neighbours that inflate k-NN estimates). The R estimates are one vmapped program
@@ -43,10 +50,65 @@ def pca(a: np.ndarray, dim: int | None) -> np.ndarray:
 
 
 def subsample_indices(key: jax.Array, n: int, repeats: int, fraction: float) -> jax.Array:
-    """[R, m] row indices, each row a subsample of m = round(f n) rows without replacement."""
-    m = max(2, int(round(fraction * n)))
+    """[R, n] row permutations: the first m = round(f n) of each are subsample r, the rest are the
+    rows its projections (CCA) are fitted on."""
     keys = jax.random.split(key, repeats)
-    return jax.vmap(lambda k: jax.random.permutation(k, n)[:m])(keys)
+    return jax.vmap(lambda k: jax.random.permutation(k, n))(keys)
+
+
+def subsample_size(n: int, fraction: float) -> int:
+    """m = round(f n), at least 2 and at most n - 2."""
+    return min(max(2, int(round(fraction * n))), n - 2)
+
+
+def _inv_sqrt(c: np.ndarray, reg: float) -> np.ndarray:
+    q = c.shape[0]
+    c = c + reg * np.trace(c) / q * np.eye(q)
+    w, v = np.linalg.eigh(c)
+    return (v / np.sqrt(np.maximum(w, 1e-12))) @ v.T
+
+
+def cca_project(x_fit, y_fit, x_eval, y_eval, dim: int, reg: float):
+    """Cross-fitted canonical variates, weighted by their canonical correlations (NumPy, float64).
+
+    Canonical directions (ridge ``reg`` times the mean variance on each covariance) are fitted on
+    ``x_fit`` [f, dx], ``y_fit`` [f, dy] and applied to the evaluation rows; each of the first
+    ``dim`` variates is standardised and multiplied by its fitted canonical correlation, so that
+    pairs with (nearly) no shared information barely move a max-norm neighbour search. The
+    projection is a fixed linear map of the evaluation rows (fitted elsewhere), so KSG on its output
+    estimates I(a^T X; b^T Y) <= I(X; Y) without the over-fitting of in-sample CCA, and the
+    scaling (an invertible map of each variate) changes only KSG's finite-sample bias.
+
+    (NumPy rather than JAX: XLA:CPU's LAPACK calls were seen to hang after NumPy's in the same
+    process; the matrices are only [d, d] with d <= pca_dim.)
+
+    Returns:
+      (x_eval [m, dim] float32, y_eval [m, dim] float32, canonical correlations [dim]).
+    """
+    x_fit, y_fit = np.asarray(x_fit, np.float64), np.asarray(y_fit, np.float64)
+    mx, my = x_fit.mean(axis=0), y_fit.mean(axis=0)
+    x_fit, y_fit = x_fit - mx, y_fit - my
+    x_eval = np.asarray(x_eval, np.float64) - mx
+    y_eval = np.asarray(y_eval, np.float64) - my
+    f = x_fit.shape[0]
+    wx = _inv_sqrt(x_fit.T @ x_fit / f, reg)
+    wy = _inv_sqrt(y_fit.T @ y_fit / f, reg)
+    m = wx @ (x_fit.T @ y_fit / f) @ wy
+    u, s, vt = np.linalg.svd(m, full_matrices=False)
+    dim = min(dim, s.shape[0])
+    zx = x_eval @ (wx @ u[:, :dim])
+    zy = y_eval @ (wy @ vt.T[:, :dim])
+    zx = zx / np.maximum(zx.std(axis=0), 1e-12)
+    zy = zy / np.maximum(zy.std(axis=0), 1e-12)
+    return (zx * s[:dim]).astype(np.float32), (zy * s[:dim]).astype(np.float32), s[:dim]
+
+
+def _cca_batch(x, y, perms, m: int, dim: int, reg: float):
+    """[R, m, dim] pairs of cross-fitted variates, one per subsample (rows perms[r, :m]; fitted on
+    perms[r, m:])."""
+    x, y, perms = np.asarray(x), np.asarray(y), np.asarray(perms)
+    out = [cca_project(x[p[m:]], y[p[m:]], x[p[:m]], y[p[:m]], dim, reg)[:2] for p in perms]
+    return jnp.asarray(np.stack([a for a, _ in out])), jnp.asarray(np.stack([b for _, b in out]))
 
 
 def interval(values: np.ndarray, *, fraction: float, level: float) -> tuple[float, float, float]:
@@ -69,18 +131,21 @@ def teacher_student(
     name: str, teacher: np.ndarray, student: np.ndarray, idx, key, config
 ) -> np.ndarray:
     """[R] estimates of I(H_t; H_s) with estimator ``name`` on the subsamples ``idx`` [R, m]."""
-    r, m = idx.shape
+    r, n = idx.shape
+    m = subsample_size(n, config.subsample_fraction)
     if name == "ksg":
-        t = jnp.asarray(pca(teacher, config.pca_dim))[idx]
-        s = jnp.asarray(pca(student, config.pca_dim))[idx]
-        return np.asarray(ksg(t, s, k=config.k, block=_block(r, m)))
+        t = jnp.asarray(pca(teacher, config.pca_dim))
+        s = jnp.asarray(pca(student, config.pca_dim))
+        zt, zs = _cca_batch(t, s, idx, m, config.cca_dim, config.cca_reg)
+        return np.asarray(ksg(zt, zs, k=config.k, standardize=False, block=_block(r, m)))
     keys = jax.random.split(key, r)
+    idx = idx[:, :m]
     if name == "mine":
         t = jnp.asarray(pca(teacher, config.mine_pca_dim))
         s = jnp.asarray(pca(student, config.mine_pca_dim))
         cfg = config.mine
 
-        def one(i, kk):
+        def one(t, s, i, kk):
             return mine(t[i], s[i], key=kk, config=cfg).estimate
 
     elif name == "latent":
@@ -88,42 +153,57 @@ def teacher_student(
         s = jnp.asarray(pca(student, config.latent_pca_dim))
         cfg = config.latent
 
-        def one(i, kk):
+        def one(t, s, i, kk):
             return latent_mi(t[i], s[i], key=kk, config=cfg).estimate
 
     else:  # pragma: no cover - names are validated by check()
         raise ValueError(f"estimators: unknown estimator {name!r}")
-    return np.asarray(jax.jit(jax.vmap(one))(idx, keys))
+    return np.asarray(_vmapped(one)(t, s, idx, keys))
+
+
+def _vmapped(fn):
+    """jit(vmap(fn)) over the last two arguments (indices, keys); data stay arguments (no folding)."""
+    return jax.jit(jax.vmap(fn, in_axes=(None, None, 0, 0)))
 
 
 def student_label(
     name: str, student: np.ndarray, labels: np.ndarray, num_classes: int | None, idx, key, config
 ) -> np.ndarray:
     """[R] estimates of I(H_s; Y) with label estimator ``name`` on the subsamples ``idx``."""
-    r, m = idx.shape
+    r, n = idx.shape
+    m = subsample_size(n, config.subsample_fraction)
     y = jnp.asarray(labels)
-    if name == "ross":
-        s = jnp.asarray(pca(student, config.pca_dim))[idx]
-        return np.asarray(ksg_labels(s, y[idx], k=config.k, block=_block(r, m)))
-    if name == "ksg":
-        s = jnp.asarray(pca(student, config.pca_dim))[idx]
-        return np.asarray(ksg(s, y[idx][..., None], k=config.k, block=_block(r, m)))
+    if name in ("ross", "ksg"):
+        s = jnp.asarray(pca(student, config.pca_dim))
+        target = jax.nn.one_hot(y, num_classes) if name == "ross" else y[:, None]
+        zs, zy = _cca_batch(s, target, idx, m, config.cca_dim, config.cca_reg)
+        if name == "ross":
+            y_ev = y[idx[:, :m]]
+            return np.asarray(
+                ksg_labels(zs, y_ev, k=config.k, standardize=False, block=_block(r, m))
+            )
+        y_ev = y[idx[:, :m]][..., None]
+        return np.asarray(ksg(zs[..., :1], y_ev, k=config.k, block=_block(r, m)))
     keys = jax.random.split(key, r)
+    idx = idx[:, :m]
     if name == "probe":
         s = jnp.asarray(pca(student, config.probe_pca_dim))
         cfg = config.probe
 
-        def one(i, kk):
+        def one(s, y, i, kk):
             return probe_labels(s[i], y[i], key=kk, num_classes=num_classes, config=cfg).estimate
+
+        return np.asarray(_vmapped(one)(s, y, idx, keys))
 
     elif name == "mine":
         s = jnp.asarray(pca(student, config.mine_pca_dim))
         target = jax.nn.one_hot(y, num_classes) if num_classes else y[:, None]
         cfg = config.mine
 
-        def one(i, kk):
+        def one(s, target, i, kk):
             return mine(s[i], target[i], key=kk, config=cfg).estimate
+
+        return np.asarray(_vmapped(one)(s, target, idx, keys))
 
     else:  # pragma: no cover - validated by CheckConfig
         raise ValueError(f"label_estimator: unknown estimator {name!r}")
-    return np.asarray(jax.jit(jax.vmap(one))(idx, keys))
