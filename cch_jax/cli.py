@@ -13,6 +13,7 @@ import sys
 
 # name -> module under cch_jax._cli; order is the order shown by `cch --help`.
 SUBCOMMANDS = {
+    "check": "check",
     "figure1": "figure1",
     "experiment": "experiment",
     "mi": "mi",

@@ -139,10 +139,13 @@ def check(
                 est, h_t, prep.student, idx, jax.random.fold_in(k_e, t_i), config
             )
             gap = interval(values - label_values)
+            allowance = config.bias_allowance * max(abs(float(values.mean())), abs(label_est.value))
+            gap = Estimate(gap.value, gap.low - allowance, gap.high + allowance)
             estimates[(name, est)] = dict(
                 teacher_student=interval(values),
                 student_label=label_est,
                 gap=gap,
+                allowance=allowance,
                 verdict=verdict_of(gap.low, gap.high),
             )
             done += 1

@@ -22,6 +22,7 @@ ROW_FIELDS = (
     "gap",
     "gap_low",
     "gap_high",
+    "bias_allowance",
     "verdict",
 )
 
@@ -29,14 +30,15 @@ EXPLANATION = (
     "What the verdict means: the cross-modal complementarity hypothesis (CCH) says distilling "
     "from a teacher modality helps the student when I(H_t; H_s) > I(H_s; Y), i.e. the teacher's "
     "representation shares more information with the student's than the student's shares with "
-    "the labels. 'holds' means the whole {level:.0%} interval of that gap is above 0 for every "
+    "the labels. 'holds' means the whole interval of that gap ({level:.0%} sampling interval "
+    "widened by a bias allowance of {allowance:.0%} of the larger term) is above 0 for every "
     "estimator, 'fails' that it is below 0 for every estimator, 'undecided' that an interval "
     "contains 0 or the estimators disagree on the sign. It is a sufficient condition under the "
     "paper's assumptions (a linear-Gaussian analysis), not a guarantee that distillation will "
     "help on your data, nor a measure of how much. The intervals cover sampling noise only: MI "
-    "estimators are biased (KSG on a few principal components and the probe bound both read low "
-    "when the information is high or spread over many directions), so a gap near 0 should be "
-    "read as undecided whatever its interval. Estimators disagree when they lose different parts "
+    "estimators are biased (KSG on canonical variates and the probe bound both read low "
+    "when the information is high or spread over many directions), which is what the allowance "
+    "is for: a gap within it is undecided. Estimators disagree when they lose different parts "
     "of the information (PCA keeps only the leading directions; MINE and the latent autoencoder "
     "are trained and may under-fit)."
 )
@@ -111,6 +113,7 @@ class CheckResult:
                         gap=gap.value,
                         gap_low=gap.low,
                         gap_high=gap.high,
+                        bias_allowance=e["allowance"],
                         verdict=e["verdict"],
                     )
                 )
@@ -158,7 +161,9 @@ class CheckResult:
             lines.append("")
             lines += [f"note: {n}" for n in self.notes]
         lines.append("")
-        lines += _wrap(EXPLANATION.format(level=self.level), 100)
+        lines += _wrap(
+            EXPLANATION.format(level=self.level, allowance=self.config["bias_allowance"]), 100
+        )
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -193,6 +198,7 @@ class CheckResult:
             interval=dict(
                 level=self.level,
                 method="subsampling",
+                bias_allowance=self.config["bias_allowance"],
                 repeats=self.repeats,
                 subsample_fraction=self.subsample_fraction,
             ),

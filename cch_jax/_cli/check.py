@@ -1,0 +1,195 @@
+"""`cch check`: should I distill from this teacher? The CCH gap per teacher, with intervals."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+
+HELP = "Should I distill from these teachers? The CCH gap I(Ht;Hs) - I(Hs;Y) with a verdict."
+
+ESTIMATOR_NAMES = ("ksg", "mine", "latent")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--student", required=True, help="student representations H_s [n, d_s]: .npy or .npz:key"
+    )
+    p.add_argument("--labels", required=True, help="targets y [n]: .npy or .npz:key")
+    p.add_argument(
+        "--teacher",
+        action="append",
+        required=True,
+        metavar="NAME=FILE",
+        help="a candidate teacher's representations H_t [n, d_t], e.g. rgb=h_rgb.npy or "
+        "depth=h.npz:feats (repeat for several teachers)",
+    )
+    p.add_argument(
+        "--estimators",
+        default="ksg",
+        help="comma-separated estimators of I(Ht;Hs): ksg (default), mine, latent",
+    )
+    p.add_argument(
+        "--label-estimator",
+        default="auto",
+        help="estimator of I(Hs;Y): auto (ross for classes, ksg for continuous), probe, ross, "
+        "ksg, mine",
+    )
+    p.add_argument("--target", default="classes", help="classes (default) or continuous")
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        default=20_000,
+        help="rows beyond this are randomly subsampled, with a note (default 20000)",
+    )
+    p.add_argument("--repeats", type=int, default=8, help="subsamples per interval (default 8)")
+    p.add_argument("--level", type=float, default=0.9, help="interval level (default 0.9)")
+    p.add_argument(
+        "--json", default=None, metavar="FILE", help="write the result (schema cch-check/1)"
+    )
+    p.add_argument(
+        "--plot", default=None, metavar="FILE", help="write a forest plot of the gaps (PNG)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def _parse_teachers(specs: list[str]) -> dict[str, str]:
+    teachers: dict[str, str] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        name = name.strip()
+        if not sep or not name or not path:
+            raise ValueError(f"--teacher: expected NAME=FILE (e.g. rgb=h_rgb.npy), got {spec!r}")
+        if name in teachers:
+            raise ValueError(f"--teacher: the name {name!r} is given twice; names must be unique")
+        if name in ("student", "labels"):
+            raise ValueError(f"--teacher: {name!r} is reserved; use another teacher name")
+        teachers[name] = path
+    return teachers
+
+
+def _load(name: str, spec: str):
+    """A .npy file as a read-only memory map (rows are read only when used); .npz members whole.
+
+    Validation (magic bytes, header dtype, never unpickling) is ``_io``'s; ``.npy`` data are
+    then opened with ``mmap_mode="r"``.
+    """
+    import numpy as np
+
+    from cch_jax._cli import _io
+
+    path, key = _io.parse_array_spec(spec)
+    is_npy = False
+    if key is None and path.is_file():
+        with open(path, "rb") as f:
+            is_npy = f.read(6) == b"\x93NUMPY"
+    if not is_npy:
+        return _io.load_array(name, spec, ndims=(1, 2))
+    with open(path, "rb") as f:
+        shape, dtype = _io._read_npy_header(name, path, f)
+    problem = _io._describe_dtype_problem(dtype)
+    if problem:
+        raise ValueError(f"{name}: {str(path)!r} {problem}")
+    if len(shape) not in (1, 2):
+        raise ValueError(f"{name}: expected 1 or 2 dimensions, got shape {shape} in {str(path)!r}")
+    if not shape or shape[0] == 0 or (len(shape) == 2 and shape[1] == 0):
+        raise ValueError(f"{name}: {str(path)!r} is empty (shape {shape})")
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise ValueError(f"{name}: cannot read {str(path)!r} as .npy ({err})") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from cch_jax._cli import _io
+
+    t_start = time.perf_counter()
+    teachers_spec = _parse_teachers(args.teacher)
+    estimators = tuple(e.strip() for e in args.estimators.split(",") if e.strip())
+    for e in estimators:
+        if e not in ESTIMATOR_NAMES:
+            raise ValueError(
+                f"--estimators: unknown estimator {e!r}; choose from {', '.join(ESTIMATOR_NAMES)}"
+            )
+    if not estimators:
+        raise ValueError("--estimators: expected at least one of ksg, mine, latent")
+    if len(set(estimators)) != len(estimators):
+        raise ValueError(f"--estimators: each estimator at most once, got {args.estimators!r}")
+    if args.target not in ("classes", "continuous"):
+        raise ValueError(f"--target: expected classes or continuous, got {args.target!r}")
+    json_path = None if args.json is None else _io.output_file("--json", args.json)
+    plot_path = None if args.plot is None else _io.output_file("--plot", args.plot)
+
+    files = {"student": args.student, "labels": args.labels}
+    arrays = {"student": _load("--student", args.student)}
+    labels = _load("--labels", args.labels)
+    teachers = {}
+    for name, spec in teachers_spec.items():
+        teachers[name] = _load(f"--teacher {name}", spec)
+        files[f"teacher {name!r}"] = spec
+    rows = {f"--student {args.student}": arrays["student"].shape[0]}
+    rows[f"--labels {args.labels}"] = labels.shape[0]
+    for name, spec in teachers_spec.items():
+        rows[f"--teacher {name}={spec}"] = teachers[name].shape[0]
+    if len(set(rows.values())) > 1:
+        desc = ", ".join(f"{k} has {v}" for k, v in rows.items())
+        raise ValueError(f"rows: every file needs one row per example, but {desc}")
+    load_s = time.perf_counter() - t_start
+
+    import jax
+
+    from cch_jax import _checks
+    from cch_jax.criterion import CheckConfig, check
+
+    config = CheckConfig(
+        max_rows=args.max_rows,
+        repeats=args.repeats,
+        level=args.level,
+        label_estimator=args.label_estimator,
+    )
+    progress = (
+        False
+        if args.quiet
+        else (lambda msg: print(f"cch check: {msg}", file=sys.stderr, flush=True))
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", _checks.InputWarning)
+        try:
+            result = check(
+                arrays["student"],
+                labels,
+                teachers,
+                key=jax.random.key(args.seed),
+                target=args.target,
+                estimators=estimators,
+                config=config,
+                progress=progress,
+            )
+        except ValueError as err:
+            raise ValueError(_with_file(str(err), files)) from None
+    for w in caught:
+        if not issubclass(w.category, _checks.InputWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    print(result.table())
+    timings = {"load": load_s, **result.timings_s}
+    if json_path is not None:
+        out = result.to_dict()
+        out["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+        out["files"] = files
+        json_path.write_text(json.dumps(out, indent=2) + "\n")
+        print(f"cch check: wrote {json_path}", file=sys.stderr)
+    if plot_path is not None:
+        result.plot(plot_path)
+        print(f"cch check: wrote {plot_path}", file=sys.stderr)
+    return 0
+
+
+def _with_file(message: str, files: dict[str, str]) -> str:
+    """Adds the file name to a library message that starts with 'student:', "teacher 'x':" etc."""
+    for name, spec in files.items():
+        if message.startswith(f"{name}:"):
+            return f"{name} ({spec}){message[len(name) :]}"
+    return message
