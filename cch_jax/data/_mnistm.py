@@ -116,6 +116,7 @@ def make_mnistm(digits, photos: Sequence, *, key: jax.Array) -> jax.Array:
         raise ValueError(f"digits: expected uint8 (0..255), got dtype {d.dtype}")
     if d.shape[0] < 1:
         raise ValueError("digits: needs at least one digit")
+    _checks.check_key("key", key)
     stack = _stack_photos(photos, d.shape[1], d.shape[2])
     keys = jax.random.split(key, d.shape[0])
     return _make(jnp.asarray(d), stack, keys)
