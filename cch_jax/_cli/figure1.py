@@ -52,7 +52,6 @@ def run(args: argparse.Namespace) -> int:
 
     from cch_jax._cli import _io
 
-    out = _io.output_dir("--out", args.out)  # before any work: fail in a second
     if args.x64:
         jax.config.update("jax_enable_x64", True)
     from cch_jax import experiments
@@ -69,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         solver=args.solver,
     )
+    out = _io.output_dir("--out", args.out)  # checked before any work: fails in a second
     result = experiments.run_figure1(config)
     sim_s = time.perf_counter() - start
     written = [experiments.write_figure1_csv(result, config, out / "figure1.csv")]
