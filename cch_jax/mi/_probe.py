@@ -189,7 +189,7 @@ def _probe_impl(h, labels, key, config: ProbeConfig, num_classes: int) -> ProbeR
     mean = jnp.mean(h_tr, axis=0)
     sd = jnp.std(h_tr, axis=0)
     sd = jnp.where(sd > 0, sd, 1.0)
-    h_tr, h_te = (h_tr - mean) / sd, (h_te - mean) / sd
+    h_tr, h_te = (h_tr - mean[None, :]) / sd[None, :], (h_te - mean[None, :]) / sd[None, :]
 
     counts = jnp.zeros((num_classes,), h.dtype).at[y_tr].add(1.0)
     log_prior = jnp.log(counts + 1.0) - jnp.log(jnp.sum(counts) + num_classes)

@@ -1,0 +1,167 @@
+"""`cch check`: end to end on a known answer, JSON and plot outputs, and one test per bad input."""
+
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from cch_jax.cli import main
+from cch_jax.mi import tasks
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Student, labels and two teachers (gap +0.6 and -0.6) of a known-answer triple, n = 1500."""
+    d = tmp_path_factory.mktemp("check")
+    for g, name in ((0.6, "good"), (-0.6, "bad")):
+        task = tasks.cch_triple(g, dim_teacher=16, dim_student=16)
+        ht, hs, y = task.sample(key=jax.random.key(1), n=1500)
+        np.save(d / f"{name}.npy", np.asarray(ht))
+    np.save(d / "hs.npy", np.asarray(hs))
+    np.save(d / "y.npy", np.asarray(y))
+    np.savez(d / "bad.npz", feats=np.load(d / "bad.npy"))
+    return d
+
+
+def _run(capsys, *args):
+    code = main(["check", "--quiet", "--repeats", "4", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _base(d, *teachers):
+    teachers = teachers or (f"good={d / 'good.npy'}",)
+    args = ["--student", d / "hs.npy", "--labels", d / "y.npy"]
+    for t in teachers:
+        args += ["--teacher", t]
+    return args
+
+
+def test_check_end_to_end_json_and_plot(files, capsys, tmp_path):
+    d = files
+    out_json, out_png = tmp_path / "r" / "out.json", tmp_path / "out.png"
+    code, out, err = _run(
+        capsys,
+        *_base(d, f"good={d / 'good.npy'}", f"bad={d / 'bad.npz'}:feats"),
+        "--json", out_json, "--plot", out_png, "--max-rows", "1200",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "good" in out and "CCH holds" in out and "CCH fails" in out
+    assert "1200 of the 1500 rows" in out  # the subsample is said, not silent
+    result = json.loads(out_json.read_text())
+    assert result["schema"] == "cch-check/1"
+    assert result["ranking"] == ["good", "bad"]
+    assert {t["name"]: t["verdict"] for t in result["teachers"]} == {
+        "good": "holds",
+        "bad": "fails",
+    }
+    assert result["n_rows"] == 1200 and result["n_rows_input"] == 1500 and result["subsampled"]
+    assert {"load", "total"} <= set(result["timings_s"])
+    assert out_png.read_bytes()[:4] == b"\x89PNG"
+
+
+def _error(capsys, *args):
+    code, out, err = _run(capsys, *args)
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_mismatched_rows_names_files(files, capsys, tmp_path):
+    np.save(tmp_path / "short.npy", np.zeros((100, 4), np.float32))
+    err = _error(capsys, *_base(files, f"short={tmp_path / 'short.npy'}"))
+    assert "short.npy has 100" in err and "hs.npy has 1500" in err
+
+
+def test_nan_says_file_and_where(files, capsys, tmp_path):
+    a = np.load(files / "good.npy")
+    a[17, 3] = np.nan
+    np.save(tmp_path / "nan.npy", a)
+    err = _error(capsys, *_base(files, f"n={tmp_path / 'nan.npy'}"))
+    assert "nan.npy" in err and "NaN at row 17, column 3" in err
+
+
+def test_constant_and_duplicated_columns_noted(files, capsys, tmp_path):
+    a = np.load(files / "good.npy")
+    np.save(tmp_path / "dup.npy", np.concatenate([a, a[:, :1], np.zeros((1500, 1))], axis=1))
+    code, out, err = _run(capsys, *_base(files, f"dup={tmp_path / 'dup.npy'}"))
+    assert code == 0, err
+    assert "dropped 1 constant and 1 duplicated column(s) of 18" in out
+
+
+def test_non_integer_labels(files, capsys, tmp_path):
+    np.save(tmp_path / "yf.npy", np.load(files / "y.npy") + 0.25)
+    err = _error(capsys, "--student", files / "hs.npy", "--labels", tmp_path / "yf.npy",
+                 "--teacher", f"g={files / 'good.npy'}")  # fmt: skip
+    assert "labels" in err and "integer class labels" in err
+
+
+def test_class_too_small(files, capsys, tmp_path):
+    y = np.load(files / "y.npy").copy()
+    y[:2] = 9
+    np.save(tmp_path / "ys.npy", y)
+    err = _error(capsys, "--student", files / "hs.npy", "--labels", tmp_path / "ys.npy",
+                 "--teacher", f"g={files / 'good.npy'}")  # fmt: skip
+    assert "class 9 has 2 row(s)" in err
+
+
+@pytest.mark.parametrize("kind", ["pickled", "empty", "garbage", "missing"])
+def test_unreadable_files(files, capsys, tmp_path, kind):
+    path = tmp_path / f"{kind}.npy"
+    if kind == "pickled":
+        np.save(path, np.array([{"a": 1}] * 1500, dtype=object), allow_pickle=True)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "garbage":
+        path.write_bytes(b"not numpy at all")
+    err = _error(capsys, *_base(files, f"x={path}"))
+    assert "--teacher x" in err
+    assert "pickle" not in err.lower() or "allow_pickle" not in err
+
+
+def test_empty_array(files, capsys, tmp_path):
+    np.save(tmp_path / "e.npy", np.zeros((0, 3), np.float32))
+    err = _error(capsys, *_base(files, f"e={tmp_path / 'e.npy'}"))
+    assert "empty" in err
+
+
+def test_npz_without_key(files, capsys):
+    err = _error(capsys, *_base(files, f"b={files / 'bad.npz'}:nope"))
+    assert "no array 'nope'" in err and "feats" in err
+
+
+def test_unknown_estimator(files, capsys):
+    err = _error(capsys, *_base(files), "--estimators", "ksg,knn")
+    assert "--estimators: unknown estimator 'knn'" in err
+
+
+def test_teacher_name_twice(files, capsys):
+    err = _error(capsys, *_base(files, f"a={files / 'good.npy'}", f"a={files / 'bad.npy'}"))
+    assert "'a' is given twice" in err
+
+
+def test_teacher_spec_without_name(files, capsys):
+    err = _error(capsys, *_base(files, str(files / "good.npy")))
+    assert "--teacher: expected NAME=FILE" in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_output_unwritable_checked_first(files, capsys, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    err = _error(capsys, *_base(files), "--json", locked / "sub" / "out.json")
+    assert err.startswith("cch check: error: --json")
+
+
+def test_output_path_is_a_folder(files, capsys, tmp_path):
+    err = _error(capsys, *_base(files), "--plot", tmp_path)
+    assert "--plot" in err and "folder" in err
+
+
+def test_output_under_a_file_is_unwritable(files, capsys, tmp_path):
+    (tmp_path / "plain").write_text("x")
+    err = _error(capsys, *_base(files), "--json", tmp_path / "plain" / "out.json")
+    assert err.startswith("cch check: error: --json")
