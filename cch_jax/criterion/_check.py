@@ -108,6 +108,13 @@ def check(
     idx = _estimate.subsample_indices(k_sub, n, config.repeats, config.subsample_fraction)
     m = _estimate.subsample_size(n, config.subsample_fraction)
     timings = {"prepare": time.perf_counter() - t_start}
+    notes = list(prep.notes)
+    if "ksg" in estimators or label_estimator in ("ross", "ksg"):
+        q = _estimate.effective_pca_dim(config, n)
+        notes.append(
+            f"ksg/{label_estimator}: canonical variates fitted in {q} principal components "
+            f"(pca_dim={config.pca_dim}, at most one per 100 fitting rows), {config.cca_dim} kept"
+        )
     say(
         f"{n} rows, student {prep.student.shape[1]} columns, {len(prep.teachers)} teacher(s); "
         f"{config.repeats} subsamples of {m} rows"
@@ -177,7 +184,7 @@ def check(
         level=config.level,
         repeats=config.repeats,
         subsample_fraction=fraction,
-        notes=prep.notes,
+        notes=tuple(notes),
         dims=prep.dims,
         timings_s=timings,
         config=config.to_dict(),

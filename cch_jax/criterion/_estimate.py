@@ -61,6 +61,18 @@ def subsample_size(n: int, fraction: float) -> int:
     return min(max(2, int(round(fraction * n))), n - 2)
 
 
+def effective_pca_dim(config, n: int) -> int:
+    """Principal components the canonical directions are fitted in: ``config.pca_dim``, capped so
+    that there are at least 100 fitting rows (n - m) per dimension, and at least ``cca_dim``.
+
+    Measured on the known-answer triples (gap 0, 32 + 32 columns, truth 0.845 nats): at n = 1000
+    KSG on variates fitted in 4 / 8 / 16 / 32 components reads 0.81 / 0.77 / 0.68 / 0.61; at
+    n = 8000 all read 0.82-0.83.
+    """
+    fit_rows = n - subsample_size(n, config.subsample_fraction)
+    return max(config.cca_dim, min(config.pca_dim, fit_rows // 100))
+
+
 def _inv_sqrt(c: np.ndarray, reg: float) -> np.ndarray:
     q = c.shape[0]
     c = c + reg * np.trace(c) / q * np.eye(q)
@@ -134,8 +146,8 @@ def teacher_student(
     r, n = idx.shape
     m = subsample_size(n, config.subsample_fraction)
     if name == "ksg":
-        t = jnp.asarray(pca(teacher, config.pca_dim))
-        s = jnp.asarray(pca(student, config.pca_dim))
+        q = effective_pca_dim(config, n)
+        t, s = pca(teacher, q), pca(student, q)
         zt, zs = _cca_batch(t, s, idx, m, config.cca_dim, config.cca_reg)
         return np.asarray(ksg(zt, zs, k=config.k, standardize=False, block=_block(r, m)))
     keys = jax.random.split(key, r)
@@ -174,7 +186,7 @@ def student_label(
     m = subsample_size(n, config.subsample_fraction)
     y = jnp.asarray(labels)
     if name in ("ross", "ksg"):
-        s = jnp.asarray(pca(student, config.pca_dim))
+        s = pca(student, effective_pca_dim(config, n))
         target = jax.nn.one_hot(y, num_classes) if name == "ross" else y[:, None]
         zs, zy = _cca_batch(s, target, idx, m, config.cca_dim, config.cca_reg)
         if name == "ross":
