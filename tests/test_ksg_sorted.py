@@ -1,0 +1,160 @@
+"""search="sorted": the exact sorted sweep gives bit-for-bit the brute force's eps and counts (hence
+the same estimate) on continuous, tied, duplicated and heavy-tailed data, in 1-D to 5+5, in float32
+and float64; "auto" picks it only where it is meant to; bad combinations are refused."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import cch_jax.mi as mi
+from cch_jax.mi import _ksg, _ksg_sorted
+
+
+def _brute(x, y, k):
+    n = x.shape[0]
+    return _ksg.ksg_counts(
+        x,
+        y,
+        k=k,
+        metric="max",
+        search="grouped",
+        block=_ksg.resolve_block(None, n),
+        group=_ksg.group_size(n, k + 1),
+    )
+
+
+def _assert_same_counts(x, y, k):
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    expected = jax.jit(_brute, static_argnums=2)(x, y, k)
+    got = jax.jit(lambda a, b: _ksg_sorted.ksg_counts_sorted(a, b, k=k))(x, y)
+    for name, e, g in zip(("eps", "n_x", "n_y"), expected, got, strict=True):
+        e, g = np.asarray(e), np.asarray(g)
+        assert e.dtype == g.dtype, name
+        bad = np.flatnonzero(e != g)
+        assert bad.size == 0, (name, bad[:5], e[bad[:5]], g[bad[:5]])
+    return np.asarray(got[0])
+
+
+def _data(kind, n, dx, dy, seed, dtype):
+    rng = np.random.default_rng(seed)
+    if kind == "gauss":
+        x = rng.standard_normal((n, dx))
+        y = 0.6 * x[:, :1] + 0.8 * rng.standard_normal((n, dy))
+    elif kind == "ties":  # integer codes: tied distances and duplicate rows everywhere
+        x = rng.integers(0, 7, (n, dx)).astype(float)
+        y = x[:, :1] + rng.integers(0, 4, (n, dy))
+    elif kind == "duplicates":  # every row three times, plus continuous noise
+        base = rng.standard_normal((n // 3 + 1, dx + dy))
+        z = np.repeat(base, 3, axis=0)[:n]
+        x, y = z[:, :dx], z[:, dx:]
+    else:  # heavy tails: sparse outskirts where the first step's bounds fail and the sweep resumes
+        x = rng.standard_cauchy((n, dx))
+        y = x[:, :1] + rng.standard_cauchy((n, dy))
+    return x.astype(dtype), y.astype(dtype)
+
+
+# (kind, n, dx, dy, k, dtype): low dimension (several stripes, first step + resumed sweep, 1-D
+# counts by binary search, a 2-D count by the sweep) and high dimension (one stripe, wide steps).
+CASES = [
+    ("gauss", 3000, 1, 1, 3, "float32"),
+    ("ties", 1200, 1, 1, 5, "float64"),
+    ("cauchy", 1000, 1, 1, 1, "float32"),
+    ("duplicates", 900, 2, 1, 2, "float64"),
+    ("gauss", 1200, 2, 2, 4, "float64"),
+    ("gauss", 700, 5, 5, 10, "float32"),
+    ("ties", 500, 5, 5, 3, "float64"),
+    ("gauss", 6, 1, 1, 3, "float32"),
+]
+
+
+@pytest.mark.parametrize(("kind", "n", "dx", "dy", "k", "dtype"), CASES)
+def test_sorted_counts_equal_brute_force(kind, n, dx, dy, k, dtype):
+    x, y = _data(kind, n, dx, dy, n + dx + k, dtype)
+    with jax.enable_x64(dtype == "float64"):
+        eps = _assert_same_counts(x, y, k)
+    if kind == "ties" and dx == 1:
+        assert np.mean(eps == 0) > 0.01  # exact copies within k: eps = 0 occurs
+    if kind == "duplicates":
+        assert np.all(eps[: (n // 3) * 3] >= 0)
+
+
+def test_layout_has_several_stripes_in_low_dimension():
+    """The low-dimensional cases above really cut the rows into stripes (not one sorted run)."""
+    for n, d, k in ((3000, 2, 3), (1200, 2, 5), (1000, 2, 1), (900, 3, 2), (1200, 4, 4)):
+        stripe, plan = _ksg_sorted.plan_for(n, d, k)
+        assert stripe < n and plan[2] > 0, (n, d, stripe)
+    stripe, plan = _ksg_sorted.plan_for(700, 10, 10)
+    assert stripe >= 700 and plan[2] == 0
+
+
+def test_auto_uses_sorted_in_low_dimension_with_identical_estimates(monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(4000).astype(np.float32)
+    y = (0.6 * x + 0.8 * rng.standard_normal(4000)).astype(np.float32)
+    calls = []
+    real = _ksg_sorted.ksg_counts_sorted
+    monkeypatch.setattr(
+        _ksg_sorted, "ksg_counts_sorted", lambda *a, **kw: calls.append(1) or real(*a, **kw)
+    )
+    auto = mi.ksg(x, y, k=3)
+    assert calls  # traced through the sorted sweep
+    grouped = mi.ksg(x, y, k=3, search="grouped")
+    assert float(auto) == float(grouped)
+    assert float(mi.ksg(x, y, k=3, search="sorted")) == float(grouped)
+    # Tied data: jittered first. On the same (stored) jittered inputs the searches agree exactly;
+    # through the public path each compiled program derives the jitter and standardisation itself
+    # and XLA may round them differently per program (also "grouped" vs the stored inputs), so
+    # there the agreement is to float32 rounding of a few near-tied distances.
+    codes = rng.integers(0, 5, 4000).astype(np.float32)
+    cx = jnp.asarray(codes)[:, None]
+    widths, _ = _ksg.tie_widths("x", cx, ties="jitter", standardize=True)
+    jittered = np.asarray(_ksg.add_jitter(_ksg.standardize_columns(cx), widths, 0))
+    scaled_y = np.asarray(_ksg.standardize_columns(jnp.asarray(y)[:, None]))
+    exact = {
+        s: float(mi.ksg(jittered, scaled_y, k=3, search=s, standardize=False, ties="keep"))
+        for s in ("sorted", "grouped")
+    }
+    assert exact["sorted"] == exact["grouped"]
+    with pytest.warns(mi_input_warning()):
+        public = float(mi.ksg(codes, y, k=3))
+    assert abs(public - exact["grouped"]) < 5e-5
+
+
+def mi_input_warning():
+    from cch_jax import _checks
+
+    return _checks.InputWarning
+
+
+def test_auto_keeps_brute_force_where_it_wins():
+    assert _ksg_sorted.choose("auto", "grouped", n=10_000, d=2, metric="max", batched=False) == (
+        "sorted" if jax.default_backend() == "cpu" else "grouped"
+    )
+    for kwargs in (
+        dict(n=10_000, d=10, metric="max", batched=False),  # high dimension
+        dict(n=500, d=2, metric="max", batched=False),  # small n
+        dict(n=10_000, d=2, metric="bmi", batched=False),  # Euclidean parts
+        dict(n=10_000, d=2, metric="max", batched=True),  # vmapped batch
+    ):
+        assert _ksg_sorted.choose("auto", "grouped", **kwargs) == "grouped"
+    assert _ksg_sorted.choose("topk", "topk", n=10_000, d=2, metric="max", batched=False) == "topk"
+
+
+def test_sorted_under_vmap_and_batched_input():
+    rng = np.random.default_rng(3)
+    xs = rng.standard_normal((3, 300, 1)).astype(np.float32)
+    ys = (xs + rng.standard_normal((3, 300, 1))).astype(np.float32)
+    batched = np.asarray(mi.ksg(xs, ys, k=3, search="sorted"))
+    loop = np.array([float(mi.ksg(xs[i], ys[i], k=3, search="grouped")) for i in range(3)])
+    np.testing.assert_array_equal(batched, loop)
+
+
+def test_sorted_refused_where_not_exact():
+    x = np.random.default_rng(0).standard_normal((50, 2))
+    with pytest.raises(ValueError, match=r"^search: 'sorted' needs metric='max'"):
+        mi.ksg(x, x[:, :1], metric="bmi", search="sorted")
+    with pytest.raises(ValueError, match=r"^search: 'sorted' is not available for ksg_labels"):
+        mi.ksg_labels(x, np.arange(50) % 3, search="sorted")
+    with pytest.raises(ValueError, match=r"^search: expected one of .*'sorted'"):
+        mi.ksg(x, x, search="kdtree")
