@@ -168,6 +168,10 @@ def ksg_labels(
         block=block,
         batch=h.shape[0] if h.ndim == 3 else 1,
     )
+    if options["search"] == "sorted":
+        raise ValueError(
+            "search: 'sorted' is not available for ksg_labels; use 'auto', 'grouped' or 'topk'"
+        )
     if not _checks.is_traced(labels):
         for row in np.asarray(labels).reshape(-1, n):
             _, counts = np.unique(row, return_counts=True)
