@@ -1,8 +1,9 @@
 """Coverage and bias of ``cch check`` on known-answer triples (many independent replications).
 
 Usage:
-  python benchmarks/check_coverage.py [--reps 40] [--n 2000] [--dim 32]
-      [--pairings ksg:ross,ksg:probe] [--trained-reps 3]
+  python benchmarks/check_coverage.py [--reps 30] [--n 2000] [--dim 32]
+      [--pairings ksg:auto,ksg:probe] [--trained-reps 3] [--name check_coverage]
+  python benchmarks/check_coverage.py --pairings "" --trained-reps 2 --name check_coverage_trained
 
 For each target (classes, continuous) and each replication r, one student/label sample and five
 teachers with known gaps (-0.4, -0.2, 0, +0.2, +0.4 nats; ``mi.tasks.cch_triple``, all sharing the
@@ -125,16 +126,17 @@ def run(target, pairing_label, estimators, reps, n, dim):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--reps", type=int, default=40)
+    p.add_argument("--reps", type=int, default=30)
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--dim", type=int, default=32)
     p.add_argument("--pairings", default="ksg:auto,ksg:probe")
     p.add_argument("--trained-reps", type=int, default=0, help="replications for mine and latent")
+    p.add_argument("--name", default="check_coverage", help="results/<name>.{json,md}")
     args = p.parse_args(argv)
     rows = []
     t0 = time.perf_counter()
     for target in ("classes", "continuous"):
-        for pairing in args.pairings.split(","):
+        for pairing in filter(None, args.pairings.split(",")):
             est, label = pairing.split(":")
             if label == "probe" and target == "continuous":
                 continue
@@ -152,7 +154,7 @@ def main(argv=None):
         "cover_gap_sampling is the subsampling interval alone, cover_gap_verdict the interval the "
         "verdict uses (widened by the allowance)."
     )
-    write_results("check_coverage", rows, notes=notes)
+    write_results(args.name, rows, notes=notes)
 
 
 if __name__ == "__main__":
