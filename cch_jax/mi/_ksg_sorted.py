@@ -52,7 +52,7 @@ BLOCK = 16
 WINDOW = 16
 REACH = 1
 # Query blocks of the first step computed side by side (vmapped).
-BATCH = 256
+BATCH = 1024
 WIDE_BLOCK = 16
 WIDE_CHUNK = 8192
 # Stripe size S = STRIPE_FACTOR * n * ((k + 1) / n) ** (1 / d), in rows: about the number of rows
@@ -111,10 +111,12 @@ def _layout(z: jax.Array, c1: int, c2: int, stripe: int):
     n, _ = z.shape
     n_stripes = -(-n // stripe)
     n_pad = n_stripes * stripe
-    iota = jnp.arange(n, dtype=jnp.int32)
-    rank1 = jnp.argsort(z[:, c1], stable=True)
-    stripe_of = jnp.zeros(n, jnp.int32).at[rank1].set(iota // stripe)
-    _, _, perm = lax.sort((stripe_of, z[:, c2], iota), num_keys=2)
+    # rows in c1 order, cut into stripes; each stripe sorted by c2 (padding: index n, c2 = +inf)
+    rank1 = jnp.argsort(z[:, c1], stable=True).astype(jnp.int32)
+    rank1 = jnp.concatenate([rank1, jnp.full(n_pad - n, n, jnp.int32)]).reshape(n_stripes, stripe)
+    key = jnp.concatenate([z[:, c2], jnp.full(1, jnp.inf, z.dtype)])[rank1]
+    _, perm = lax.sort((key, rank1), dimension=1, num_keys=1)
+    perm = perm.reshape(-1)[:n]
     zs = jnp.concatenate([z[perm], jnp.zeros((n_pad - n, z.shape[1]), z.dtype)])
     real = jnp.arange(n_pad) < n
     c2s = jnp.where(real, zs[:, c2], jnp.inf)
