@@ -9,6 +9,7 @@ Our ``metric="max"`` is compared with cKDTree and scikit-learn, ``metric="bmi"``
 Usage:
   flock /tmp/cch-bench.lock python benchmarks/ksg.py            # every speed row
   flock /tmp/cch-bench.lock python benchmarks/ksg.py --only main,oned --quick
+  flock /tmp/cch-bench.lock python benchmarks/ksg.py --only sorted --name ksg_sorted
   python benchmarks/ksg.py --accuracy                            # bias/spread table over seeds
 
 Writes benchmarks/results/ksg.{json,md} (speed) or ksg_accuracy.{json,md}.
@@ -247,7 +248,35 @@ def rows_big(rows, quick):
     )
 
 
+def rows_sorted(rows, quick):
+    """search="sorted" (the exact sorted sweep, what "auto" picks on CPU in low dimension) side by
+    side with scikit-learn (1-D) and the brute-force "grouped" search, k = 3."""
+    for n in (2000, 20_000) if quick else (10_000, 1_000_000):
+        x, y, truth = data(1, 1, n, seed=4)
+        p = {"case": "1+1 sorted", "n": n, "k": 3, "true_mi": round(truth, 4)}
+        big = n > 100_000
+        t, v = ours(x, y, 3, "max", 2 if big else 7, search="sorted")
+        base = Row("ksg", "cch_jax max, search=sorted", p, t, v)
+        rows.append(base)
+        t, v = time_plain(lambda x=x, y=y: sklearn_1d(x, y, 3), 1 if big else 7)
+        add_ratio(rows, Row("ksg", "scikit-learn", p, t, v), base)
+        if not big:  # O(n^2): 10^6 rows would take about an hour
+            t, v = ours(x, y, 3, "max", 3, search="grouped")
+            add_ratio(rows, Row("ksg", "cch_jax max, search=grouped", p, t, v), base)
+    # Where the brute force still wins: the sweep prunes along two coordinates only.
+    n = 2000 if quick else 20_000
+    for d in (2, 3, 5):
+        x, y, _ = data(d, d, n, seed=5)
+        p = {"case": f"{d}+{d} sorted vs brute", "n": n, "k": 3}
+        t, v = ours(x, y, 3, "max", 2, search="sorted")
+        base = Row("ksg", "cch_jax max, search=sorted", p, t, v)
+        rows.append(base)
+        t, v = ours(x, y, 3, "max", 2, search="grouped")
+        add_ratio(rows, Row("ksg", "cch_jax max, search=grouped", p, t, v), base)
+
+
 GROUPS = {
+    "sorted": rows_sorted,
     "main": rows_main,
     "oned": rows_oned,
     "crossover": rows_crossover,
