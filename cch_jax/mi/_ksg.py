@@ -50,8 +50,8 @@ Algorithms (``search=``), both exact and both O(n * block) memory:
   is cut into groups of g columns; the k+1 groups with the smallest minima provably contain the k+1
   smallest distances (ties included), so ``top_k`` runs only over the group minima and over those
   k+1 groups: O(n/g + (k+1) g) instead of O(n) wide.
-- ``"sorted"`` (``metric="max"`` only; what ``"auto"`` picks on CPU for a single dataset of at most
-  4 joint dimensions and 2 000+ rows): an exact sweep over rows sorted into stripes along two
+- ``"sorted"`` (``metric="max"`` only; what ``"auto"`` picks on CPU for a single dataset with
+  dx + dy <= 3 and 2 000+ rows, or dx + dy = 4 and 100 000+ rows): an exact sweep over rows sorted into stripes along two
   coordinates that stops where coordinate gaps prove that no farther row can matter, O(n log n)
   in low dimension; same values bit for bit (:mod:`cch_jax.mi._ksg_sorted`).
 
@@ -421,8 +421,8 @@ def ksg(
       metric: ``"max"`` (max-norm everywhere: NPEET/scikit-learn/latentmi) or ``"bmi"`` (Euclidean
         inside X and inside Y, max of the two jointly). See the module docstring.
       standardize: centre and scale every coordinate to unit variance first.
-      search: ``"auto"`` (on CPU ``"sorted"`` for one dataset with dx + dy <= 4, n >= 2000 and the
-        max-norm, else ``"grouped"``; ``"topk"`` on GPU/TPU), ``"grouped"``, ``"topk"`` or
+      search: ``"auto"`` (on CPU ``"sorted"`` for one dataset with the max-norm and dx + dy <= 3,
+        n >= 2000 or dx + dy = 4, n >= 100 000, else ``"grouped"``; ``"topk"`` on GPU/TPU), ``"grouped"``, ``"topk"`` or
         ``"sorted"`` (max-norm only); all give the same value.
       block: query rows per step (memory ~ 3 * block * n floats per dataset); default from a
         memory budget (divided by B for batched input; pass a small block, e.g. 8, when you
