@@ -108,6 +108,7 @@ def test_auto_keeps_brute_force_where_it_wins():
     )
     for kwargs in (
         dict(n=10_000, d=10, metric="max", batched=False),  # high dimension
+        dict(n=20_000, d=4, metric="max", batched=False),  # 2+2 below 10^5 rows
         dict(n=500, d=2, metric="max", batched=False),  # small n
         dict(n=10_000, d=2, metric="bmi", batched=False),  # Euclidean parts
         dict(n=10_000, d=2, metric="max", batched=True),  # vmapped batch

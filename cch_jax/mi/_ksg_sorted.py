@@ -58,20 +58,21 @@ WIDE_CHUNK = 8192
 # Stripe size S = STRIPE_FACTOR * n * ((k + 1) / n) ** (1 / d), in rows: about the number of rows
 # within one k-th-neighbour radius of a query along one coordinate (d = joint dimension).
 STRIPE_FACTOR = 2.0
-# search="auto" picks the sorted sweep on CPU when the joint dimension is at most this and n at
-# least SORTED_MIN_ROWS (measured crossovers, benchmarks/ksg.py --only sorted).
-SORTED_MAX_DIMS = 4
+# search="auto" picks the sorted sweep on CPU for a joint dimension d <= 3 from SORTED_MIN_ROWS
+# rows, and for d = 4 from SORTED_MIN_ROWS_4D rows. Measured (2-core CPU, k = 3, steady state):
+# 1+1 at n = 2 000 4.2x faster than "grouped", 2+1 at 2*10^4 4.6x and at 10^5 14x; 2+2 at 2*10^4
+# 0.63x (slower), at 10^5 1.25x; 3+3 and 5+5 at 2*10^4 0.18x and 0.10x. The sweep's first call
+# compiles for ~3-4 s (the brute force ~0.6 s): it pays off from a few calls, or once n >~ 30 000.
+SORTED_MAX_DIMS = 4  # stripes (two pruned coordinates) up to this joint dimension
 SORTED_MIN_ROWS = 2000
+SORTED_MIN_ROWS_4D = 100_000
 
 
 def prefer_sorted(*, n: int, d: int, metric: str) -> bool:
     """Whether ``search="auto"`` should use the sorted sweep on this backend and problem."""
-    return (
-        metric == "max"
-        and jax.default_backend() == "cpu"
-        and d <= SORTED_MAX_DIMS
-        and n >= SORTED_MIN_ROWS
-    )
+    if metric != "max" or jax.default_backend() != "cpu":
+        return False
+    return (d <= 3 and n >= SORTED_MIN_ROWS) or (d == 4 and n >= SORTED_MIN_ROWS_4D)
 
 
 def choose(search: str, resolved: str, *, n: int, d: int, metric: str, batched: bool) -> str:
