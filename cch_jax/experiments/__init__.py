@@ -21,12 +21,10 @@ from cch_jax.experiments._figure1 import theory_risks as theory_risks
 from cch_jax.experiments._figure1_plot import plot_figure1 as plot_figure1
 from cch_jax.experiments._figure1_plot import write_figure1_csv as write_figure1_csv
 from cch_jax.experiments._pipeline import ExperimentConfig as ExperimentConfig
-from cch_jax.experiments._pipeline import ExperimentResult as ExperimentResult
 from cch_jax.experiments._pipeline import Students as Students
 from cch_jax.experiments._pipeline import Teachers as Teachers
 from cch_jax.experiments._pipeline import degrade as degrade
 from cch_jax.experiments._pipeline import estimate_criterion as estimate_criterion
-from cch_jax.experiments._pipeline import run_experiment as run_experiment
 from cch_jax.experiments._pipeline import standardize as standardize
 from cch_jax.experiments._pipeline import student_representations as student_representations
 from cch_jax.experiments._pipeline import train_students as train_students
@@ -35,3 +33,5 @@ from cch_jax.experiments._report import load_summary as load_summary
 from cch_jax.experiments._report import markdown as markdown
 from cch_jax.experiments._report import plot_delta_vs_gap as plot_delta_vs_gap
 from cch_jax.experiments._report import write_report as write_report
+from cch_jax.experiments._run import ExperimentResult as ExperimentResult
+from cch_jax.experiments._run import run_experiment as run_experiment
