@@ -122,6 +122,11 @@ def check(
 
     t0 = time.perf_counter()
     say(f"I(Hs;Y) with {label_estimator} ...")
+    if "mine" in estimators or label_estimator == "mine":
+        notes.append(
+            f"mine: {_estimate.effective_mine_dim(config, n)} principal components "
+            f"(mine_pca_dim={config.mine_pca_dim}, at most one per 100 training rows)"
+        )
     label_values = _estimate.student_label(
         label_estimator, prep.student, prep.labels, num_classes, idx, k_label, config
     )

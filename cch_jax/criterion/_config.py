@@ -54,7 +54,9 @@ class CheckConfig:
         components with a continuous target or one-hot classes).
       probe_pca_dim: principal components of H_s given to the probe (None: all columns). A linear
         probe on 512 columns with a few thousand training rows over-fits even with the L2 grid.
-      mine_pca_dim: principal components of each representation given to MINE (None: all).
+      mine_pca_dim: principal components of each representation given to MINE (None: all),
+        capped at one per 100 training rows of a subsample (MINE's critic over-fits otherwise: on
+        32 + 32 columns with 500 training rows it read 0.22 of 0.845 nats, on 4 + 4 0.83).
       latent_pca_dim: principal components given to the latent autoencoders (None: all columns;
         the autoencoders compress them to ``latent.latent_dim`` themselves).
       probe: :class:`cch_jax.mi.ProbeConfig` of the probe.

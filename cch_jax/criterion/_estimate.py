@@ -73,6 +73,20 @@ def effective_pca_dim(config, n: int) -> int:
     return max(config.cca_dim, min(config.pca_dim, fit_rows // 100))
 
 
+def effective_mine_dim(config, n: int) -> int | None:
+    """Principal components given to MINE: ``config.mine_pca_dim`` capped at one per 100 training
+    rows of each subsample (and at least ``cca_dim``); None when ``mine_pca_dim`` is None.
+
+    Measured on the known-answer triple with gap 0 (32 + 32 columns, truth 0.845 nats), n = 2000
+    (500 training rows per subsample): MINE on 32 / 8 / 4 components reads 0.22 / 0.74 / 0.83.
+    """
+    if config.mine_pca_dim is None:
+        return None
+    m = subsample_size(n, config.subsample_fraction)
+    train_rows = m - int(round(m * config.mine.heldout_fraction))
+    return max(config.cca_dim, min(config.mine_pca_dim, train_rows // 100))
+
+
 def _inv_sqrt(c: np.ndarray, reg: float) -> np.ndarray:
     q = c.shape[0]
     c = c + reg * np.trace(c) / q * np.eye(q)
@@ -153,8 +167,8 @@ def teacher_student(
     keys = jax.random.split(key, r)
     idx = idx[:, :m]
     if name == "mine":
-        t = jnp.asarray(pca(teacher, config.mine_pca_dim))
-        s = jnp.asarray(pca(student, config.mine_pca_dim))
+        q = effective_mine_dim(config, n)
+        t, s = jnp.asarray(pca(teacher, q)), jnp.asarray(pca(student, q))
         cfg = config.mine
 
         def one(t, s, i, kk):
@@ -208,7 +222,7 @@ def student_label(
         return np.asarray(_vmapped(one)(s, y, idx, keys))
 
     elif name == "mine":
-        s = jnp.asarray(pca(student, config.mine_pca_dim))
+        s = jnp.asarray(pca(student, effective_mine_dim(config, n)))
         target = jax.nn.one_hot(y, num_classes) if num_classes else y[:, None]
         cfg = config.mine
 
