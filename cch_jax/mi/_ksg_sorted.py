@@ -4,16 +4,23 @@ Same results as the brute-force searches of :mod:`cch_jax.mi._ksg`, bit for bit:
 the same elementwise ``|q_l - z_l|`` chain, eps_i is the (k+1)-th smallest joint distance with self
 and ties counted with multiplicity, and n_x, n_y count strictly closer points. Only the set of
 pairs that is looked at changes; a pair is skipped only when a bound proves that it cannot change
-the result. Cost O(n log n) for sorting plus the pairs inside the pruned regions; memory
-O(block^2) per step (plus O(n) for the sorted copies).
+the result. Cost O(n log n) for sorting plus the pairs inside the pruned regions; memory O(n) for
+the sorted copies plus a fixed working set per step (``BATCH * BLOCK * 3 (BLOCK + 2 WINDOW)``
+distances for the first steps, ``BLOCK * chunk`` afterwards), independent of n.
 
 Layout ("stripes"). The rows are ranked by one coordinate c1 and cut into stripes of S consecutive
 ranks; inside a stripe they are sorted by a second coordinate c2. Query rows are taken in blocks
 of B consecutive rows of this order (one block lies in one stripe and spans a short c2 range).
 
-Sweep, per query block. The block's own rows come first (self is the 0-th neighbour); then the
-block's stripe is scanned outwards in c2 in chunks of B rows, then the neighbouring stripes in
-order of their c1 gap, each from the block's c2 position outwards. A side (of a stripe in c2, or
+Sweep, per query block. In low dimension a fixed first step comes first, for all blocks side by
+side (vmapped): in the block's stripe and one stripe on each side, the rows from WINDOW rows below
+the block's lowest c2 value, BLOCK + 2 WINDOW rows long (in high dimension: the block's own rows).
+Where the bounds below already close every side for every query of the block, the block is done;
+the rest (a few per cent of blocks, mostly in sparse tails) resume one at a time: each scanned
+range is extended outwards in c2 in chunks, then the further stripes in order of their c1 gap, each
+from the block's middle c2 value outwards. The (k+1) smallest distances are kept by
+compare-exchange insertion (elementwise min/max; ``top_k`` over short rows is slower on XLA:CPU).
+A side (of a stripe in c2, or
 of the stripe sequence in c1) is closed once, for every valid query q of the block, the
 coordinate gap to the next unscanned row (or stripe) is >= q's current radius r_q: for the
 neighbour search r_q is the current (k+1)-th smallest distance, which only decreases, and every
@@ -113,7 +120,7 @@ def _layout(z: jax.Array, c1: int, c2: int, stripe: int):
     n_stripes = -(-n // stripe)
     n_pad = n_stripes * stripe
     # rows in c1 order, cut into stripes; each stripe sorted by c2 (padding: index n, c2 = +inf)
-    rank1 = jnp.argsort(z[:, c1], stable=True).astype(jnp.int32)
+    rank1 = jnp.argsort(z[:, c1], stable=False).astype(jnp.int32)
     rank1 = jnp.concatenate([rank1, jnp.full(n_pad - n, n, jnp.int32)]).reshape(n_stripes, stripe)
     key = jnp.concatenate([z[:, c2], jnp.full(1, jnp.inf, z.dtype)])[rank1]
     _, perm = lax.sort((key, rank1), dimension=1, num_keys=1)
@@ -346,21 +353,24 @@ def _count_1d(x: jax.Array, eps: jax.Array) -> jax.Array:
     xs = jnp.sort(x)
     steps = max(1, int(n).bit_length())
 
-    def first_true(pred):
-        # smallest j in [0, n] with pred(j) (pred monotone false -> true over sorted rows)
-        def body(_, state):
-            lo, hi = state
-            mid = (lo + hi) // 2
-            ok = pred(jnp.minimum(mid, n - 1))
-            go = lo < hi
-            return jnp.where(go & ok, lo, jnp.where(go, mid + 1, lo)), jnp.where(go & ok, mid, hi)
+    # lo: first j with x - xs_j < eps; hi: first j with xs_j - x >= eps (both monotone false ->
+    # true over the sorted rows); |x - xs_j| < eps exactly for lo <= j < hi. Both searches share
+    # one loop: (lo, hi) brackets [a, b) each, halved together.
+    def halve(_, state):
+        a_lo, b_lo, a_hi, b_hi = state
+        m_lo, m_hi = (a_lo + b_lo) // 2, (a_hi + b_hi) // 2
+        ok_lo = x - xs[jnp.minimum(m_lo, n - 1)] < eps
+        ok_hi = xs[jnp.minimum(m_hi, n - 1)] - x >= eps
+        go_lo, go_hi = a_lo < b_lo, a_hi < b_hi
+        return (
+            jnp.where(go_lo & ~ok_lo, m_lo + 1, a_lo),
+            jnp.where(go_lo & ok_lo, m_lo, b_lo),
+            jnp.where(go_hi & ~ok_hi, m_hi + 1, a_hi),
+            jnp.where(go_hi & ok_hi, m_hi, b_hi),
+        )
 
-        lo = jnp.zeros(n, jnp.int32)
-        hi = jnp.full(n, n, jnp.int32)
-        return lax.fori_loop(0, steps + 1, body, (lo, hi))[0]
-
-    lo = first_true(lambda j: x - xs[j] < eps)  # |x - xs_j| < eps needs x - xs_j < eps ...
-    hi = first_true(lambda j: xs[j] - x >= eps)  # ... and xs_j - x < eps
+    zero, full = jnp.zeros(n, jnp.int32), jnp.full(n, n, jnp.int32)
+    lo, _, hi, _ = lax.fori_loop(0, steps + 1, halve, (zero, full, zero, full))
     return jnp.maximum(hi - lo, 0).astype(jnp.int32)
 
 
