@@ -131,7 +131,7 @@ def _layout(z: jax.Array, c1: int, c2: int, stripe: int):
     c1s = zs[:, c1]
     lo1 = jnp.min(jnp.where(real, c1s, jnp.inf).reshape(n_stripes, stripe), axis=1)
     hi1 = jnp.max(jnp.where(real, c1s, -jnp.inf).reshape(n_stripes, stripe), axis=1)
-    return perm, zs, c2s, lo1, hi1
+    return perm, zs, c2s, lo1, hi1, rank1.reshape(-1)[:n]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -322,7 +322,7 @@ def _knn_eps(z, *, k: int, c1: int, c2: int, stripe: int, plan):
     n = z.shape[0]
     kk = k + 1
     block = plan[0]
-    perm, zs, c2s, lo1, hi1 = _layout(z, c1, c2, stripe)
+    perm, zs, c2s, lo1, hi1, rank1 = _layout(z, c1, c2, stripe)
     inf = jnp.asarray(jnp.inf, z.dtype)
 
     def acc0(_):
@@ -344,13 +344,15 @@ def _knn_eps(z, *, k: int, c1: int, c2: int, stripe: int, plan):
         acc0=acc0, radius=radius, update=update,
     )  # fmt: skip
     eps_sorted = best.reshape(-1, kk)[:n, k]
-    return jnp.zeros(n, z.dtype).at[perm].set(eps_sorted)
+    # also the c1 column in ascending order (reused by a one-coordinate count)
+    return jnp.zeros(n, z.dtype).at[perm].set(eps_sorted), z[rank1, c1]
 
 
-def _count_1d(x: jax.Array, eps: jax.Array) -> jax.Array:
-    """#{j : |x_i - x_j| < eps_i} (self included), x [n], by binary search on sorted x."""
+def _count_1d(x: jax.Array, eps: jax.Array, xs=None) -> jax.Array:
+    """#{j : |x_i - x_j| < eps_i} (self included), x [n], by binary search on sorted x (``xs``,
+    sorted here if not given)."""
     n = x.shape[0]
-    xs = jnp.sort(x)
+    xs = jnp.sort(x) if xs is None else xs
     steps = max(1, int(n).bit_length())
 
     # lo: first j with x - xs_j < eps; hi: first j with xs_j - x >= eps (both monotone false ->
@@ -374,14 +376,14 @@ def _count_1d(x: jax.Array, eps: jax.Array) -> jax.Array:
     return jnp.maximum(hi - lo, 0).astype(jnp.int32)
 
 
-def _count(v: jax.Array, eps: jax.Array, *, stripe: int, plan) -> jax.Array:
+def _count(v: jax.Array, eps: jax.Array, *, stripe: int, plan, v_sorted=None) -> jax.Array:
     """#{j : max_l |v_il - v_jl| < eps_i} (self included), v [n, m]."""
     n, m = v.shape
     if m == 1:
-        return _count_1d(v[:, 0], eps)
+        return _count_1d(v[:, 0], eps, v_sorted)
     block = plan[0]
     c2 = 1 if stripe < n else 0
-    perm, zs, c2s, lo1, hi1 = _layout(v, 0, c2, stripe)
+    perm, zs, c2s, lo1, hi1, _ = _layout(v, 0, c2, stripe)
     eps_s = jnp.concatenate([eps[perm], jnp.zeros(zs.shape[0] - n, eps.dtype)])
 
     def acc0(b):
@@ -450,9 +452,10 @@ def ksg_counts_sorted(x: jax.Array, y: jax.Array, *, k: int, metric: str = "max"
     z = jnp.concatenate([x, y], axis=1)
     stripe, plan = plan_for(n, z.shape[1], k)
     c2 = dx if stripe < n else 0
-    eps = _knn_eps(z, k=k, c1=0, c2=c2, stripe=stripe, plan=plan)
+    eps, x0_sorted = _knn_eps(z, k=k, c1=0, c2=c2, stripe=stripe, plan=plan)
     count_dtype = jax.dtypes.canonicalize_dtype(jnp.int64)  # what the brute force's sums give
     self_counted = (eps > 0).astype(count_dtype)
-    nx = _count(x, eps, stripe=stripe, plan=plan).astype(count_dtype) - self_counted
+    nx = _count(x, eps, stripe=stripe, plan=plan, v_sorted=x0_sorted).astype(count_dtype)
+    nx = nx - self_counted
     ny = _count(y, eps, stripe=stripe, plan=plan).astype(count_dtype) - self_counted
     return eps, nx, ny
