@@ -127,6 +127,11 @@ def check(
             f"mine: {_estimate.effective_mine_dim(config, n)} principal components "
             f"(mine_pca_dim={config.mine_pca_dim}, at most one per 100 training rows)"
         )
+    if "latent" in estimators:
+        notes.append(
+            f"latent: {_estimate.effective_latent_dim(config, n)} principal components "
+            f"(latent_pca_dim={config.latent_pca_dim}, at most one per 100 training rows)"
+        )
     label_values = _estimate.student_label(
         label_estimator, prep.student, prep.labels, num_classes, idx, k_label, config
     )

@@ -57,8 +57,9 @@ class CheckConfig:
       mine_pca_dim: principal components of each representation given to MINE (None: all),
         capped at one per 100 training rows of a subsample (MINE's critic over-fits otherwise: on
         32 + 32 columns with 500 training rows it read 0.22 of 0.845 nats, on 4 + 4 0.83).
-      latent_pca_dim: principal components given to the latent autoencoders (None: all columns;
-        the autoencoders compress them to ``latent.latent_dim`` themselves).
+      latent_pca_dim: principal components given to the latent autoencoders (None: all columns),
+        capped at one per 100 network training rows; the autoencoders compress them further to
+        ``latent.latent_dim`` codes.
       probe: :class:`cch_jax.mi.ProbeConfig` of the probe.
       mine: :class:`cch_jax.mi.MINEConfig` of MINE (1 000 steps of batch 256 by default).
       latent: :class:`cch_jax.mi.LatentMIConfig` of the latent estimator (30 epochs at most).
@@ -76,7 +77,7 @@ class CheckConfig:
     label_estimator: str = "auto"
     probe_pca_dim: int | None = 64
     mine_pca_dim: int | None = 32
-    latent_pca_dim: int | None = None
+    latent_pca_dim: int | None = 32
     probe: ProbeConfig = dataclasses.field(default_factory=ProbeConfig)
     mine: MINEConfig = dataclasses.field(default_factory=lambda: MINEConfig(steps=1000))
     latent: LatentMIConfig = dataclasses.field(

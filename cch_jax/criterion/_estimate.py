@@ -87,6 +87,22 @@ def effective_mine_dim(config, n: int) -> int | None:
     return max(config.cca_dim, min(config.mine_pca_dim, train_rows // 100))
 
 
+def effective_latent_dim(config, n: int) -> int | None:
+    """Principal components given to the latent autoencoders: ``config.latent_pca_dim`` capped at
+    one per 100 network training rows of a subsample (and at least ``cca_dim``).
+
+    Measured on the known-answer triple with gap 0 (truth 0.845 nats), n = 2000 (400 training rows
+    per subsample): all 32 columns 0.42, 8 components 0.40, 4 components 0.69.
+    """
+    if config.latent_pca_dim is None:
+        return None
+    m = subsample_size(n, config.subsample_fraction)
+    n_ksg = int(round(m * config.latent.ksg_fraction))
+    n_val = int(round((m - n_ksg) * config.latent.validation_fraction))
+    train_rows = m - n_ksg - n_val
+    return max(config.cca_dim, min(config.latent_pca_dim, train_rows // 100))
+
+
 def _inv_sqrt(c: np.ndarray, reg: float) -> np.ndarray:
     q = c.shape[0]
     c = c + reg * np.trace(c) / q * np.eye(q)
@@ -175,8 +191,8 @@ def teacher_student(
             return mine(t[i], s[i], key=kk, config=cfg).estimate
 
     elif name == "latent":
-        t = jnp.asarray(pca(teacher, config.latent_pca_dim))
-        s = jnp.asarray(pca(student, config.latent_pca_dim))
+        q = effective_latent_dim(config, n)
+        t, s = jnp.asarray(pca(teacher, q)), jnp.asarray(pca(student, q))
         cfg = config.latent
 
         def one(t, s, i, kk):
