@@ -17,9 +17,12 @@ Conventions (documented once here, used by every function of the module):
   counting tied distances with their multiplicity (what a KD-tree ``query(k + 1)`` returns); n_x and
   n_y count strictly closer points. KSG assumes continuous data: on tied or discrete data it gives
   large spurious values (two constant columns: 7-8 nats; independent integer codes against Gaussian
-  noise: 0.26 nats at n = 1 000). Policy (``ties=``, checked on concrete inputs): a column whose
-  value is shared with another row in more than 5% of the rows (``TIE_FRACTION``; continuous
-  float32 data have ~0.05% such rows at n = 10^6) is *tied*. ``"jitter"`` (default) adds
+  noise: 0.26 nats at n = 1 000). Policy (``ties=``, checked on concrete inputs): a column in
+  which one value is repeated by more than max(8, n / 1000) rows (``TIE_MIN_COUNT``,
+  ``TIE_FRACTION``) is *tied*: constant, discrete, rounded or zero-inflated (ReLU) columns. Pairs
+  of equal values are not enough: float32 samples are themselves quantised (``jax.random.normal``
+  float32 draws share a value with another row in ~12% of the rows at n = 10^6, but no value is
+  repeated more than ~4 times). ``"jitter"`` (default) adds
   deterministic uniform noise to the tied columns only, after standardisation, of half-width 1% of
   the column's resolution (smallest gap between distinct values; too small to reorder distinct
   values) or 1e-3 for a constant column, with independent fixed keys for X and Y, and warns with
@@ -79,10 +82,12 @@ METRICS = ("max", "bmi")
 SEARCHES = ("auto", "grouped", "topk", "sorted")
 TIES = ("jitter", "error", "keep")
 
-# A column is "tied" when more than this fraction of its rows share their value with another row.
-# Continuous float32 data have few exact duplicates (about 0.05% of rows at n = 10^6 for a standard
-# normal), discrete codes or rounded data almost all.
-TIE_FRACTION = 0.05
+# A column is "tied" when one of its values is repeated by more than max(TIE_MIN_COUNT,
+# TIE_FRACTION * n) rows. Continuous float32 data repeat a value a few times at most (at most ~4
+# times at n = 10^6 for jax.random.normal draws, whose float32 uniforms have only 2^23 values),
+# discrete codes, rounded data and zero-inflated columns hundreds of times.
+TIE_MIN_COUNT = 8
+TIE_FRACTION = 1e-3
 # Noise half-width, as a fraction of a tied column's resolution (its smallest gap between distinct
 # values, in the estimator's units): far too small to reorder distinct values, large enough to
 # survive float32 rounding of standardised data.
@@ -185,18 +190,22 @@ def group_size(n: int, kk: int) -> int:
 
 @functools.partial(jax.jit, static_argnames=("standardize",))
 def _tie_stats(a: jax.Array, standardize: bool):
-    """Per column of a [n, d]: (fraction of rows tied with another row, smallest positive gap
-    between distinct values (inf for a constant column), largest magnitude), in the estimator's
-    units (standardised if ``standardize``)."""
+    """Per column of a [n, d]: (largest number of rows sharing one value, smallest positive gap
+    between distinct values (inf for a constant column), largest magnitude). Counts are taken on
+    the raw values (standardising in float32 would merge neighbouring values); the gap and the
+    magnitude are in the estimator's units (standardised if ``standardize``)."""
+    n = a.shape[0]
+    raw = jnp.sort(a, axis=0)
+    rows = jnp.arange(n)[:, None]
+    new_run = jnp.concatenate([jnp.ones((1, a.shape[1]), bool), raw[1:] != raw[:-1]])
+    run_start = jax.lax.cummax(jnp.where(new_run, rows, 0), axis=0)
+    most = jnp.max(rows - run_start + 1, axis=0)
     if standardize:
         a = standardize_columns(a)
     s = jnp.sort(a, axis=0)
-    eq = s[1:] == s[:-1]
-    no = jnp.zeros((1, a.shape[1]), bool)
-    tied = jnp.concatenate([eq, no]) | jnp.concatenate([no, eq])
     diffs = s[1:] - s[:-1]
     gap = jnp.min(jnp.where(diffs > 0, diffs, jnp.inf), axis=0)
-    return jnp.mean(tied, axis=0), gap, jnp.max(jnp.abs(a), axis=0)
+    return most, gap, jnp.max(jnp.abs(a), axis=0)
 
 
 def tie_widths(name: str, a: jax.Array, *, ties: str, standardize: bool):
@@ -207,17 +216,19 @@ def tie_widths(name: str, a: jax.Array, *, ties: str, standardize: bool):
     if ties == "keep" or _checks.is_traced(a):
         return None, None
     if a.ndim == 3:
-        frac, gap, top = jax.vmap(_tie_stats, in_axes=(0, None))(a, standardize)
+        most, gap, top = jax.vmap(_tie_stats, in_axes=(0, None))(a, standardize)
     else:
-        frac, gap, top = _tie_stats(a, standardize)
-    frac, gap, top = (np.asarray(v, np.float64) for v in (frac, gap, top))
-    tied = frac > TIE_FRACTION
+        most, gap, top = _tie_stats(a, standardize)
+    most, gap, top = (np.asarray(v, np.float64) for v in (most, gap, top))
+    n = a.shape[-2]
+    tied = most > max(TIE_MIN_COUNT, TIE_FRACTION * n)
     if not tied.any():
         return None, None
     cols = sorted(set(np.nonzero(tied)[-1].tolist()))
     shown = ", ".join(map(str, cols[:10])) + (", ..." if len(cols) > 10 else "")
     note = (
-        f"{name}: column(s) {shown} have many tied values (up to {100 * frac.max():.0f}% of rows; "
+        f"{name}: column(s) {shown} have many tied values (one value in up to "
+        f"{100 * most.max() / n:.0f}% of the rows; "
         f"discrete or constant data?)"
     )
     if ties == "error":
@@ -427,7 +438,8 @@ def ksg(
       block: query rows per step (memory ~ 3 * block * n floats per dataset); default from a
         memory budget (divided by B for batched input; pass a small block, e.g. 8, when you
         ``jax.vmap`` over many datasets yourself).
-      ties: what to do with a column of x or y whose values tie in more than 5% of the rows
+      ties: what to do with a column of x or y in which one value is repeated by more than
+        max(8, n / 1000) rows
         (discrete codes, rounded or constant data; KSG assumes continuous data, and ties give
         large spurious values: 7-8 nats for two constant columns): ``"jitter"`` (default) adds
         deterministic uniform noise of 1% of the column's resolution (its smallest gap between

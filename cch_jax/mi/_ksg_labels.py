@@ -130,7 +130,8 @@ def ksg_labels(
       search: ``"auto"``, ``"grouped"`` or ``"topk"`` (see :func:`cch_jax.mi.ksg`).
       block: query rows per step (memory ~ 3 * block * n values).
       ties: ``"jitter"`` (default), ``"error"`` or ``"keep"``: what to do with columns of H whose
-        values tie in more than 5% of rows, as in :func:`cch_jax.mi.ksg`.
+        values tie (one value repeated by more than max(8, n / 1000) rows), as in
+        :func:`cch_jax.mi.ksg`.
 
     Returns:
       The estimate in nats (scalar, or [B]); not clipped at zero (scikit-learn clips).
