@@ -9,11 +9,11 @@ from collections.abc import Callable, Mapping
 import jax
 import numpy as np
 
+from cch_jax import _checks
 from cch_jax.criterion import _estimate
 from cch_jax.criterion._config import DEFAULT_ESTIMATORS, ESTIMATORS, TARGETS, CheckConfig
 from cch_jax.criterion._prepare import prepare
 from cch_jax.criterion._result import CheckResult, Estimate, combine, verdict_of
-from cch_jax.mi._mine import _check_key
 
 
 def _progress_fn(progress) -> Callable[[str], None]:
@@ -96,7 +96,7 @@ def check(
         raise ValueError(f"target: expected one of {TARGETS}, got {target!r}")
     estimators = _check_estimators(estimators)
     label_estimator = config.resolved_label_estimator(target)
-    _check_key(key)
+    _checks.check_key("key", key)
     say = _progress_fn(progress)
     k_rows, k_sub, k_label, k_est = jax.random.split(key, 4)
 

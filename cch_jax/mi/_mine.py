@@ -253,11 +253,6 @@ def _as_pair(x, y) -> tuple[jax.Array, jax.Array]:
     return x, y
 
 
-def _check_key(key) -> None:
-    """Kept for modules that import it; use ``_checks.check_key("key", key)``."""
-    _checks.check_key("key", key)
-
-
 def _split_sizes(n: int, heldout_fraction: float) -> tuple[int, int]:
     n_test = int(round(n * heldout_fraction))
     return n_test, n - n_test
