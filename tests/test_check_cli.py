@@ -165,3 +165,30 @@ def test_output_under_a_file_is_unwritable(files, capsys, tmp_path):
     (tmp_path / "plain").write_text("x")
     err = _error(capsys, *_base(files), "--json", tmp_path / "plain" / "out.json")
     assert err.startswith("cch check: error: --json")
+
+
+def test_progress_bar_on_a_terminal_and_plain_lines_elsewhere():
+    import io
+
+    from cch_jax._cli.check import _progress_printer
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    show = _progress_printer(term, width=10)
+    show("[0/4] I(Hs;Y) with ross ...")
+    show("[2/4] ksg a: gap +0.1")
+    show("[4/4] ksg c: gap -0.3")
+    out = term.getvalue()
+    assert "[----------] 0/4 I(Hs;Y) with ross ..." in out
+    assert "[#####-----] 2/4 ksg a" in out
+    assert "[##########] 4/4 ksg c" in out
+    assert out.count("\r") == 3 and out.endswith("\n") and out.count("\n") == 1  # one redrawn line
+
+    pipe = io.StringIO()
+    show = _progress_printer(pipe)
+    show("[2/4] ksg a: gap +0.1")
+    show("200 rows, 3 teachers")
+    assert pipe.getvalue() == "cch check: [2/4] ksg a: gap +0.1\ncch check: 200 rows, 3 teachers\n"

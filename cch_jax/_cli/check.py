@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import warnings
@@ -11,6 +12,34 @@ import warnings
 HELP = "Should I distill from these teachers? The CCH gap I(Ht;Hs) - I(Hs;Y) with a verdict."
 
 ESTIMATOR_NAMES = ("ksg", "mine", "latent")
+
+
+_STEP = re.compile(r"^\[(\d+)/(\d+)\] ")
+
+
+def _progress_printer(stream, width: int = 24):
+    """A ``progress`` callable for :func:`cch_jax.criterion.check`: on a terminal, one redrawn
+    line with a bar ``[#####-----] i/N`` for the ``[i/N]`` step messages; elsewhere (a file, a
+    pipe, CI) one plain line per message."""
+    tty = stream.isatty()
+
+    def show(msg: str) -> None:
+        step = _STEP.match(msg)
+        if not (tty and step):
+            print(f"cch check: {msg}", file=stream, flush=True)
+            return
+        done, total = int(step[1]), int(step[2])
+        filled = round(width * done / max(total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        end = "\n" if done >= total else ""
+        print(
+            f"\r\033[Kcch check: [{bar}] {done}/{total} {msg[step.end() :]}",
+            end=end,
+            file=stream,
+            flush=True,
+        )
+
+    return show
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -150,11 +179,7 @@ def run(args: argparse.Namespace) -> int:
         level=args.level,
         label_estimator=args.label_estimator,
     )
-    progress = (
-        False
-        if args.quiet
-        else (lambda msg: print(f"cch check: {msg}", file=sys.stderr, flush=True))
-    )
+    progress = False if args.quiet else _progress_printer(sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", _checks.InputWarning)
         try:

@@ -79,6 +79,8 @@ def check(
         default ``("ksg",)``.
       config: a :class:`CheckConfig` (default ``CheckConfig()``).
       progress: True to print progress lines to stderr, or a callable taking one message.
+        Step messages start with ``[i/N]`` (N = 1 + estimators x teachers: the label term, then
+        each teacher and estimator), which ``cch check`` turns into a progress bar.
 
     Returns:
       A :class:`CheckResult` (``.verdicts``, ``.ranking``, ``.rows()``, ``.table()``,
@@ -121,7 +123,8 @@ def check(
     )
 
     t0 = time.perf_counter()
-    say(f"I(Hs;Y) with {label_estimator} ...")
+    total = 1 + len(estimators) * len(prep.teachers)  # steps: the label term, then each pair
+    say(f"[0/{total}] I(Hs;Y) with {label_estimator} ...")
     if "mine" in estimators or label_estimator == "mine":
         notes.append(
             f"mine: {_estimate.effective_mine_dim(config, n)} principal components "
@@ -137,7 +140,8 @@ def check(
     )
     timings[f"label:{label_estimator}"] = time.perf_counter() - t0
     say(
-        f"I(Hs;Y) with {label_estimator}: {label_values.mean():.3f} nats ({timings[f'label:{label_estimator}']:.1f} s)"
+        f"[1/{total}] I(Hs;Y) with {label_estimator}: {label_values.mean():.3f} nats "
+        f"({timings[f'label:{label_estimator}']:.1f} s)"
     )
     fraction = m / n
     interval = lambda v: Estimate(  # noqa: E731
@@ -147,8 +151,7 @@ def check(
 
     estimates = {}
     est_keys = jax.random.split(k_est, len(estimators))
-    total = len(estimators) * len(prep.teachers)
-    done = 0
+    done = 1
     for est, k_e in zip(estimators, est_keys, strict=True):
         t0 = time.perf_counter()
         for t_i, (name, h_t) in enumerate(prep.teachers.items()):
