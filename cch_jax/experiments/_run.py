@@ -18,8 +18,14 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from cch_jax.criterion._result import ROW_FIELDS
 from cch_jax.experiments import _pipeline
 from cch_jax.experiments._pipeline import ExperimentConfig, degrade, is_image, standardize
+
+# The criterion's per-(teacher, estimator) fields copied into a setting's row as "<estimator>_<field>".
+_PER_ESTIMATOR_FIELDS = tuple(
+    f for f in ROW_FIELDS if f.startswith(("mi_", "gap")) or f == "verdict"
+)
 
 # --------------------------------------------------------------------------------------------------
 # The whole pipeline, with a per-phase cache for resuming
@@ -298,18 +304,7 @@ def run_experiment(
                     continue
                 est = row.get("estimator")
                 crit_rows.append(dict(dataset=mv.name, student=s, **row))
-                for f in (
-                    "mi_teacher_student",
-                    "mi_teacher_student_low",
-                    "mi_teacher_student_high",
-                    "mi_student_label",
-                    "mi_student_label_low",
-                    "mi_student_label_high",
-                    "gap",
-                    "gap_low",
-                    "gap_high",
-                    "verdict",
-                ):
+                for f in _PER_ESTIMATOR_FIELDS:
                     if f in row:
                         setting[f"{est}_{f}"] = row[f]
             settings.append(setting)
