@@ -235,6 +235,30 @@ def fit(
     Warns:
       cch_jax.DivergenceWarning: when some runs diverged (``FitResult.diverged``).
     """
+    sweep, checkpoint_every = check_fit_args(config, data, sweep, checkpoint_dir, checkpoint_every)
+    grid = sweep_grid(sweep, data.num_teachers)
+    result = train_runs(
+        config,
+        data,
+        grid,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+        devices=devices,
+    )
+    warn_diverged(config, result, stacklevel=3)
+    return result
+
+
+def check_fit_args(
+    config: TrainConfig,
+    data: KDData,
+    sweep: SweepConfig | None,
+    checkpoint_dir: str | Path | None,
+    checkpoint_every: int | None,
+) -> tuple[SweepConfig, int | None]:
+    """Checks :func:`fit`'s arguments before any work: (the sweep, default filled in, and
+    checkpoint_every); raises ValueError naming the wrong argument."""
     _checks.check_instance("config", config, TrainConfig)
     _check_data(config, data)
     if sweep is None:
@@ -248,7 +272,22 @@ def fit(
     if checkpoint_dir is not None:  # before any compilation: an unwritable folder fails at once
         _checks.check_output_dir("checkpoint_dir", checkpoint_dir)
     _trainer(config, data.num_examples)  # validates batch_size against n
-    grid = sweep_grid(sweep, data.num_teachers)
+    return sweep, checkpoint_every
+
+
+def train_runs(
+    config: TrainConfig,
+    data: KDData,
+    grid: dict[str, np.ndarray],
+    *,
+    checkpoint_dir: str | Path | None,
+    checkpoint_every: int | None,
+    progress: bool | Callable[[Progress], None],
+    devices: list | None,
+) -> FitResult:
+    """Trains the runs of ``grid`` (``[P]`` arrays, e.g. :func:`sweep_grid` or any subset of it:
+    each run's key comes from its own seed, so a run's numbers do not depend on the others) with
+    arguments already checked (:func:`check_fit_args`); flags divergence without warning."""
     num_runs = grid["seed"].shape[0]
 
     devices = list(devices) if devices is not None else jax.devices()
@@ -315,6 +354,13 @@ def fit(
     state = jax.tree.map(lambda x: x[:num_runs], state)
     history = Metrics(*[h[:num_runs] for h in history])
     diverged = divergence(history, state, reference_loss(config, data, grid))
+    return FitResult(state=state, history=history, grid=grid, diverged=diverged)
+
+
+def warn_diverged(config: TrainConfig, result: FitResult, *, stacklevel: int) -> None:
+    """Warns (:class:`cch_jax.DivergenceWarning`) naming up to five diverged runs of ``result``."""
+    grid, diverged = result.grid, result.diverged
+    num_runs = diverged.shape[0]
     if diverged.any():
         runs_shown = ", ".join(
             f"(seed {grid['seed'][r]}, kd_weight {grid['kd_weight'][r]:g}, temperature "
@@ -326,6 +372,5 @@ def fit(
             f"exploding loss): {runs_shown}{', ...' if diverged.sum() > 5 else ''}; lower "
             f"learning_rate (now {config.learning_rate:g}); FitResult.diverged flags them",
             _checks.DivergenceWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
-    return FitResult(state=state, history=history, grid=grid, diverged=diverged)
