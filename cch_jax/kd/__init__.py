@@ -1,7 +1,8 @@
 """Knowledge distillation: per-example KD losses, nnx models and one functional trainer.
 
 The trainer is a set of pure functions over an explicit :class:`TrainState`; a sweep over seeds x
-kd_weights x temperatures (x teacher variants) is one vmapped, device-sharded program (:func:`fit`).
+kd_weights x temperatures (x teacher variants) is one vmapped, device-sharded program (:func:`fit`),
+or spans the processes and hosts of a ``jax.distributed`` job (:func:`fit_distributed`).
 """
 
 from cch_jax.kd._checkpoint import Checkpointer as Checkpointer
@@ -13,6 +14,7 @@ from cch_jax.kd._data import KDData as KDData
 from cch_jax.kd._data import kd_data as kd_data
 from cch_jax.kd._data import prepare_data as prepare_data
 from cch_jax.kd._data import teacher_outputs as teacher_outputs
+from cch_jax.kd._distributed import fit_distributed as fit_distributed
 from cch_jax.kd._fit import FitResult as FitResult
 from cch_jax.kd._fit import Progress as Progress
 from cch_jax.kd._fit import fit as fit

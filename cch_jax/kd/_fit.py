@@ -284,10 +284,12 @@ def train_runs(
     checkpoint_every: int | None,
     progress: bool | Callable[[Progress], None],
     devices: list | None,
+    checkpointer: Callable[[str | Path], Checkpointer] = Checkpointer,
 ) -> FitResult:
     """Trains the runs of ``grid`` (``[P]`` arrays, e.g. :func:`sweep_grid` or any subset of it:
     each run's key comes from its own seed, so a run's numbers do not depend on the others) with
-    arguments already checked (:func:`check_fit_args`); flags divergence without warning."""
+    arguments already checked (:func:`check_fit_args`); flags divergence without warning.
+    ``checkpointer(checkpoint_dir)`` makes the object that saves and restores (default: orbax)."""
     num_runs = grid["seed"].shape[0]
 
     devices = list(devices) if devices is not None else jax.devices()
@@ -313,7 +315,7 @@ def train_runs(
 
     history = Metrics(*[np.zeros((padded, 0), np.float32) for _ in Metrics._fields])
     epoch = 0
-    ckpt = Checkpointer(checkpoint_dir) if checkpoint_dir is not None else None
+    ckpt = checkpointer(checkpoint_dir) if checkpoint_dir is not None else None
     if ckpt is not None and ckpt.latest_epoch() is not None:
         epoch = ckpt.latest_epoch()
         state, history = ckpt.restore(epoch, state, grid)
