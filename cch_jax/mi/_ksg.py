@@ -188,24 +188,29 @@ def group_size(n: int, kk: int) -> int:
 # Ties (discrete or constant columns)
 
 
-@functools.partial(jax.jit, static_argnames=("standardize",))
-def _tie_stats(a: jax.Array, standardize: bool):
-    """Per column of a [n, d]: (largest number of rows sharing one value, smallest positive gap
-    between distinct values (inf for a constant column), largest magnitude). Counts are taken on
-    the raw values (standardising in float32 would merge neighbouring values); the gap and the
-    magnitude are in the estimator's units (standardised if ``standardize``)."""
+@jax.jit
+def _tie_counts(a: jax.Array):
+    """Per column of a [n, d]: the largest number of rows sharing one value, counted on the raw
+    values (standardising in float32 would merge neighbouring values)."""
     n = a.shape[0]
     raw = jnp.sort(a, axis=0)
     rows = jnp.arange(n)[:, None]
     new_run = jnp.concatenate([jnp.ones((1, a.shape[1]), bool), raw[1:] != raw[:-1]])
     run_start = jax.lax.cummax(jnp.where(new_run, rows, 0), axis=0)
-    most = jnp.max(rows - run_start + 1, axis=0)
+    return jnp.max(rows - run_start + 1, axis=0)
+
+
+@functools.partial(jax.jit, static_argnames=("standardize",))
+def _tie_scales(a: jax.Array, standardize: bool):
+    """Per column of a [n, d], in the estimator's units (standardised if ``standardize``): (the
+    smallest positive gap between distinct values (inf for a constant column), the largest
+    magnitude). Only needed once a column is found tied, so computed apart (a second sort)."""
     if standardize:
         a = standardize_columns(a)
-    s = jnp.sort(a, axis=0)
+    s = jnp.sort(a, axis=0)  # sorting materialises the standardised values: both slices see them
     diffs = s[1:] - s[:-1]
     gap = jnp.min(jnp.where(diffs > 0, diffs, jnp.inf), axis=0)
-    return most, gap, jnp.max(jnp.abs(a), axis=0)
+    return gap, jnp.max(jnp.abs(a), axis=0)
 
 
 def tie_widths(name: str, a: jax.Array, *, ties: str, standardize: bool):
@@ -215,15 +220,14 @@ def tie_widths(name: str, a: jax.Array, *, ties: str, standardize: bool):
     note). Raises ``ValueError`` for ``ties="error"``. The caller warns with :func:`warn_ties`."""
     if ties == "keep" or _checks.is_traced(a):
         return None, None
-    if a.ndim == 3:
-        most, gap, top = jax.vmap(_tie_stats, in_axes=(0, None))(a, standardize)
-    else:
-        most, gap, top = _tie_stats(a, standardize)
-    most, gap, top = (np.asarray(v, np.float64) for v in (most, gap, top))
+    batched = a.ndim == 3
+    most = np.asarray((jax.vmap(_tie_counts) if batched else _tie_counts)(a), np.float64)
     n = a.shape[-2]
     tied = most > max(TIE_MIN_COUNT, TIE_FRACTION * n)
     if not tied.any():
         return None, None
+    scales = jax.vmap(_tie_scales, in_axes=(0, None)) if batched else _tie_scales
+    gap, top = (np.asarray(v, np.float64) for v in scales(a, standardize))
     cols = sorted(set(np.nonzero(tied)[-1].tolist()))
     shown = ", ".join(map(str, cols[:10])) + (", ..." if len(cols) > 10 else "")
     note = (
