@@ -66,13 +66,18 @@ class MLP(nnx.Module):
         return self.out(self.features(x))
 
 
+_NHWC = ("NHWC", "HWIO", "NHWC")
+
+
+def _conv3x3_lax(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    return jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=_NHWC)
+
+
 def conv3x3_patches(x: jax.Array, kernel: jax.Array) -> jax.Array:
     """A 3x3, stride-1, SAME-padded convolution as one matmul over stacked shifted copies.
 
-    Equal to ``lax.conv_general_dilated(x, kernel, (1, 1), 'SAME')`` in NHWC/HWIO layout. On
-    XLA:CPU a convolution inside a ``while`` loop (every ``lax.scan`` epoch) runs about 20x slower
-    than outside one (measured with jax 0.10.2, batch 128 of 28x28x1: 2.2 s vs 0.12 s per step);
-    matmuls do not suffer, so the CPU path builds the 9 shifted copies and multiplies once.
+    Equal to ``lax.conv_general_dilated(x, kernel, (1, 1), 'SAME')`` in NHWC/HWIO layout, with
+    the gradients of its matmul (no convolution anywhere, forward or backward).
 
     Args:
       x: images, [n, h, w, c].
@@ -87,6 +92,53 @@ def conv3x3_patches(x: jax.Array, kernel: jax.Array) -> jax.Array:
     return jnp.concatenate(cols, axis=-1) @ kernel.reshape(9 * c, -1)
 
 
+@jax.custom_vjp
+def conv3x3_explicit_vjp(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """``lax.conv_general_dilated(x, kernel, (1, 1), 'SAME')`` (NHWC/HWIO) whose backward pass is
+    two more plain NHWC convolutions, written out.
+
+    The forward value and both gradients are those of the convolution (equal to float32 rounding:
+    only the order of the sums differs). Why: XLA's own transposed convolutions for the gradients
+    carry non-standard dimension orders (the kernel gradient contracts over the batch); outside a
+    loop XLA:CPU reorders them for its fast convolution kernels, but inside a ``while`` loop (every
+    ``lax.scan`` epoch) it leaves them to a naive loop, about 20-100x slower (jax 0.10.2: a step of
+    the 28x28 CNN at batch 128 took 1 s instead of 0.04 s). Here every convolution is already in
+    the standard NHWC x HWIO -> NHWC form:
+
+    * input gradient: dy correlated with the kernel rotated by 180 degrees, in/out swapped;
+    * kernel gradient: x with channels as the batch and examples as the features ([c, h, w, n]),
+      correlated with dy as a [h, w, n, c_out] kernel and padding 1: [c, 3, 3, c_out].
+
+    Args:
+      x: images, [n, h, w, c].
+      kernel: [3, 3, c, c_out].
+
+    Returns:
+      [n, h, w, c_out].
+    """
+    return _conv3x3_lax(x, kernel)
+
+
+def _conv3x3_fwd(x, kernel):
+    return _conv3x3_lax(x, kernel), (x, kernel)
+
+
+def _conv3x3_bwd(res, dy):
+    x, kernel = res
+    dx = _conv3x3_lax(dy, jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2))
+    dk = jax.lax.conv_general_dilated(
+        x.transpose(3, 1, 2, 0),
+        dy.transpose(1, 2, 0, 3),
+        (1, 1),
+        ((1, 1), (1, 1)),
+        dimension_numbers=_NHWC,
+    )
+    return dx, dk.transpose(1, 2, 0, 3)
+
+
+conv3x3_explicit_vjp.defvjp(_conv3x3_fwd, _conv3x3_bwd)
+
+
 def max_pool2(x: jax.Array) -> jax.Array:
     """2x2 max pooling with stride 2 on [n, h, w, c] (odd edges dropped), as a reshape and max."""
     n, h, w, c = x.shape
@@ -94,11 +146,57 @@ def max_pool2(x: jax.Array) -> jax.Array:
     return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
 
 
+@jax.custom_vjp
+def relu_max_pool2(x: jax.Array) -> jax.Array:
+    """``max_pool2(relu(x))`` on [n, h, w, c] -> [n, h // 2, w // 2, c], with a one-pass backward.
+
+    The gradient is exactly autodiff's: a window's output gradient is shared equally by the
+    inputs that tie for its maximum, and nothing flows where ``x <= 0`` (ReLU's derivative at 0
+    is 0, so an all-negative window passes no gradient). Written out it is four strided
+    comparisons instead of the broadcast-and-reduce chain autodiff builds, which XLA:CPU runs in
+    several passes over the [n, h, w, c] activations.
+    """
+    return max_pool2(jax.nn.relu(x))
+
+
+def _relu_max_pool2_fwd(x):
+    m = max_pool2(jax.nn.relu(x))
+    return m, (x, m)
+
+
+def _relu_max_pool2_bwd(res, g):
+    x, m = res
+    n, h, w, c = x.shape
+    h2, w2 = h // 2 * 2, w // 2 * 2
+    xc = x[:, :h2, :w2, :]
+    # the four corners of every window; an input gets g / (number of tied maxima) if it is one
+    corners = [xc[:, i::2, j::2, :] for i in range(2) for j in range(2)]
+    hits = [(v == m) & (v > 0) for v in corners]
+    count = sum(hit.astype(x.dtype) for hit in hits)
+    share = g / jnp.maximum(count, 1)
+    d = [jnp.where(hit, share, 0) for hit in hits]
+    rows = [jnp.stack(d[2 * i : 2 * i + 2], axis=3) for i in range(2)]  # [n, h/2, w/2, 2, c]
+    dx = jnp.stack(rows, axis=2).reshape(n, h2, w2, c)
+    return (jnp.pad(dx, ((0, 0), (0, h - h2), (0, w - w2), (0, 0))),)
+
+
+relu_max_pool2.defvjp(_relu_max_pool2_fwd, _relu_max_pool2_bwd)
+
+CONV3X3 = {
+    "lax": _conv3x3_lax,
+    "lax_explicit_vjp": conv3x3_explicit_vjp,
+    "patches": conv3x3_patches,
+}
+
+
 class Conv3x3(nnx.Module):
     """3x3 SAME convolution with bias; parameters laid out as ``nnx.Conv`` (kernel HWIO).
 
-    ``impl`` picks the kernel: 'lax' (``lax.conv_general_dilated``, for GPU/TPU) or 'patches'
-    (:func:`conv3x3_patches`, for CPU); both compute the same function of the same parameters.
+    ``impl`` picks the kernel (all compute the same function of the same parameters, with the same
+    gradients): 'lax' (``lax.conv_general_dilated`` and its autodiff, for GPU/TPU),
+    'lax_explicit_vjp' (:func:`conv3x3_explicit_vjp`, the same convolution with a backward pass
+    XLA:CPU runs fast inside loops) or 'patches' (:func:`conv3x3_patches`, shifted copies and one
+    matmul).
     """
 
     def __init__(self, in_features: int, out_features: int, *, impl: str, rngs):
@@ -108,13 +206,7 @@ class Conv3x3(nnx.Module):
         self.impl = impl
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        k = self.kernel[...]
-        if self.impl == "patches":
-            y = conv3x3_patches(x, k)
-        else:
-            y = jax.lax.conv_general_dilated(
-                x, k, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
-            )
+        y = CONV3X3[self.impl](x, self.kernel[...])
         return y + self.bias[...].reshape(1, 1, 1, -1)
 
 
@@ -137,8 +229,8 @@ class SmallCNN(nnx.Module):
         self.out = nnx.Linear(dense, num_outputs, rngs=rngs)
 
     def features(self, x: jax.Array) -> jax.Array:
-        h = max_pool2(nnx.relu(self.conv0(x)))
-        h = max_pool2(nnx.relu(self.conv1(h)))
+        h = relu_max_pool2(self.conv0(x))
+        h = relu_max_pool2(self.conv1(h))
         return nnx.relu(self.dense(h.reshape(h.shape[0], -1)))
 
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -169,9 +261,9 @@ def _build(config: ModelConfig, key: jax.Array) -> nnx.Module:
     if config.name == "mlp":
         return MLP(shape, k, hidden=tuple(config.hidden), rngs=rngs)
     if config.name == "cnn":
-        conv = config.conv
-        if conv == "auto":
-            conv = "patches" if jax.default_backend() == "cpu" else "lax"
+        conv = "lax" if config.conv == "auto" else config.conv
+        if conv == "lax" and jax.default_backend() == "cpu":
+            conv = "lax_explicit_vjp"  # autodiff's convolutions are ~100x slower in CPU loops
         return SmallCNN(shape, k, hidden=tuple(config.hidden), conv=conv, rngs=rngs)
     raise ValueError(f"config.name: unknown model {config.name!r}")  # unreachable: validated
 

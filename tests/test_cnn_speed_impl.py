@@ -1,0 +1,117 @@
+"""The CPU fast paths of the small CNN compute the same function, with the same gradients.
+
+``conv3x3_explicit_vjp`` (the CPU convolution) against autodiff of ``lax.conv_general_dilated``,
+``relu_max_pool2`` against autodiff of ``max_pool2(relu(x))`` (bit for bit, ties included), and the
+compiled training epoch keeps every convolution in the standard NHWC form XLA:CPU runs fast.
+"""
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from cch_jax import kd
+from cch_jax.kd import _models
+
+
+def _lax_conv(x, k):
+    return jax.lax.conv_general_dilated(
+        x, k, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
+
+
+@pytest.mark.parametrize(
+    "x_shape,c_out", [((3, 28, 28, 1), 4), ((2, 14, 14, 6), 5), ((2, 7, 9, 3), 2)]
+)
+def test_explicit_vjp_convolution_equals_autodiff_of_lax_convolution(x_shape, c_out):
+    kx, kk, kg = jax.random.split(jax.random.key(0), 3)
+    x = jax.random.normal(kx, x_shape)
+    k = jax.random.normal(kk, (3, 3, x_shape[-1], c_out))
+    g = jax.random.normal(kg, (*x_shape[:3], c_out))
+
+    def value_and_grads(f):
+        y, vjp = jax.vjp(f, x, k)
+        return (y, *vjp(g))
+
+    ours = jax.jit(lambda: value_and_grads(_models.conv3x3_explicit_vjp))()
+    ref = jax.jit(lambda: value_and_grads(_lax_conv))()
+    for name, a, b in zip(("value", "d_input", "d_kernel"), ours, ref, strict=True):
+        assert a.shape == b.shape, name
+        scale = float(jnp.max(jnp.abs(b)))
+        np.testing.assert_allclose(a, b, rtol=0, atol=2e-6 * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("shape", [(2, 6, 8, 3), (1, 5, 7, 2)])  # odd edges are dropped
+def test_relu_max_pool_gradient_is_autodiffs_bit_for_bit_with_ties(shape):
+    # small integers: many windows tie for their maximum, at 0 (ReLU) and at positive values
+    x = jax.random.randint(jax.random.key(1), shape, -2, 3).astype(jnp.float32)
+    g = jax.random.normal(jax.random.key(2), (shape[0], shape[1] // 2, shape[2] // 2, shape[3]))
+
+    def grads(f):
+        y, vjp = jax.vjp(f, x)
+        return y, vjp(g)[0]
+
+    y, dx = jax.jit(lambda: grads(_models.relu_max_pool2))()
+    y_ref, dx_ref = jax.jit(lambda: grads(lambda v: _models.max_pool2(jax.nn.relu(v))))()
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(dx, dx_ref)
+    # the test exercises ties: some windows share their gradient between 2+ maxima
+    windows = np.asarray(x)[:, : shape[1] // 2 * 2, : shape[2] // 2 * 2]
+    windows = windows.reshape(shape[0], shape[1] // 2, 2, shape[2] // 2, 2, shape[3])
+    top = windows.max(axis=(2, 4), keepdims=True)
+    ties = ((windows == top) & (top > 0)).sum(axis=(2, 4))
+    assert (ties >= 2).any()
+    # and the dropped odd edge gets no gradient
+    if shape[1] % 2:
+        assert not np.asarray(dx)[:, -1].any()
+
+
+def test_cnn_gradients_equal_the_patch_convolution_cnn():
+    cfgs = {
+        c: kd.ModelConfig(
+            name="cnn", input_shape=(12, 12, 2), num_outputs=3, hidden=(4, 5, 6), conv=c
+        )
+        for c in ("auto", "patches")
+    }
+    models = {c: kd.make_model(cfg) for c, cfg in cfgs.items()}
+    params = models["auto"].init(jax.random.key(0))
+    x = jax.random.normal(jax.random.key(1), (4, 12, 12, 2))
+
+    @jax.jit
+    def grads(p):
+        return [jax.grad(lambda q, m=m: jnp.sum(m.apply(q, x) ** 2))(p) for m in models.values()]
+
+    g_auto, g_patch = grads(params)
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), g_auto, g_patch
+    )
+
+
+def test_training_epoch_keeps_every_convolution_in_the_standard_cpu_form():
+    """Inside the scan epoch, a convolution with other dimension orders is a ~100x slower loop."""
+    n = 8
+    cfg = kd.TrainConfig(
+        model=kd.ModelConfig(name="cnn", input_shape=(8, 8, 1), num_outputs=3, hidden=(2, 3, 4)),
+        epochs=1,
+        batch_size=4,
+        optimizer="adam",
+        learning_rate=1e-3,
+    )
+    rng = np.random.default_rng(0)
+    data = kd.kd_data(
+        rng.normal(size=(n, 8, 8, 1)).astype(np.float32),
+        rng.integers(0, 3, n),
+        rng.normal(size=(n, 3)).astype(np.float32),
+        task="classification",
+    )
+    tr = kd.make_trainer(cfg, num_examples=n)
+    hp = kd.HParams(jnp.float32(0.5), jnp.float32(3.0), jnp.int32(0))
+    state = tr.init(jax.random.key(0))
+    hlo = jax.jit(lambda s: tr.run_epochs(s, data, hp, 1)).lower(state).compile().as_text()
+    labels = re.findall(r"convolution\(.*?dim_labels=([\w>-]+)", hlo)
+    # per layer a forward and a kernel-gradient convolution, plus conv1's input gradient (the
+    # images need none)
+    assert len(labels) == 5
+    assert set(labels) == {"b01f_01io->b01f"}
