@@ -146,42 +146,6 @@ def max_pool2(x: jax.Array) -> jax.Array:
     return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
 
 
-@jax.custom_vjp
-def relu_max_pool2(x: jax.Array) -> jax.Array:
-    """``max_pool2(relu(x))`` on [n, h, w, c] -> [n, h // 2, w // 2, c], with a one-pass backward.
-
-    The gradient is exactly autodiff's: a window's output gradient is shared equally by the
-    inputs that tie for its maximum, and nothing flows where ``x <= 0`` (ReLU's derivative at 0
-    is 0, so an all-negative window passes no gradient). Written out it is four strided
-    comparisons instead of the broadcast-and-reduce chain autodiff builds, which XLA:CPU runs in
-    several passes over the [n, h, w, c] activations.
-    """
-    return max_pool2(jax.nn.relu(x))
-
-
-def _relu_max_pool2_fwd(x):
-    m = max_pool2(jax.nn.relu(x))
-    return m, (x, m)
-
-
-def _relu_max_pool2_bwd(res, g):
-    x, m = res
-    n, h, w, c = x.shape
-    h2, w2 = h // 2 * 2, w // 2 * 2
-    xc = x[:, :h2, :w2, :]
-    # the four corners of every window; an input gets g / (number of tied maxima) if it is one
-    corners = [xc[:, i::2, j::2, :] for i in range(2) for j in range(2)]
-    hits = [(v == m) & (v > 0) for v in corners]
-    count = sum(hit.astype(x.dtype) for hit in hits)
-    share = g / jnp.maximum(count, 1)
-    d = [jnp.where(hit, share, 0) for hit in hits]
-    rows = [jnp.stack(d[2 * i : 2 * i + 2], axis=3) for i in range(2)]  # [n, h/2, w/2, 2, c]
-    dx = jnp.stack(rows, axis=2).reshape(n, h2, w2, c)
-    return (jnp.pad(dx, ((0, 0), (0, h - h2), (0, w - w2), (0, 0))),)
-
-
-relu_max_pool2.defvjp(_relu_max_pool2_fwd, _relu_max_pool2_bwd)
-
 CONV3X3 = {
     "lax": _conv3x3_lax,
     "lax_explicit_vjp": conv3x3_explicit_vjp,
@@ -229,8 +193,8 @@ class SmallCNN(nnx.Module):
         self.out = nnx.Linear(dense, num_outputs, rngs=rngs)
 
     def features(self, x: jax.Array) -> jax.Array:
-        h = relu_max_pool2(self.conv0(x))
-        h = relu_max_pool2(self.conv1(h))
+        h = max_pool2(nnx.relu(self.conv0(x)))
+        h = max_pool2(nnx.relu(self.conv1(h)))
         return nnx.relu(self.dense(h.reshape(h.shape[0], -1)))
 
     def __call__(self, x: jax.Array) -> jax.Array:
