@@ -43,6 +43,34 @@ def test_explicit_vjp_convolution_equals_autodiff_of_lax_convolution(x_shape, c_
         np.testing.assert_allclose(a, b, rtol=0, atol=2e-6 * scale, err_msg=name)
 
 
+@pytest.mark.parametrize("in_axes", [(0, 0), (None, 0), (0, None)])
+def test_explicit_vjp_convolution_under_vmap_equals_per_member_autodiff(in_axes):
+    """vmapped over kernels (a sweep) it is a patch matmul, over images alone more images."""
+    kx, kk, kg = jax.random.split(jax.random.key(3), 3)
+    s, x_shape, c_out = 3, (2, 6, 5, 3), 4
+    x = jax.random.normal(kx, (s, *x_shape) if in_axes[0] == 0 else x_shape)
+    k = jax.random.normal(kk, (s, 3, 3, 3, c_out) if in_axes[1] == 0 else (3, 3, 3, c_out))
+    g = jax.random.normal(kg, (s, *x_shape[:3], c_out))
+
+    def value_and_grads(f, xi, ki, gi):
+        y, vjp = jax.vjp(f, xi, ki)
+        return (y, *vjp(gi))
+
+    ours = jax.jit(
+        jax.vmap(
+            lambda xi, ki, gi: value_and_grads(_models.conv3x3_explicit_vjp, xi, ki, gi),
+            in_axes=(*in_axes, 0),
+        )
+    )(x, k, g)
+    for i in range(s):
+        xi = x[i] if in_axes[0] == 0 else x
+        ki = k[i] if in_axes[1] == 0 else k
+        ref = value_and_grads(_lax_conv, xi, ki, g[i])
+        for name, a, b in zip(("value", "d_input", "d_kernel"), ours, ref, strict=True):
+            scale = float(jnp.max(jnp.abs(b)))
+            np.testing.assert_allclose(a[i], b, rtol=0, atol=2e-6 * scale, err_msg=name)
+
+
 def test_cnn_gradients_equal_the_patch_convolution_cnn():
     cfgs = {
         c: kd.ModelConfig(
@@ -84,6 +112,11 @@ def test_training_epoch_keeps_every_convolution_in_the_standard_cpu_form():
     tr = kd.make_trainer(cfg, num_examples=n)
     hp = kd.HParams(jnp.float32(0.5), jnp.float32(3.0), jnp.int32(0))
     state = tr.init(jax.random.key(0))
+    # a sweep over seeds (vmap) has no convolution at all: batched ones would be grouped (slow)
+    seeds = jax.vmap(tr.init)(jax.random.split(jax.random.key(0), 2))
+    hps = jax.tree.map(lambda v: jnp.stack([v, v]), hp)
+    swept = jax.jit(jax.vmap(lambda s, h: tr.run_epochs(s, data, h, 1))).lower(seeds, hps)
+    assert "convolution(" not in swept.compile().as_text()
     hlo = jax.jit(lambda s: tr.run_epochs(s, data, hp, 1)).lower(state).compile().as_text()
     labels = re.findall(r"convolution\(.*?dim_labels=([\w>-]+)", hlo)
     # per layer a forward and a kernel-gradient convolution, plus conv1's input gradient (the
