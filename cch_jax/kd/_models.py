@@ -104,9 +104,10 @@ def _patches3x3(x: jax.Array) -> jax.Array:
 def _conv3x3_nhwc(x: jax.Array, kernel: jax.Array) -> jax.Array:
     """The plain NHWC convolution; vmapped over kernels (a sweep), the patch matmul instead.
 
-    XLA batches a convolution over kernels as a grouped convolution, which XLA:CPU runs several
-    times slower than a batched matmul of the patches (4 seeds x 512 images: 3.0 s vs 0.57 s an
-    epoch).
+    XLA batches a convolution over kernels as a grouped convolution, which XLA:CPU's YNNPACK
+    kernels (jaxlib 0.10's default) run several times slower than a batched matmul of the patches
+    (4 seeds x 512 images: 3.0 s vs 0.57 s an epoch; with Eigen's convolutions, see _xla_cpu.py,
+    both take 0.58 s).
     """
     return _conv3x3_lax(x, kernel)
 
