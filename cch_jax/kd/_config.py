@@ -31,8 +31,10 @@ class ModelConfig:
       hidden: MLP widths, or the CNN's (conv1 channels, conv2 channels, dense width); () picks the
         default ((128,) for the MLP, (32, 64, 128) for the CNN). Must be () for 'linear'.
       use_bias: whether the linear model has an intercept (the theory's students have none).
-      conv: the CNN's convolution kernel: 'lax' (XLA's convolution), 'patches' (shifted copies and
-        one matmul, fast inside XLA:CPU loops) or 'auto' (patches on CPU, lax elsewhere).
+      conv: the CNN's convolution kernel: 'lax' (XLA's convolution; on CPU with a hand-written
+        backward pass of plain convolutions, since autodiff's run ~100x slower inside XLA:CPU
+        loops), 'patches' (shifted copies and one matmul) or 'auto' (= 'lax'). All compute the same
+        function; under ``jax.vmap`` over parameters (seed sweeps) the CPU path uses patches.
     """
 
     name: str
