@@ -151,12 +151,14 @@ NOTES = """\
 neighbour pass must still compute on the benchmark's data (mean over 60 query tiles), and that
 fraction's time at the brute force's pair rate for that n (`time_s_at_brute_rate`, a floor: a
 pruned search also pays for its gathers and loops, and the two marginal counting passes come on
-top). Reading: the brute force, already on both cores, is far from 10 s; a blocked search keeps
-24-41% of the pairs (10-D tiles cannot be compact: with ~1 500 tiles each split coordinate is cut
-only ~7-12 times, and the neighbour radius, ~0.6 standardised units, spans several slabs), a floor
-of 15-26 s for its neighbour pass alone; only a per-query search (7-11% of the pairs, a 4.5-7 s
-floor before the counting passes) could approach the goal, and it needs per-query gathers that
-XLA:CPU runs far below the dense pair rate.
+top). The pair rate varies with n (at n = 200 000 the brute force runs ~800 Mpairs/s, 48 s in
+`ksg_large.md`, its [8, n] blocks outgrowing the caches) and from run to run (630-1 460 Mpairs/s
+at n = 50 000 on this machine). Reading: the brute force, already on both cores, is far from 10 s;
+a blocked search keeps 24-41% of the pairs (10-D tiles cannot be compact: with ~1 500 tiles each
+split coordinate is cut only ~7-12 times, and the neighbour radius, ~0.6 standardised units, spans
+several slabs), i.e. 12-20 s for its neighbour pass alone at the n = 200 000 rate; only a
+per-query search (7-11% of the pairs, 3-5 s before the counting passes) could approach the goal,
+and it needs per-query gathers that XLA:CPU runs far below the dense pair rate.
 """
 
 
