@@ -246,15 +246,16 @@ def combine(verdicts: list[str]) -> str:
 
 
 def forest_plot(result: CheckResult, path) -> None:
-    """Forest plot of the gap intervals, one line per (teacher, estimator), to ``path`` (Agg)."""
-    import matplotlib
+    """Forest plot of the gap intervals, one line per (teacher, estimator), to ``path``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Draws on a standalone ``matplotlib.figure.Figure``: neither pyplot nor the global backend is
+    touched."""
+    from matplotlib.figure import Figure
 
     rows = result.rows()
     colors = {"holds": "tab:green", "fails": "tab:red", "undecided": "tab:gray"}
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.4))
+    fig = Figure(figsize=(7, 0.45 * len(rows) + 1.4))
+    ax = fig.subplots()
     labels = []
     for i, row in enumerate(rows):
         y = len(rows) - 1 - i
@@ -269,4 +270,3 @@ def forest_plot(result: CheckResult, path) -> None:
     ax.set_title("CCH check: > 0 means the criterion holds")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -30,15 +30,15 @@ def write_figure1_csv(result: Figure1Result, config: Figure1Config, path: Path) 
 def plot_figure1(result: Figure1Result, config: Figure1Config, stem: Path) -> list[Path]:
     """Draws the three panels: (a) risk against the MI gap, (b) where KD helps over (gap,
     kd_weight), (c) where KD helps over (gap, alpha = n / d); writes ``stem``.png and
-    ``stem``.pdf and returns their paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    ``stem``.pdf and returns their paths. Draws on a standalone ``matplotlib.figure.Figure``:
+    neither pyplot nor the global backend is touched."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
 
     cols = figure1_table(result, config.kd_weight)
-    fig, (ax_a, ax_b, ax_c) = plt.subplots(1, 3, figsize=(16, 4.4), constrained_layout=True)
-    helps_cmap = matplotlib.colors.ListedColormap(["#9ecae1", "white", "#fcbba1"])
+    fig = Figure(figsize=(16, 4.4), layout="constrained")
+    ax_a, ax_b, ax_c = fig.subplots(1, 3)
+    helps_cmap = ListedColormap(["#9ecae1", "white", "#fcbba1"])
 
     g = cols["gap"]
     ax_a.axvline(0.0, color="0.5", lw=1, ls=":", zorder=0)
@@ -67,7 +67,7 @@ def plot_figure1(result: Figure1Result, config: Figure1Config, stem: Path) -> li
         vmin=-1.5,
         vmax=1.5,
         shading="auto",
-        cmap=matplotlib.colors.ListedColormap(["#9ecae1", "white", "#fcbba1"]),
+        cmap=ListedColormap(["#9ecae1", "white", "#fcbba1"]),
         rasterized=True,
     )
     ax_b.plot(gaps_f, mu0, color="k", lw=1.2, label="μ₀: edge of the KD window (theory)")
@@ -119,5 +119,4 @@ def plot_figure1(result: Figure1Result, config: Figure1Config, stem: Path) -> li
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
     fig.savefig(paths[0], dpi=130)
     fig.savefig(paths[1])
-    plt.close(fig)
     return paths

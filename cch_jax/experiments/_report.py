@@ -171,13 +171,14 @@ def markdown(analysis: dict, info: dict) -> str:
 
 
 def plot_delta_vs_gap(summary, path) -> None:
-    """Δ (KD − no KD, points) against the gap (nats), with both error bars, coloured by verdict."""
-    import matplotlib
+    """Δ (KD − no KD, points) against the gap (nats), with both error bars, coloured by verdict.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Draws on a standalone ``matplotlib.figure.Figure``: neither pyplot nor the global backend is
+    touched."""
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(5.5, 4.0))
+    fig = Figure(figsize=(5.5, 4.0))
+    ax = fig.subplots()
     colours = {"holds": "tab:blue", "fails": "tab:red", "undecided": "tab:grey"}
     for verdict, colour in colours.items():
         rows = [s for s in summary if s["verdict"] == verdict and math.isfinite(s["gap"])]
@@ -208,7 +209,6 @@ def plot_delta_vs_gap(summary, path) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
-    plt.close(fig)
 
 
 def load_summary(path) -> list[dict]:
