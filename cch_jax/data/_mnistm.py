@@ -38,6 +38,9 @@ STAND_IN_NOTE = (
 def stand_in_photos() -> list[np.ndarray]:
     """scikit-image's bundled colour photos, ``[h, w, 3]`` uint8 each (offline BSDS500 stand-ins).
 
+    Returns:
+      One ``[h, w, 3]`` uint8 array per name in ``STAND_IN_PHOTOS``, in that order (sizes differ).
+
     Raises:
       ImportError: scikit-image is missing (``pip install cch-jax[images]``).
     """

@@ -42,7 +42,14 @@ class Views(NamedTuple):
 
 
 def to_float(images) -> jax.Array:
-    """uint8 images (0..255) -> float32 in [0, 1]; float images are returned as float32."""
+    """uint8 images (0..255) -> float32 in [0, 1]; float images are returned as float32.
+
+    Args:
+      images: an image array of any shape (e.g. ``[n, H, W, C]``), uint8 in 0..255 or float.
+
+    Returns:
+      float32, same shape: uint8 values divided by 255, float values unchanged.
+    """
     arr = np.asarray(images) if not _checks.is_traced(images) else images
     if arr.dtype == np.uint8:
         return jnp.asarray(arr, jnp.float32) / 255.0
@@ -192,13 +199,31 @@ def add_gaussian_noise(images, sigma, *, key: jax.Array) -> jax.Array:
 
 
 def to_grey(images) -> jax.Array:
-    """Mean over channels, kept as one channel: ``[..., H, W, C]`` -> ``[..., H, W, 1]``."""
+    """Mean over channels, kept as one channel: ``[..., H, W, C]`` -> ``[..., H, W, 1]``.
+
+    Args:
+      images: ``[..., H, W, C]`` uint8 (0..255) or float in [0, 1].
+
+    Returns:
+      float32 ``[..., H, W, 1]`` in [0, 1] (for uint8 input), the mean of the C channels.
+    """
     x = to_float(images)
     return jnp.mean(x, axis=-1, keepdims=True)
 
 
 def degrade(images, *, gamma: float = 0.0, noise: float = 0.0, key: jax.Array) -> jax.Array:
-    """Blur by ``gamma`` pixels, then add N(0, noise^2) pixel noise: ``[n, H, W, C]`` float32."""
+    """Blur by ``gamma`` pixels, then add N(0, noise^2) pixel noise: ``[n, H, W, C]`` float32.
+
+    Args:
+      images: ``[n, H, W, C]`` uint8 (0..255) or float in [0, 1].
+      gamma: Gaussian blur standard deviation in pixels, >= 0 (0: no blur).
+      noise: standard deviation of the added pixel noise (intensity units of [0, 1] images),
+        >= 0 (0: no noise).
+      key: a ``jax.random.key`` for the noise (keyword-only).
+
+    Returns:
+      float32 ``[n, H, W, C]``: the blurred, then noised images (not clipped).
+    """
     _checks.check_key("key", key)
     gamma = _checks.check_real("gamma", gamma, low=0.0)
     noise = _checks.check_real("noise", noise, low=0.0)

@@ -57,7 +57,16 @@ def paired_test(with_kd, without_kd) -> dict:
 
 
 def outcome(delta: float, p_value: float, alpha: float = 0.05) -> str:
-    """'gain' or 'loss' when the paired test rejects at ``alpha``, else 'none'."""
+    """'gain' or 'loss' when the paired test rejects at ``alpha``, else 'none'.
+
+    Args:
+      delta: mean paired difference KD - no KD (its sign decides gain or loss).
+      p_value: the paired test's two-sided p-value.
+      alpha: significance level.
+
+    Returns:
+      ``'gain'``, ``'loss'`` or ``'none'``.
+    """
     if p_value < alpha:
         return "gain" if delta > 0 else "loss"
     return "none"
@@ -129,7 +138,15 @@ def summarize(
 
 
 def spearman(x, y) -> float:
-    """Spearman's rank correlation (average ranks for ties); NaN with < 3 pairs or no spread."""
+    """Spearman's rank correlation (average ranks for ties); NaN with < 3 pairs or no spread.
+
+    Args:
+      x: values [n]; pairs where ``x`` or ``y`` is not finite are dropped.
+      y: values [n].
+
+    Returns:
+      The rank correlation in [-1, 1], or NaN.
+    """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
     ok = np.isfinite(x) & np.isfinite(y)
@@ -289,7 +306,8 @@ def analyse(
     """The whole analysis: per-setting summary, predictor comparison, teacher selection.
 
     Args:
-      settings, runs: from :func:`cch_jax.experiments.run_experiment`.
+      settings: per-setting rows, from :func:`cch_jax.experiments.run_experiment`.
+      runs: per-(setting, seed) rows, from the same run.
       alpha: significance level of the paired tests.
       gap_estimator: whose gap ranks and correlates (the paper's 'latent' by default).
 

@@ -213,7 +213,17 @@ class Figure1Result(NamedTuple):
 
 def theory_risks(gaps, kd_weights, *, sigma2, f) -> jax.Array:
     """R(kd_weight) of the family at each gap (rows) and kd_weight (columns), [G, M] (arguments
-    not validated)."""
+    not validated).
+
+    Args:
+      gaps: MI gaps I(t; s) - I(s; y) in nats, [G], each >= ``theory.family_min_gap(sigma2)``.
+      kd_weights: KD weights in [0, 1], [M].
+      sigma2: label noise variance of the family, > 0 (keyword-only).
+      f: variance inflation, ``theory.asymptotic_f`` or ``theory.finite_f``; > 0.
+
+    Returns:
+      The asymptotic-formula risk (expected squared error of the student), [G, M].
+    """
     m = theory.family_moments(theory.family_a(jnp.asarray(gaps), sigma2), sigma2)
     m = theory.Moments(*(v[:, None] for v in m))
     return theory.risk(m, jnp.asarray(kd_weights)[None, :], f)
@@ -327,6 +337,17 @@ def figure1_table(result: Figure1Result, kd_weight: float) -> dict[str, np.ndarr
 
     ``kd_benefit_sim_*`` is R0 - R(kd_weight) paired by seed (positive: KD helps), mean and
     standard error.
+
+    Args:
+      result: from :func:`run_figure1`, with G gaps and S seeds.
+      kd_weight: the KD weight to tabulate; the nearest simulated weight in
+        ``result.kd_weights`` is used (the smallest simulated weight is the no-KD reference).
+
+    Returns:
+      Columns by name, each [G]: ``gap`` (nats), ``a``, ``mse_kd_theory``, ``mse_nokd_theory``
+      (asymptotic f), ``mse_kd_theory_exact``, ``mse_nokd_theory_exact`` (exact f),
+      ``mse_kd_sim_mean``/``_std``, ``mse_nokd_sim_mean``/``_std`` (over seeds, ddof 1),
+      ``kd_benefit_sim_mean`` and ``kd_benefit_sim_se``; risks are mean squared errors.
     """
     j = int(np.argmin(np.abs(result.kd_weights - kd_weight)))
     j0 = int(np.argmin(result.kd_weights))
@@ -355,6 +376,10 @@ def agreement(result: Figure1Result, *, z: float = 2.0) -> np.ndarray:
 
     Compares the sign of the exact-f formula's R(kd_weight) - R0 with the seed-paired simulated
     difference.
+
+    Args:
+      result: from :func:`run_figure1` (risks [S, G, M]).
+      z: how many standard errors of the seed-paired difference make it conclusive (keyword-only).
 
     Returns:
       int array [G, M]: 1 agree, -1 disagree (simulated difference > z standard errors with the

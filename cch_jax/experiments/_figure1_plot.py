@@ -17,7 +17,17 @@ from cch_jax.experiments._figure1 import (
 
 
 def write_figure1_csv(result: Figure1Result, config: Figure1Config, path: Path) -> Path:
-    """Writes panel (a)'s table, one row per gap value, with the columns of ``CSV_COLUMNS``."""
+    """Writes panel (a)'s table, one row per gap value, with the columns of ``CSV_COLUMNS``.
+
+    Args:
+      result: from :func:`run_figure1`, with G gaps.
+      config: the :class:`Figure1Config` it was run with (its ``kd_weight`` is tabulated).
+      path: the CSV file to write (overwritten).
+
+    Returns:
+      ``path``, after writing a header and G rows (gaps in nats, risks as mean squared errors,
+      8 significant digits).
+    """
     cols = figure1_table(result, config.kd_weight)
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
@@ -31,7 +41,16 @@ def plot_figure1(result: Figure1Result, config: Figure1Config, stem: Path) -> li
     """Draws the three panels: (a) risk against the MI gap, (b) where KD helps over (gap,
     kd_weight), (c) where KD helps over (gap, alpha = n / d); writes ``stem``.png and
     ``stem``.pdf and returns their paths. Draws on a standalone ``matplotlib.figure.Figure``:
-    neither pyplot nor the global backend is touched."""
+    neither pyplot nor the global backend is touched.
+
+    Args:
+      result: from :func:`run_figure1`.
+      config: the :class:`Figure1Config` it was run with (titles and the panel (a)/(c) kd_weight).
+      stem: output path without suffix, e.g. ``figures/figure1``.
+
+    Returns:
+      ``[stem.png, stem.pdf]``, the two files written (PNG at 130 dpi).
+    """
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
 

@@ -70,7 +70,17 @@ def _mi(s: dict, est: str, term: str) -> str:
 
 
 def markdown(analysis: dict, info: dict) -> str:
-    """A Markdown report: per-setting table, confusion tables, predictor comparison, selection."""
+    """A Markdown report: per-setting table, confusion tables, predictor comparison, selection.
+
+    Args:
+      analysis: from :func:`cch_jax.experiments.analyse` (``summary``, ``comparison``,
+        ``teacher_selection``).
+      info: ``ExperimentResult.info``: dataset, data note, row counts, estimators, configuration
+        (seeds, alpha) and seconds per phase.
+
+    Returns:
+      The report as one Markdown string (accuracies in %, MI in nats), ending in a newline.
+    """
     summary = analysis["summary"]
     estimators = info.get("estimators", [])
     lines = [
@@ -174,7 +184,17 @@ def plot_delta_vs_gap(summary, path) -> None:
     """Δ (KD − no KD, points) against the gap (nats), with both error bars, coloured by verdict.
 
     Draws on a standalone ``matplotlib.figure.Figure``: neither pyplot nor the global backend is
-    touched."""
+    touched.
+
+    Args:
+      summary: the per-setting summary rows (``analysis['summary']``), each with ``gap`` (nats),
+        optionally ``gap_low``/``gap_high``, ``delta`` and ``delta_se`` (accuracy fractions,
+        drawn in points) and ``verdict``; rows with a non-finite gap are left out.
+      path: the image file to write (PNG at 130 dpi).
+
+    Returns:
+      None; the figure is written to ``path``.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.5, 4.0))
@@ -235,8 +255,18 @@ def load_summary(path) -> list[dict]:
 
 
 def write_report(result, analysis: dict, out_dir) -> dict[str, str]:
-    """Writes settings.csv, runs.csv, criterion.csv, summary.csv, result.json, report.md and
-    delta_vs_gap.png into ``out_dir``; returns the paths by name."""
+    """Writes runs.csv, criterion.csv, summary.csv, result.json, report.md and delta_vs_gap.png
+    into ``out_dir``; returns the paths by name.
+
+    Args:
+      result: an ``ExperimentResult`` (its ``runs``, ``criterion`` and ``info``).
+      analysis: from :func:`cch_jax.experiments.analyse` on that result.
+      out_dir: output folder, created if missing; existing files of these names are overwritten.
+
+    Returns:
+      The written paths as strings, keyed ``runs``, ``criterion``, ``summary`` (the CSVs),
+      ``json``, ``report`` and ``figure``.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {}

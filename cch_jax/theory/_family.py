@@ -44,21 +44,44 @@ def _check_a(a, sigma2) -> None:
 
 
 def family_b(a, sigma2):
-    """b = sqrt((1 + sigma2 - a^2) / sigma2) >= 0, the weight of the label noise in t."""
+    """b = sqrt((1 + sigma2 - a^2) / sigma2) >= 0, the weight of the label noise in t.
+
+    Args:
+      a: teacher weight on s, in [0, sqrt(1 + sigma2)], any shape.
+      sigma2: label noise variance, > 0.
+
+    Returns:
+      b >= 0 (dimensionless), the broadcast shape of ``a`` and ``sigma2``.
+    """
     _check_a(a, sigma2)
     a = jnp.asarray(a, dtype=jnp.result_type(a, float))
     return jnp.sqrt(jnp.maximum(1.0 + sigma2 - a**2, 0.0) / sigma2)
 
 
 def family_gap(a, sigma2):
-    """The MI gap I(t; s) - I(s; y) in nats at teacher weight a (+inf at a = sqrt(1 + sigma2))."""
+    """The MI gap I(t; s) - I(s; y) in nats at teacher weight a (+inf at a = sqrt(1 + sigma2)).
+
+    Args:
+      a: teacher weight on s, in [0, sqrt(1 + sigma2)], any shape.
+      sigma2: label noise variance, > 0.
+
+    Returns:
+      The gap in nats, the broadcast shape of ``a`` and ``sigma2``.
+    """
     _check_a(a, sigma2)
     a = jnp.asarray(a, dtype=jnp.result_type(a, float))
     return 0.5 * (jnp.log(sigma2) - jnp.log(1.0 + sigma2 - a**2))
 
 
 def family_min_gap(sigma2):
-    """The smallest attainable gap, at a = 0: 1/2 log(sigma2 / (1 + sigma2)) < 0."""
+    """The smallest attainable gap, at a = 0: 1/2 log(sigma2 / (1 + sigma2)) < 0.
+
+    Args:
+      sigma2: label noise variance, > 0, any shape.
+
+    Returns:
+      The minimum gap in nats (< 0), same shape as ``sigma2``.
+    """
     _check_sigma2(sigma2)
     return 0.5 * jnp.log(sigma2 / (1.0 + jnp.asarray(sigma2)))
 
@@ -69,6 +92,10 @@ def family_a(gap, sigma2):
     Args:
       gap: MI gap(s) in nats, >= :func:`family_min_gap` (finite).
       sigma2: label noise variance, > 0.
+
+    Returns:
+      The teacher weight a in [0, sqrt(1 + sigma2)], the broadcast shape of ``gap`` and
+      ``sigma2``.
     """
     _check_sigma2(sigma2)
     if not _checks.is_traced((gap, sigma2)):
@@ -78,7 +105,15 @@ def family_a(gap, sigma2):
 
 
 def family_moments(a, sigma2) -> Moments:
-    """The closed-form :class:`Moments` of the family at teacher weight a."""
+    """The closed-form :class:`Moments` of the family at teacher weight a.
+
+    Args:
+      a: teacher weight on s, in [0, sqrt(1 + sigma2)], any shape.
+      sigma2: label noise variance, > 0.
+
+    Returns:
+      The :class:`Moments`, each field the broadcast shape of ``a`` and ``sigma2``.
+    """
     b = family_b(a, sigma2)
     a = jnp.asarray(a, dtype=b.dtype)
     sigma2 = jnp.asarray(sigma2, dtype=b.dtype)
@@ -104,6 +139,10 @@ def family_model(a, sigma2, d: int) -> GaussianModel:
       a: teacher weight on s, in [0, sqrt(1 + sigma2)].
       sigma2: label noise variance, > 0.
       d: dimension of x2 (static), >= 1.
+
+    Returns:
+      A :class:`GaussianModel` with d1 = 1: s11 [1, 1], s22 = I [d, d], s12 [1, d], s1y [1],
+      s2y [d], var_y = 1 + sigma2 [], w1 = [1].
     """
     d = _checks.check_int("d", d, minimum=1)
     b = family_b(a, sigma2)
@@ -136,6 +175,10 @@ def family_sample(
       key: a ``jax.random.key`` (keyword-only).
       n: rows (static), >= 1.
       d: dimension of x2 (static), >= 1.
+
+    Returns:
+      ``(x2, y, t)``: the student modality x2 [n, d], the target y = s + e [n] and the teacher's
+      prediction t = a s + b e [n].
     """
     _checks.check_key("key", key)
     n = _checks.check_int("n", n, minimum=1)

@@ -17,7 +17,14 @@ NATS_PER_BIT = math.log(2.0)
 
 
 def nats_to_bits(mi_nats):
-    """Converts mutual information from nats to bits (divides by ln 2)."""
+    """Converts mutual information from nats to bits (divides by ln 2).
+
+    Args:
+      mi_nats: MI in nats, any shape.
+
+    Returns:
+      MI in bits, same shape as ``mi_nats``.
+    """
     return jnp.asarray(mi_nats) / NATS_PER_BIT
 
 

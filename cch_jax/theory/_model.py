@@ -51,6 +51,18 @@ def make_gaussian_model(*, s11, s22, s12, s1y, s2y, var_y, w1) -> GaussianModel:
 
     (``kd.make_model`` builds a network; this builds the theory's joint-Gaussian model.)
 
+    Args:
+      s11: Cov(x1), [d1, d1] (keyword-only, like every block).
+      s22: Cov(x2), [d, d].
+      s12: Cov(x1, x2), [d1, d].
+      s1y: Cov(x1, y), [d1].
+      s2y: Cov(x2, y), [d].
+      var_y: Var(y), [].
+      w1: teacher weights, [d1]; the teacher predicts t = w1^T x1.
+
+    Returns:
+      The :class:`GaussianModel`, every block cast to one floating dtype.
+
     Raises:
       ValueError: a block has the wrong shape, a dimension is zero, a value is not finite, or the
         joint covariance of (x1, x2, y) is not symmetric positive definite (named
@@ -86,6 +98,9 @@ def model_from_covariance(cov, *, d1: int, w1) -> GaussianModel:
       cov: [d1 + d + 1, d1 + d + 1], ordered (x1, x2, y).
       d1: the dimension of modality 1.
       w1: teacher weights, [d1].
+
+    Returns:
+      The validated :class:`GaussianModel` (as from :func:`make_gaussian_model`).
     """
     cov = _checks.as_float_array("cov", cov, ndims=(2,))
     d1 = _checks.check_int("d1", d1, minimum=1)
@@ -105,7 +120,14 @@ def model_from_covariance(cov, *, d1: int, w1) -> GaussianModel:
 
 
 def joint_covariance(model: GaussianModel) -> jax.Array:
-    """The covariance of (x1, x2, y), [d1 + d + 1, d1 + d + 1]."""
+    """The covariance of (x1, x2, y), [d1 + d + 1, d1 + d + 1].
+
+    Args:
+      model: the joint-Gaussian model (unbatched; see ``joint_covariance_batched`` for batches).
+
+    Returns:
+      The joint covariance [d1 + d + 1, d1 + d + 1], ordered (x1, x2, y).
+    """
     top = jnp.concatenate([model.s11, model.s12, model.s1y[:, None]], axis=1)
     mid = jnp.concatenate([model.s12.T, model.s22, model.s2y[:, None]], axis=1)
     bot = jnp.concatenate([model.s1y, model.s2y, model.var_y[None]])[None, :]
@@ -166,7 +188,14 @@ def joint_covariance_batched(model: GaussianModel) -> jax.Array:
 
 
 def optimal_student(model: GaussianModel) -> jax.Array:
-    """w* = S22^{-1} S2y, the population least-squares student, [d]."""
+    """w* = S22^{-1} S2y, the population least-squares student, [d].
+
+    Args:
+      model: the joint-Gaussian model (unbatched).
+
+    Returns:
+      The student weights w* [d].
+    """
     return jnp.linalg.solve(model.s22, model.s2y)
 
 
@@ -195,7 +224,16 @@ def sample(
 
 
 def predictions(model: GaussianModel, x1: jax.Array, x2: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """The teacher's t = x1 w1 and the optimal student's s = x2 w*; each [n]."""
+    """The teacher's t = x1 w1 and the optimal student's s = x2 w*; each [n].
+
+    Args:
+      model: the joint-Gaussian model (unbatched).
+      x1: teacher modality rows [n, d1].
+      x2: student modality rows [n, d].
+
+    Returns:
+      ``(t, s)``: the teacher's predictions [n] and the optimal student's predictions [n].
+    """
     return x1 @ model.w1, x2 @ optimal_student(model)
 
 
@@ -215,6 +253,10 @@ def random_model(
       key: a ``jax.random.key`` (keyword-only).
       bounded: rescale the teacher so that Var(t) <= Var(y).
       aligned: flip the teacher's sign so that Cov(s, t) >= 0.
+
+    Returns:
+      A :class:`GaussianModel` with blocks s11 [d1, d1], s22 [d, d], s12 [d1, d], s1y [d1],
+      s2y [d], var_y [] and w1 [d1].
     """
     d1 = _checks.check_int("d1", d1, minimum=1)
     d = _checks.check_int("d", d, minimum=1)

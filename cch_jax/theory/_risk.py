@@ -101,6 +101,14 @@ def moments(model: GaussianModel) -> Moments:
 
     A concrete model is checked first (see :func:`check_model`); a batch of models ([B, ...]
     blocks) gives [B] moments.
+
+    Args:
+      model: the joint-Gaussian model; blocks [d1, d1], [d, d], ... or with leading batch
+        dimensions [B, ...].
+
+    Returns:
+      The :class:`Moments` (variances and covariances in the units of y squared), each field []
+      for one model or [B] for a batch.
     """
     check_model("model", model)
     fn = _moments
@@ -133,21 +141,43 @@ def _moments(model: GaussianModel) -> Moments:
 
 def penalty_to_kd_weight(penalty):
     """The paper's unnormalised weight lambda >= 0 (|Y - X2w|^2 + lambda |T - X2w|^2), called
-    ``penalty``, to the convex ``kd_weight`` = lambda / (1 + lambda) in [0, 1) (same minimiser)."""
+    ``penalty``, to the convex ``kd_weight`` = lambda / (1 + lambda) in [0, 1) (same minimiser).
+
+    Args:
+      penalty: lambda >= 0, any shape (dimensionless).
+
+    Returns:
+      ``kd_weight`` mu = lambda / (1 + lambda) in [0, 1), same shape as ``penalty``.
+    """
     _checks.check_scalar_range("penalty", penalty, low=0.0)
     penalty = jnp.asarray(penalty, dtype=jnp.result_type(penalty, float))
     return penalty / (1.0 + penalty)
 
 
 def asymptotic_f(alpha):
-    """f = 1 / (alpha - 1): the variance inflation of least squares as n, d -> inf at n/d = alpha > 1."""
+    """f = 1 / (alpha - 1): the variance inflation of least squares as n, d -> inf at n/d = alpha > 1.
+
+    Args:
+      alpha: the ratio n / d of training rows to student dimensions, > 1, any shape.
+
+    Returns:
+      f > 0 (dimensionless), same shape as ``alpha``.
+    """
     _checks.check_scalar_range("alpha", alpha, low=1.0, low_inclusive=False)
     alpha = jnp.asarray(alpha, dtype=jnp.result_type(alpha, float))
     return 1.0 / (alpha - 1.0)
 
 
 def finite_f(n, d):
-    """f = d / (n - d - 1): the exact expected variance inflation at finite n (requires n > d + 1)."""
+    """f = d / (n - d - 1): the exact expected variance inflation at finite n (requires n > d + 1).
+
+    Args:
+      n: training rows, > d + 1; any shape that broadcasts with ``d``.
+      d: student dimensions, >= 1.
+
+    Returns:
+      f > 0 (dimensionless), the broadcast shape of ``n`` and ``d``.
+    """
     if not _checks.is_traced((n, d)):
         _checks.check_scalar_range("d", d, low=1.0)
         n_arr, d_arr = jnp.asarray(n), jnp.asarray(d)
@@ -183,7 +213,16 @@ def risk(m: Moments, kd_weight, f):
 
 
 def risk0(m: Moments, f):
-    """R0 = R(0) = sigma2 (1 + f): the student trained without KD."""
+    """R0 = R(0) = sigma2 (1 + f): the student trained without KD.
+
+    Args:
+      m: :func:`moments` of the model.
+      f: variance inflation, :func:`asymptotic_f` or :func:`finite_f`; > 0.
+
+    Returns:
+      The risk without KD (expected squared error, units of y squared), the broadcast shape of
+      ``f`` and the moments.
+    """
     check_moments("m", m)
     _check_f(f)
     return m.sigma2 * (1.0 + f)
@@ -193,6 +232,13 @@ def kd_window(m: Moments, f):
     """mu0: KD helps (R(mu) < R0) exactly for 0 < mu < mu0; 0 when c >= sigma2 (KD never helps).
 
     mu0 = 2 (sigma2 - c) / (B / f + sigma2 - 2c + tau2), clipped to [0, 1] (a kd_weight).
+
+    Args:
+      m: :func:`moments` of the model.
+      f: variance inflation, :func:`asymptotic_f` or :func:`finite_f`; > 0.
+
+    Returns:
+      mu0 in [0, 1] (a kd_weight), the broadcast shape of ``f`` and the moments.
     """
     check_moments("m", m)
     _check_f(f)
@@ -204,7 +250,16 @@ def kd_window(m: Moments, f):
 
 def best_weight(m: Moments, f):
     """The best kd_weight mu* = argmin over [0, 1] of R: the unconstrained minimiser mu0 / 2,
-    clipped to [0, 1]."""
+    clipped to [0, 1].
+
+    Args:
+      m: :func:`moments` of the model.
+      f: variance inflation, :func:`asymptotic_f` or :func:`finite_f`; > 0.
+
+    Returns:
+      mu* in [0, 1] (a kd_weight; 0 when KD never helps), the broadcast shape of ``f`` and the
+      moments.
+    """
     check_moments("m", m)
     _check_f(f)
     curvature = m.bias / f + m.sigma2 - 2 * m.c + m.tau2
@@ -217,6 +272,14 @@ def cch_check(model: GaussianModel) -> CCHReport:
     """The CCH terms I(t; s), I(s; y) (nats), their gap, and the theorem's side conditions.
 
     A concrete model is checked first (see :func:`check_model`); batched models map.
+
+    Args:
+      model: the joint-Gaussian model; blocks [d1, d1], [d, d], ... or with leading batch
+        dimensions [B, ...].
+
+    Returns:
+      A :class:`CCHReport`: MI terms and gap in nats, flags as booleans; each field [] for one
+      model or [B] for a batch.
     """
     check_model("model", model)
     fn = _cch_check
