@@ -11,9 +11,6 @@ import warnings
 
 HELP = "Should I distill from these teachers? The CCH gap I(Ht;Hs) - I(Hs;Y) with a verdict."
 
-ESTIMATOR_NAMES = ("ksg", "mine", "latent")
-
-
 _STEP = re.compile(r"^\[(\d+)/(\d+)\] ")
 
 
@@ -43,6 +40,9 @@ def _progress_printer(stream, width: int = 24):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from cch_jax import mi
+
+    pair, labels = mi.estimator_names("pair"), mi.estimator_names("labels")
     p.add_argument(
         "--student", required=True, help="student representations H_s [n, d_s]: .npy or .npz:key"
     )
@@ -58,13 +58,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--estimators",
         default="ksg",
-        help="comma-separated estimators of I(Ht;Hs): ksg (default), mine, latent",
+        help=f"comma-separated estimators of I(Ht;Hs): {', '.join(pair)} (default ksg)",
     )
     p.add_argument(
         "--label-estimator",
         default="auto",
-        help="estimator of I(Hs;Y): auto (ross for classes, ksg for continuous), probe, ross, "
-        "ksg, mine",
+        help="estimator of I(Hs;Y): auto (ross for classes, ksg for continuous), "
+        f"{', '.join(labels)} (classes), or {', '.join(pair)} on the target",
     )
     p.add_argument("--target", default="classes", help="classes (default) or continuous")
     p.add_argument(
@@ -137,16 +137,10 @@ def run(args: argparse.Namespace) -> int:
 
     t_start = time.perf_counter()
     teachers_spec = _parse_teachers(args.teacher)
+    from cch_jax import mi
+
     estimators = tuple(e.strip() for e in args.estimators.split(",") if e.strip())
-    for e in estimators:
-        if e not in ESTIMATOR_NAMES:
-            raise ValueError(
-                f"--estimators: unknown estimator {e!r}; choose from {', '.join(ESTIMATOR_NAMES)}"
-            )
-    if not estimators:
-        raise ValueError("--estimators: expected at least one of ksg, mine, latent")
-    if len(set(estimators)) != len(estimators):
-        raise ValueError(f"--estimators: each estimator at most once, got {args.estimators!r}")
+    estimators = mi.check_names("--estimators", estimators, kind="pair")
     if args.target not in ("classes", "continuous"):
         raise ValueError(f"--target: expected classes or continuous, got {args.target!r}")
     json_path = None if args.json is None else _io.output_file("--json", args.json)

@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping
 import jax
 import numpy as np
 
-from cch_jax import _checks
+from cch_jax import _checks, mi
 from cch_jax.criterion import _estimate
-from cch_jax.criterion._config import DEFAULT_ESTIMATORS, ESTIMATORS, TARGETS, CheckConfig
+from cch_jax.criterion._config import DEFAULT_ESTIMATORS, TARGETS, CheckConfig
 from cch_jax.criterion._prepare import prepare
 from cch_jax.criterion._result import CheckResult, Estimate, combine, verdict_of
 
@@ -25,19 +25,12 @@ def _progress_fn(progress) -> Callable[[str], None]:
 
 
 def _check_estimators(estimators) -> tuple[str, ...]:
+    """The teacher-term estimators: registered "pair" estimators (tuple, or comma-separated)."""
     if estimators is None:
         return DEFAULT_ESTIMATORS
     if isinstance(estimators, str):
         estimators = tuple(e.strip() for e in estimators.split(","))
-    estimators = tuple(estimators)
-    if not estimators:
-        raise ValueError(f"estimators: expected at least one of {ESTIMATORS}, got ()")
-    for e in estimators:
-        if e not in ESTIMATORS:
-            raise ValueError(f"estimators: unknown estimator {e!r}; expected some of {ESTIMATORS}")
-    if len(set(estimators)) != len(estimators):
-        raise ValueError(f"estimators: each estimator at most once, got {estimators}")
-    return estimators
+    return mi.check_names("estimators", estimators, kind="pair")
 
 
 def check(

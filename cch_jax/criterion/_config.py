@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from cch_jax import _checks
-from cch_jax.mi._latent import LatentMIConfig
-from cch_jax.mi._mine import MINEConfig
-from cch_jax.mi._probe import ProbeConfig
+from cch_jax import _checks, mi
+from cch_jax.mi import LatentMIConfig, MINEConfig, ProbeConfig
 
 TARGETS = ("classes", "continuous")
-# Estimators of I(H_t; H_s) (one row per teacher and estimator).
-ESTIMATORS = ("ksg", "mine", "latent")
-# Estimators of I(H_s; Y); "auto" = "ross" for classes, "ksg" for a continuous target.
-LABEL_ESTIMATORS = ("auto", "probe", "ross", "ksg", "mine")
+# Estimators of I(H_t; H_s), one row per teacher and estimator: the registry's "pair" estimators.
+ESTIMATORS = mi.estimator_names("pair")
+# Estimators of I(H_s; Y): "auto" ("ross" for classes, "ksg" for a continuous target), a "labels"
+# estimator of the registry (classes only), or a "pair" estimator on the target (a continuous
+# target, or the one-hot classes; "ksg" only for a continuous target: "ross" is KSG for classes).
+LABEL_ESTIMATORS = ("auto", *mi.estimator_names())
 DEFAULT_ESTIMATORS = ("ksg",)
 
 
@@ -103,10 +103,7 @@ class CheckConfig:
         )
         _checks.check_scalar_range("bias_allowance", self.bias_allowance, low=0.0, high=1.0)
         _checks.check_positive_int("max_rows", self.max_rows, minimum=8)
-        if self.label_estimator not in LABEL_ESTIMATORS:
-            raise ValueError(
-                f"label_estimator: expected one of {LABEL_ESTIMATORS}, got {self.label_estimator!r}"
-            )
+        _checks.check_choice("label_estimator", self.label_estimator, LABEL_ESTIMATORS)
         for name in ("probe_pca_dim", "mine_pca_dim", "latent_pca_dim"):
             if getattr(self, name) is not None:
                 _checks.check_positive_int(name, getattr(self, name))
@@ -120,10 +117,10 @@ class CheckConfig:
         """The label estimator actually used for ``target``."""
         if self.label_estimator == "auto":
             return "ross" if target == "classes" else "ksg"
-        if target == "continuous" and self.label_estimator in ("probe", "ross"):
+        if target == "continuous" and mi.get_estimator(self.label_estimator).kind == "labels":
             raise ValueError(
-                f"label_estimator: {self.label_estimator!r} needs class labels; use 'ksg' or "
-                "'mine' with a continuous target"
+                f"label_estimator: {self.label_estimator!r} needs class labels; use one of "
+                f"{', '.join(mi.estimator_names('pair'))} with a continuous target"
             )
         if target == "classes" and self.label_estimator == "ksg":
             raise ValueError(

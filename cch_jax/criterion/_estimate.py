@@ -27,11 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.stats
 
-from cch_jax.mi._ksg import ksg
-from cch_jax.mi._ksg_labels import ksg_labels
-from cch_jax.mi._latent import latent_mi
-from cch_jax.mi._mine import mine
-from cch_jax.mi._probe import probe_labels
+from cch_jax import mi
 
 
 def pca(a: np.ndarray, dim: int | None) -> np.ndarray:
@@ -169,38 +165,50 @@ def _block(r: int, m: int) -> int:
     return max(8, (1 << 18) // max(m * r, 1))
 
 
+def trained_pca_dim(name: str, config, n: int) -> int | None:
+    """Principal components a trained (network) estimator ``name`` is given, capped per estimator
+    (``mine_pca_dim``, ``latent_pca_dim``, ``probe_pca_dim``; another registered estimator gets
+    MINE's cap)."""
+    if name == "latent":
+        return effective_latent_dim(config, n)
+    if name == "probe":
+        return config.probe_pca_dim
+    return effective_mine_dim(config, n)
+
+
+def estimator_config(name: str, config):
+    """The criterion's config for a registered estimator (None: the estimator's defaults)."""
+    return {"mine": config.mine, "latent": config.latent, "probe": config.probe}.get(name)
+
+
+def _trained(name: str, x, y, idx, key, config, **options) -> np.ndarray:
+    """[R] estimates of a registered trained estimator on the subsamples idx [R, m], vmapped."""
+    est = mi.get_estimator(name)
+    cfg = estimator_config(name, config)
+    keys = jax.random.split(key, idx.shape[0])
+
+    def one(x, y, i, kk):
+        return est(x[i], y[i], key=kk, config=cfg, **options).estimate
+
+    return np.asarray(_vmapped(one)(jnp.asarray(x), jnp.asarray(y), idx, keys))
+
+
 def teacher_student(
     name: str, teacher: np.ndarray, student: np.ndarray, idx, key, config
 ) -> np.ndarray:
-    """[R] estimates of I(H_t; H_s) with estimator ``name`` on the subsamples ``idx`` [R, m]."""
+    """[R] estimates of I(H_t; H_s) with the registered "pair" estimator ``name`` on the
+    subsamples ``idx`` [R, n] (the first m of each row)."""
     r, n = idx.shape
     m = subsample_size(n, config.subsample_fraction)
     if name == "ksg":
         q = effective_pca_dim(config, n)
-        t, s = pca(teacher, q), pca(student, q)
-        zt, zs = _cca_batch(t, s, idx, m, config.cca_dim, config.cca_reg)
-        return np.asarray(ksg(zt, zs, k=config.k, standardize=False, block=_block(r, m)))
-    keys = jax.random.split(key, r)
-    idx = idx[:, :m]
-    if name == "mine":
-        q = effective_mine_dim(config, n)
-        t, s = jnp.asarray(pca(teacher, q)), jnp.asarray(pca(student, q))
-        cfg = config.mine
-
-        def one(t, s, i, kk):
-            return mine(t[i], s[i], key=kk, config=cfg).estimate
-
-    elif name == "latent":
-        q = effective_latent_dim(config, n)
-        t, s = jnp.asarray(pca(teacher, q)), jnp.asarray(pca(student, q))
-        cfg = config.latent
-
-        def one(t, s, i, kk):
-            return latent_mi(t[i], s[i], key=kk, config=cfg).estimate
-
-    else:  # pragma: no cover - names are validated by check()
-        raise ValueError(f"estimators: unknown estimator {name!r}")
-    return np.asarray(_vmapped(one)(t, s, idx, keys))
+        zt, zs = _cca_batch(
+            pca(teacher, q), pca(student, q), idx, m, config.cca_dim, config.cca_reg
+        )
+        ksg = mi.get_estimator("ksg")
+        return np.asarray(ksg(zt, zs, k=config.k, standardize=False, block=_block(r, m)).estimate)
+    q = trained_pca_dim(name, config, n)
+    return _trained(name, pca(teacher, q), pca(student, q), idx[:, :m], key, config)
 
 
 def _vmapped(fn):
@@ -211,41 +219,28 @@ def _vmapped(fn):
 def student_label(
     name: str, student: np.ndarray, labels: np.ndarray, num_classes: int | None, idx, key, config
 ) -> np.ndarray:
-    """[R] estimates of I(H_s; Y) with label estimator ``name`` on the subsamples ``idx``."""
+    """[R] estimates of I(H_s; Y) with label estimator ``name`` on the subsamples ``idx``: Ross's
+    KSG (``"ross"``) or KSG (``"ksg"``, continuous target) on cross-fitted canonical variates, a
+    registered ``"labels"`` estimator on (H_s, labels), or a ``"pair"`` estimator on H_s and the
+    target (the one-hot classes, or the continuous target as one column)."""
     r, n = idx.shape
     m = subsample_size(n, config.subsample_fraction)
     y = jnp.asarray(labels)
+    target = jax.nn.one_hot(y, num_classes) if num_classes else y[:, None]
     if name in ("ross", "ksg"):
         s = pca(student, effective_pca_dim(config, n))
-        target = jax.nn.one_hot(y, num_classes) if name == "ross" else y[:, None]
         zs, zy = _cca_batch(s, target, idx, m, config.cca_dim, config.cca_reg)
+        y_ev = y[idx[:, :m]]
         if name == "ross":
-            y_ev = y[idx[:, :m]]
+            ross = mi.get_estimator("ross")
             return np.asarray(
-                ksg_labels(zs, y_ev, k=config.k, standardize=False, block=_block(r, m))
+                ross(zs, y_ev, k=config.k, standardize=False, block=_block(r, m)).estimate
             )
-        y_ev = y[idx[:, :m]][..., None]
-        return np.asarray(ksg(zs[..., :1], y_ev, k=config.k, block=_block(r, m)))
-    keys = jax.random.split(key, r)
-    idx = idx[:, :m]
-    if name == "probe":
-        s = jnp.asarray(pca(student, config.probe_pca_dim))
-        cfg = config.probe
-
-        def one(s, y, i, kk):
-            return probe_labels(s[i], y[i], key=kk, num_classes=num_classes, config=cfg).estimate
-
-        return np.asarray(_vmapped(one)(s, y, idx, keys))
-
-    elif name == "mine":
-        s = jnp.asarray(pca(student, effective_mine_dim(config, n)))
-        target = jax.nn.one_hot(y, num_classes) if num_classes else y[:, None]
-        cfg = config.mine
-
-        def one(s, target, i, kk):
-            return mine(s[i], target[i], key=kk, config=cfg).estimate
-
-        return np.asarray(_vmapped(one)(s, target, idx, keys))
-
-    else:  # pragma: no cover - validated by CheckConfig
-        raise ValueError(f"label_estimator: unknown estimator {name!r}")
+        ksg = mi.get_estimator("ksg")
+        return np.asarray(
+            ksg(zs[..., :1], y_ev[..., None], k=config.k, block=_block(r, m)).estimate
+        )
+    s = pca(student, trained_pca_dim(name, config, n))
+    if mi.get_estimator(name).kind == "labels":
+        return _trained(name, s, y, idx[:, :m], key, config, num_classes=num_classes)
+    return _trained(name, s, target, idx[:, :m], key, config)

@@ -37,9 +37,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cch_jax import _checks
+from cch_jax import _checks, mi
 
-ESTIMATORS = ("ksg", "latent", "mine", "probe")
 DEFAULT_HIDDEN = {"mlp": (64,), "cnn": (16, 32, 64)}
 
 
@@ -113,11 +112,8 @@ class ExperimentConfig:
         object.__setattr__(self, "seeds", seeds)
         c.check_int("seed", self.seed, minimum=0)
         c.check_int("mi_examples", self.mi_examples, minimum=10)
-        est = tuple(self.estimators) if not isinstance(self.estimators, str) else None
-        if not est:
-            raise ValueError(f"estimators: expected a tuple of names, got {self.estimators!r}")
-        for e in est:
-            c.check_choice("estimators", e, ESTIMATORS)
+        # The criterion's teacher-term estimators: the registry's "pair" estimators.
+        est = mi.check_names("estimators", self.estimators, kind="pair")
         object.__setattr__(self, "estimators", est)
         c.check_real("alpha", self.alpha, low=0.0, high=1.0, low_open=True, high_open=True)
         c.check_int("chunk_epochs", self.chunk_epochs, minimum=1)
