@@ -295,12 +295,14 @@ def load_views(
       key: ``jax.random.key`` for subsets, splits and the MNIST-M crops (same key, same data).
       views: the views needed (default: all the dataset's views); the MNIST-M blend is only made
         when asked for.
-      train_examples, test_examples: random subsets of the training and test rows (None: all).
+      train_examples: size of a random subset of the training rows (None: all).
+      test_examples: size of a random subset of the test rows (None: all).
       target: nutrimouse's label, 'diet' or 'genotype' (default 'diet').
       test_fraction: held-out share of each class where the source has no split (mfeat,
         nutrimouse, pairs without ``train``).
       path: the ``.npz`` file of 'pairs'.
-      data_dir, download: tensorflow-datasets options ('tfds/...').
+      data_dir: tensorflow-datasets' data folder ('tfds/...').
+      download: let tensorflow-datasets download and prepare a missing dataset ('tfds/...').
       idx_root: folder of the Fashion-MNIST IDX files (default: the Debian package's).
 
     Returns:
@@ -478,7 +480,8 @@ def load_pairs(
     Args:
       name: a key of :data:`DATASETS`.
       key: ``jax.random.key`` (same key, same arrays).
-      teacher, student: view names (default: the dataset's defaults, see :data:`DATASETS`).
+      teacher: the teacher's view name (default: the dataset's default, see :data:`DATASETS`).
+      student: the student's view name (default: the dataset's default).
       **options: passed to :func:`load_views` (train_examples, test_examples, target, path, ...).
 
     Returns:

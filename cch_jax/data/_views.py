@@ -246,8 +246,11 @@ def blur_views(
     Args:
       images: ``[n, H, W, C]`` uint8 or float in [0, 1].
       labels: ``[n]`` integer classes.
-      teacher_gamma, teacher_noise: blur std (pixels) and noise std of the teacher's view.
-      student_gamma, student_noise: the same for the student's view.
+      teacher_gamma: blur standard deviation of the teacher's view, in pixels, >= 0.
+      teacher_noise: pixel-noise standard deviation of the teacher's view ([0, 1] intensity
+        units), >= 0.
+      student_gamma: blur standard deviation of the student's view, in pixels, >= 0.
+      student_noise: pixel-noise standard deviation of the student's view, >= 0.
       key: ``jax.random.key`` for the noise.
 
     Returns:
