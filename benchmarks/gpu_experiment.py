@@ -27,7 +27,9 @@ import jax
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Row, write_results  # noqa: E402
 
-from cch_jax import data, experiments  # noqa: E402
+from cch_jax import data, experiments, kd  # noqa: E402
+
+kd.use_fast_cpu_convolutions()  # opt in before any JAX computation (XLA:CPU only)
 
 ROOT = Path(__file__).resolve().parent.parent
 

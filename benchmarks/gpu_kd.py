@@ -23,6 +23,8 @@ from _harness import Row, time_call, write_results  # noqa: E402
 
 from cch_jax import kd  # noqa: E402
 
+kd.use_fast_cpu_convolutions()  # opt in before any JAX computation (XLA:CPU only)
+
 
 def main():
     p = argparse.ArgumentParser()

@@ -21,6 +21,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Row, time_call, write_results  # noqa: E402
 
+from cch_jax.kd import use_fast_cpu_convolutions  # noqa: E402
+
+use_fast_cpu_convolutions()  # before any JAX computation, like every benchmark (XLA:CPU only)
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

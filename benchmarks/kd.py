@@ -32,6 +32,8 @@ from _harness import Row, Timing, ratio, time_call, time_command, write_results 
 
 from cch_jax import kd  # noqa: E402
 
+kd.use_fast_cpu_convolutions()  # opt in before any JAX computation (XLA:CPU only)
+
 ROOT = Path(__file__).resolve().parents[1]
 HP = kd.HParams(jnp.float32(0.5), jnp.float32(3.0), jnp.int32(0))
 

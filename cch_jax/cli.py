@@ -3,6 +3,11 @@
 
 Subcommand modules import only the standard library at module level, so that ``cch --help`` is
 instant and ``cch figure1`` pays only for what it uses.
+
+The command makes one process-wide choice before any JAX computation: XLA:CPU's faster
+convolutions for the CNN (:func:`cch_jax.kd.use_fast_cpu_convolutions`). A flag for
+``xla_cpu_experimental_ynn_fusion_type`` already in ``XLA_FLAGS`` wins (e.g.
+``XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=individual_dot`` opts out).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 # name -> module under cch_jax._cli; order is the order shown by `cch --help`.
 SUBCOMMANDS = {
@@ -34,12 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _use_fast_cpu_convolutions() -> bool:
+    """The opt-in, silent where it cannot take effect (JAX already started in this process, as
+    when ``main`` is called from Python, or another jaxlib series)."""
+    from cch_jax._xla_cpu import use_fast_cpu_convolutions  # standard library only: no JAX yet
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return use_fast_cpu_convolutions()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    _use_fast_cpu_convolutions()  # before the subcommand imports JAX and starts its backends
     try:
         return int(args._run(args) or 0)
     except ValueError as err:  # bad input: one clear line, no traceback

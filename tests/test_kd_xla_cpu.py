@@ -1,4 +1,4 @@
-"""cch_jax.kd sets one XLA:CPU flag at import (Eigen convolutions), only where it is safe to."""
+"""XLA:CPU's Eigen convolutions are an explicit opt-in: importing cch_jax.kd sets nothing."""
 
 import os
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import jax
 import pytest
 
-from cch_jax.kd import _xla_cpu
+from cch_jax import _xla_cpu, kd
 
 FLAG = "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution"
 
@@ -27,37 +27,58 @@ def test_flag_text_is_appended_and_user_settings_win():
     assert f("--foo=1", "0.9.1") is None
 
 
-def test_no_effect_once_backends_started(monkeypatch):
+def test_no_effect_and_a_warning_once_backends_started(monkeypatch):
     jax.numpy.zeros(1).block_until_ready()  # backends are up in this process
     monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
-    assert _xla_cpu.use_eigen_convolutions() is False
+    with pytest.warns(RuntimeWarning, match="^use_fast_cpu_convolutions: JAX's backends already"):
+        assert kd.use_fast_cpu_convolutions() is False
     assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=4"
 
 
+# In a fresh process, as a script would: print XLA_FLAGS after `import cch_jax.kd` and after the
+# opt-in (when argv[1] == "opt-in"), then whether a convolution compiles to XLA's own convolution
+# (Eigen) or to a YNNPACK fusion.
 _PROBE = """
-import os, jax, jax.numpy as jnp
-from cch_jax import kd  # noqa: F401  (sets the flag: nothing has started JAX's backends yet)
+import os, sys, jax, jax.numpy as jnp
+from cch_jax import kd
+print(os.environ.get("XLA_FLAGS", "unset"))
+if sys.argv[1] == "opt-in":
+    print(kd.use_fast_cpu_convolutions(), os.environ.get("XLA_FLAGS", "unset"))
 dn = ("NHWC", "HWIO", "NHWC")
 conv = lambda x, k: jax.lax.conv_general_dilated(x, k, (1, 1), "SAME", dimension_numbers=dn)
 x, k = jnp.ones((8, 14, 14, 32)), jnp.ones((3, 3, 32, 64))  # big enough for YNNPACK
 hlo = jax.jit(conv).lower(x, k).compile().as_text()
-print(os.environ.get("XLA_FLAGS"), "convolution(" in hlo, "__ynn_fusion" in hlo)
+print("convolution(" in hlo, "__ynn_fusion" in hlo)
 """
 
 
-@pytest.mark.skipif(jax.default_backend() != "cpu", reason="an XLA:CPU flag")
-@pytest.mark.skipif(not jax.__version__.startswith("0.10."), reason="set for jaxlib 0.10.x only")
-def test_importing_kd_first_gives_convolutions_to_eigen_not_ynnpack():
+def _probe(mode: str) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PROBE, mode], env=env, capture_output=True, text=True, check=True
     )
-    assert out.stdout.split() == [FLAG, "True", "False"]
-    # and without the flag the same convolution is a YNNPACK fusion (the test can fail)
-    env["XLA_FLAGS"] = (
-        "--xla_cpu_experimental_ynn_fusion_type=individual_dot,individual_convolution"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.split()[-2:] == ["True", "True"]
+    return out.stdout.split()
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="an XLA:CPU flag")
+@pytest.mark.skipif(not jax.__version__.startswith("0.10."), reason="measured on jaxlib 0.10.x")
+def test_importing_kd_sets_nothing_and_the_opt_in_gives_convolutions_to_eigen():
+    # importing cch_jax.kd leaves XLA_FLAGS unset: the convolution stays a YNNPACK fusion
+    assert _probe("import-only") == ["unset", "True", "True"]
+    # the opt-in, before JAX starts, sets the flag and takes the convolution out of YNNPACK
+    assert _probe("opt-in") == ["unset", "True", FLAG, "True", "False"]
+
+
+def test_the_cch_command_opts_in_before_running_its_subcommand(monkeypatch):
+    from cch_jax import cli
+    from cch_jax._cli import figure1
+
+    calls = []
+    monkeypatch.setattr(_xla_cpu, "use_fast_cpu_convolutions", lambda: calls.append("opt-in"))
+    monkeypatch.setattr(figure1, "run", lambda args: calls.append("run") or 0)
+    assert cli.main(["figure1"]) == 0
+    assert calls == ["opt-in", "run"]
+    calls.clear()
+    with pytest.raises(SystemExit):  # --help: no subcommand runs, nothing is set
+        cli.main(["--help"])
+    assert calls == []

@@ -3,8 +3,13 @@
 The trainer is a set of pure functions over an explicit :class:`TrainState`; a sweep over seeds x
 kd_weights x temperatures (x teacher variants) is one vmapped, device-sharded program (:func:`fit`),
 or spans the processes and hosts of a ``jax.distributed`` job (:func:`fit_distributed`).
+
+Importing this package changes no process-wide setting. :func:`use_fast_cpu_convolutions` is the
+explicit opt-in to XLA:CPU's faster convolutions for the CNN (call it before JAX starts; the ``cch``
+command does).
 """
 
+from cch_jax._xla_cpu import use_fast_cpu_convolutions as use_fast_cpu_convolutions
 from cch_jax.kd._checkpoint import Checkpointer as Checkpointer
 from cch_jax.kd._config import KDConfig as KDConfig
 from cch_jax.kd._config import ModelConfig as ModelConfig

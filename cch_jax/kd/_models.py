@@ -21,11 +21,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from cch_jax import _checks
-from cch_jax.kd import _xla_cpu
 from cch_jax.kd._config import ModelConfig
-
-# XLA:CPU's Eigen convolutions for the CNN (faster than YNNPACK's here): see _xla_cpu.py
-_xla_cpu.use_eigen_convolutions()
 
 Params = dict[str, Any]
 
@@ -106,8 +102,8 @@ def _conv3x3_nhwc(x: jax.Array, kernel: jax.Array) -> jax.Array:
 
     XLA batches a convolution over kernels as a grouped convolution, which XLA:CPU's YNNPACK
     kernels (jaxlib 0.10's default) run several times slower than a batched matmul of the patches
-    (4 seeds x 512 images: 3.0 s vs 0.57 s an epoch; with Eigen's convolutions, see _xla_cpu.py,
-    both take 0.58 s).
+    (4 seeds x 512 images: 3.0 s vs 0.57 s an epoch; with Eigen's convolutions, the opt-in
+    :func:`cch_jax.kd.use_fast_cpu_convolutions`, both take 0.58 s).
     """
     return _conv3x3_lax(x, kernel)
 
