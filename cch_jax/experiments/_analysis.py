@@ -2,9 +2,11 @@
 
 For each setting the KD effect is Delta = accuracy with KD - accuracy without, paired by seed (the
 two runs of a seed share initialisation and minibatch order). Its significance comes from an exact
-two-sided sign-flip (permutation) test of the paired differences (all 2^S sign patterns for S <= 16
-seeds, else 2^16 random ones), which assumes only that the differences are symmetric about 0 under
-the null. The outcome is 'gain' or 'loss' when p < alpha, else 'none'.
+two-sided sign-flip (permutation) test of the paired differences (all 2^S sign patterns for S <= 20
+seeds, else 2^16 random ones; :func:`cch_jax.bench._stats.paired_sign_flip`), which assumes only that
+the differences are symmetric about 0 under the null. The outcome is 'gain' or 'loss' when p < alpha,
+else 'none'. The test, :func:`outcome` and :func:`spearman` live in ``cch_jax.bench._stats``; the
+names here delegate to them (imported on call, so that the two packages never import in a cycle).
 
 Across settings, predictors are scored against the outcomes: the CCH verdict ('holds' -> gain,
 'fails' -> loss, 'undecided' -> no call), per estimator with and without its interval, and two that
@@ -14,7 +16,6 @@ mean), 'always distill' and 'never distill'.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 
@@ -35,8 +36,11 @@ def paired_test(with_kd, without_kd) -> dict:
 
     Returns:
       ``{'delta', 'delta_se', 'p_value', 'n'}``; delta_se is the std of the differences over
-      sqrt(S) (0 for S = 1); p_value is 1 when every difference is 0.
+      sqrt(S) (0 for S = 1); p_value (:func:`cch_jax.bench._stats.paired_sign_flip`) is 1 when
+      every difference is 0.
     """
+    from cch_jax.bench._stats import paired_sign_flip
+
     a = np.asarray(with_kd, float)
     b = np.asarray(without_kd, float)
     if a.ndim != 1 or a.shape != b.shape or a.size < 1:
@@ -46,18 +50,14 @@ def paired_test(with_kd, without_kd) -> dict:
     d = a - b
     n = d.size
     se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
-    observed = abs(d.sum())
-    if n <= 16:
-        signs = np.asarray(list(itertools.product((1.0, -1.0), repeat=n)))
-    else:
-        signs = np.random.default_rng(0).choice((1.0, -1.0), size=(1 << 16, n))
-    stats = np.abs(signs @ d)
-    p = float(np.mean(stats >= observed - 1e-12)) if observed > 0 else 1.0
+    p = paired_sign_flip(a, b)
     return {"delta": float(d.mean()), "delta_se": se, "p_value": p, "n": int(n)}
 
 
 def outcome(delta: float, p_value: float, alpha: float = 0.05) -> str:
     """'gain' or 'loss' when the paired test rejects at ``alpha``, else 'none'.
+
+    The same function as :func:`cch_jax.bench._stats.outcome` (which this calls).
 
     Args:
       delta: mean paired difference KD - no KD (its sign decides gain or loss).
@@ -67,9 +67,9 @@ def outcome(delta: float, p_value: float, alpha: float = 0.05) -> str:
     Returns:
       ``'gain'``, ``'loss'`` or ``'none'``.
     """
-    if p_value < alpha:
-        return "gain" if delta > 0 else "loss"
-    return "none"
+    from cch_jax.bench._stats import outcome as _outcome
+
+    return _outcome(delta, p_value, alpha)
 
 
 def summarize(
@@ -140,6 +140,8 @@ def summarize(
 def spearman(x, y) -> float:
     """Spearman's rank correlation (average ranks for ties); NaN with < 3 pairs or no spread.
 
+    The same function as :func:`cch_jax.bench._stats.spearman` (which this calls).
+
     Args:
       x: values [n]; pairs where ``x`` or ``y`` is not finite are dropped.
       y: values [n].
@@ -147,26 +149,9 @@ def spearman(x, y) -> float:
     Returns:
       The rank correlation in [-1, 1], or NaN.
     """
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    if x.size < 3:
-        return float("nan")
+    from cch_jax.bench._stats import spearman as _spearman
 
-    def ranks(a):
-        order = np.argsort(a, kind="stable")
-        r = np.empty(a.size)
-        r[order] = np.arange(a.size, dtype=float)
-        for v in np.unique(a):  # ties share their average rank
-            m = a == v
-            r[m] = r[m].mean()
-        return r
-
-    rx, ry = ranks(x), ranks(y)
-    if rx.std() == 0 or ry.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
+    return _spearman(x, y)
 
 
 def _estimators(summary: Sequence[dict], suffix: str) -> list[str]:
