@@ -323,3 +323,121 @@ def test_fit_rejects_wrong_objects(data):
         kd.fit(_config(), {"x": 1})
     with pytest.raises(ValueError, match=r"^checkpoint_every: expected an integer, got 1.5"):
         kd.fit(_config(), data, checkpoint_every=1.5)
+
+
+# ------------------------------------------------------------------------------------------------
+# One training loop: kd.fit_supervised is this trainer without its KD term
+
+
+def _mlp_config(**kw):
+    return _config(
+        model=kd.ModelConfig(name="mlp", input_shape=(D,), num_outputs=K, hidden=(6,)), **kw
+    )
+
+
+def test_no_kd_and_kd_runs_of_a_seed_share_init_and_minibatch_order(data):
+    """With a step size too small to move float32 weights, the trained weights are the initial
+    ones and each epoch's loss is the mean CE at init over the examples that epoch kept
+    (48 // 10 = 4 minibatches: 8 examples left out, a different 8 each epoch)."""
+    cfg = _mlp_config(batch_size=10, learning_rate=1e-30)
+    seeds = (0, 3)
+    sup = kd.fit_supervised(cfg, data.student_input, data.label, seeds=seeds)
+    kd_run = kd.fit(
+        cfg,
+        data,
+        sweep=kd.SweepConfig(seeds=seeds, kd_weights=(0.5,), temperatures=(3.0,)),
+        progress=False,
+        devices=jax.devices()[:1],
+    )
+    tr = kd.make_trainer(cfg, num_examples=N)
+    apply = jax.jit(tr.model.apply)
+    for r, seed in enumerate(seeds):
+        init = tr.init(jax.random.key(seed))
+        for got in (sup.params, kd_run.state.params):  # the same initial parameters
+            jax.tree.map(
+                lambda a, b, r=r: np.testing.assert_allclose(a[r], b, rtol=0, atol=1e-25),
+                got,
+                init.params,
+            )
+        # the minibatch order: epoch e shuffles with the e-th split of the run's key
+        ce = -np.take_along_axis(
+            np.asarray(jax.nn.log_softmax(apply(init.params, data.student_input))),
+            np.asarray(data.label)[:, None],
+            axis=1,
+        )[:, 0]
+        key, want = init.key, []
+        for _ in range(cfg.epochs):
+            key, k_perm = jax.random.split(key)
+            want.append(ce[np.asarray(jax.random.permutation(k_perm, N))[:40]].mean())
+        np.testing.assert_allclose(sup.loss[r], want, rtol=2e-6)
+        np.testing.assert_allclose(kd_run.history.supervised[r], want, rtol=2e-6)
+        assert np.ptp(want) > 1e-3  # the epochs kept different examples: the check can fail
+    w0, w3 = (sup.params["dense0"]["kernel"][r] for r in (0, 1))
+    assert not np.allclose(w0, w3)  # and the seeds differ
+
+
+def test_fit_at_kd_weight_zero_is_fit_supervised_for_every_variant(data):
+    cfg = _mlp_config(optimizer="adam", learning_rate=0.05)
+    x = np.asarray(data.student_input)
+    xs = np.stack([x, 2.0 * x[::-1]])  # two input variants of one shape
+    seeds = (0, 3)
+    sup = kd.fit_supervised(cfg, xs, data.label, seeds=seeds, variants=True)
+    assert sup.grid["seed"].tolist() == [0, 0, 3, 3]
+    assert sup.grid["variant"].tolist() == [0, 1, 0, 1]
+    for v in (0, 1):
+        fitted = {}
+        for w in (0.0, 0.5):
+            fitted[w] = kd.fit(
+                cfg,
+                kd.KDData(jnp.asarray(xs[v]), data.label, data.teacher_output),
+                sweep=kd.SweepConfig(seeds=seeds, kd_weights=(w,), temperatures=(3.0,)),
+                progress=False,
+                devices=jax.devices()[:1],
+            )
+        runs = np.asarray([2 * i + v for i in range(len(seeds))])  # (seed, variant v) in sup
+        for name, got, want in (
+            ("params", jax.tree.map(lambda a, r=runs: a[r], sup.params), fitted[0.0].state.params),
+            ("loss", sup.loss[runs], fitted[0.0].history.loss),
+            ("score", sup.score[runs], fitted[0.0].history.score),
+        ):
+            jax.tree.map(
+                lambda a, b, name=name: np.testing.assert_allclose(
+                    a, b, rtol=1e-5, atol=1e-6, err_msg=name
+                ),
+                got,
+                want,
+            )
+        # a KD run of the same seeds trains other weights (the comparison can fail)
+        kd_kernel = fitted[0.5].state.params["out"]["kernel"]
+        assert np.max(np.abs(kd_kernel - sup.params["out"]["kernel"][runs])) > 1e-3
+
+
+def test_trainer_without_a_teacher_never_reads_it(data):
+    """distill=False: the teacher outputs (NaN here) and the hparams never enter the loss; the
+    step equals the KD trainer's at kd_weight 0."""
+    cfg = _mlp_config()
+    hp = kd.HParams(jnp.float32(0.0), jnp.float32(3.0), jnp.int32(0))
+    nan_teacher = hp._replace(kd_weight=jnp.float32(jnp.nan), temperature=jnp.float32(jnp.nan))
+    with_kd = kd.make_trainer(cfg, num_examples=N)
+    no_kd = kd.make_trainer(cfg, num_examples=N, distill=False)
+    state = with_kd.init(jax.random.key(1))
+    batch = kd.Batch(data.student_input[:16], data.label[:16], data.teacher_output[0, :16])
+    want_state, want = jax.jit(with_kd.step)(state, batch, hp)
+    got_state, got = jax.jit(no_kd.step)(state, batch._replace(teacher_output=None), nan_teacher)
+    np.testing.assert_allclose(got.loss, want.supervised, rtol=1e-6)
+    np.testing.assert_allclose(got.loss, want.loss, rtol=1e-6)
+    np.testing.assert_array_equal(got.kd, 0.0)
+    np.testing.assert_allclose(got.score, want.score)
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7),
+        got_state.params,
+        want_state.params,
+    )
+    nan_data = data._replace(teacher_output=jnp.full_like(data.teacher_output, jnp.nan))
+    ev = jax.jit(no_kd.evaluate)(state.params, nan_data, nan_teacher)
+    assert np.isfinite(float(ev.loss))
+    np.testing.assert_allclose(
+        ev.loss, with_kd.evaluate(state.params, data, hp).supervised, rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="^distill: "):
+        kd.make_trainer(cfg, num_examples=N, distill="no")

@@ -1,13 +1,15 @@
 """Supervised training without a teacher: the cross-entropy (or squared-error) runs of a sweep.
 
-Teachers, pre-KD student encoders and no-KD baselines read no teacher, so they are trained here
-rather than by :func:`cch_jax.kd.fit` with a fake teacher. A run here makes exactly the choices a
-:func:`~cch_jax.kd.fit` run of the same seed makes (the same parameter initialisation, the same
-per-epoch shuffling keys, the same optimizer), so a no-KD baseline from :func:`fit_supervised` and
-a KD student from :func:`~cch_jax.kd.fit` of one seed are paired: they differ only in the loss.
+Teachers, pre-KD student encoders and no-KD baselines read no teacher. They are trained by the KD
+trainer itself, built without its KD term (``make_trainer(..., distill=False)``: no teacher output
+is read, none needs to be made up): the same ``init``, epoch loop, shuffling and optimizer as
+:func:`cch_jax.kd.fit`. So a no-KD baseline from :func:`fit_supervised` and a KD student from
+:func:`~cch_jax.kd.fit` of one seed are paired: they start from the same parameters, see the same
+minibatches in the same order and differ only in the loss.
 
 Several inputs of one shape (e.g. one image set blurred at several levels) train as variants of one
-vmapped program: runs are seeds x variants.
+vmapped program: runs are seeds x variants. The seeds axis is a vmap over keys and the variants
+axis a vmap over the inputs' leading axis, so the inputs are never copied per run.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import numpy as np
 
 from cch_jax import _checks
 from cch_jax.kd._config import TrainConfig
-from cch_jax.kd._models import make_model
-from cch_jax.kd._trainer import make_optimizer
+from cch_jax.kd._data import KDData
+from cch_jax.kd._trainer import HParams, make_trainer
 
 
 class SupervisedResult(NamedTuple):
@@ -41,64 +43,24 @@ class SupervisedResult(NamedTuple):
     grid: dict[str, np.ndarray]
 
 
-def _per_example(task: str, out: jax.Array, y: jax.Array):
-    if task == "classification":
-        loss = -jnp.take_along_axis(jax.nn.log_softmax(out), y[:, None], axis=-1)[:, 0]
-        score = (jnp.argmax(out, axis=-1) == y).astype(out.dtype)
-    else:
-        loss = (out[:, 0] - y) ** 2
-        score = loss
-    return loss, score
+# The trainer without a teacher reads neither of these; they only fill the trainer's signature.
+_NO_TEACHER = HParams(kd_weight=0.0, temperature=1.0, teacher=0)
 
 
 @functools.lru_cache(maxsize=16)
 def _program(config: TrainConfig, num_examples: int):
-    """The jitted ``(keys [P], variant [P], x [V, n, ...], y [n]) -> (params, loss, score)``.
+    """The jitted ``(keys [S], x [V, n, ...], y [n]) -> (params, loss, score)``, each ``[S, V, ...]``.
 
-    Each run gathers its minibatches from its variant (``x[v, idx]``), so the data are never
-    copied per run."""
-    model = make_model(config.model)
-    bs = config.batch_size
-    steps = num_examples // bs
-    tx = make_optimizer(config, steps * config.epochs)
-    task = config.loss.task
+    One run is ``init`` then ``run_epochs`` of the KD trainer built with ``distill=False``."""
+    trainer = make_trainer(config, num_examples=num_examples, distill=False)
 
-    def one(key, v, x, y):
-        k_init, k_run = jax.random.split(key)  # as kd.make_trainer's init: paired with kd.fit
-        params = model.init(k_init)
-        opt_state = tx.init(params)
+    def one(key, x, y):  # one seed, one variant: x [n, ...]
+        data = KDData(student_input=x, label=y, teacher_output=jnp.zeros((1, 0), x.dtype))
+        state, metrics = trainer.run_epochs(trainer.init(key), data, _NO_TEACHER, config.epochs)
+        return state.params, metrics.loss, metrics.score
 
-        def step(carry, idx):
-            params, opt_state = carry
-
-            def loss_fn(p):
-                loss, score = _per_example(task, model.apply(p, x[v, idx]), y[idx])
-                return jnp.mean(loss), (loss, score)
-
-            (_, (loss, score)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            params = jax.tree.map(jnp.add, params, updates)
-            return (params, opt_state), (jnp.sum(loss), jnp.sum(score))
-
-        def epoch(carry, _):
-            params, opt_state, key = carry
-            key, k_perm = jax.random.split(key)
-            if config.shuffle:
-                perm = jax.random.permutation(k_perm, num_examples)[: steps * bs]
-            else:
-                perm = jnp.arange(steps * bs)
-            (params, opt_state), (loss, score) = jax.lax.scan(
-                step, (params, opt_state), perm.reshape(steps, bs)
-            )
-            denom = steps * bs
-            return (params, opt_state, key), (jnp.sum(loss) / denom, jnp.sum(score) / denom)
-
-        (params, _, _), (loss, score) = jax.lax.scan(
-            epoch, (params, opt_state, k_run), None, length=config.epochs
-        )
-        return params, loss, score
-
-    return jax.jit(jax.vmap(one, in_axes=(0, 0, None, None)))
+    over_variants = jax.vmap(one, in_axes=(None, 0, None))
+    return jax.jit(jax.vmap(over_variants, in_axes=(0, None, None)))
 
 
 def fit_supervised(
@@ -118,7 +80,8 @@ def fit_supervised(
         (e.g. one image set at V blur levels).
       y: ``[n]`` integer classes (classification) or floats (regression).
       seeds: integer seeds >= 0; seed s gives the same initialisation and minibatch order as
-        seed s of :func:`cch_jax.kd.fit`.
+        seed s of :func:`cch_jax.kd.fit` (the same trainer, without its KD term), so with
+        kd_weight 0 ``fit`` trains the same weights up to float rounding.
       variants: whether ``x`` carries a leading axis of input variants.
 
     Returns:
@@ -160,12 +123,15 @@ def fit_supervised(
     num_variants = int(xs.shape[0])
     seed_col = np.repeat(np.asarray(seeds, np.int64), num_variants)
     variant_col = np.tile(np.arange(num_variants, dtype=np.int64), len(seeds))
-    keys = jax.vmap(jax.random.key)(jnp.asarray(seed_col))
-    fn = _program(config, n)
-    params, loss, score = fn(keys, jnp.asarray(variant_col), xs, yj)
+    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds))
+    params, loss, score = _program(config, n)(keys, xs, yj)
+
+    def runs(a):  # [S, V, ...] -> [S * V, ...], variant fastest
+        return a.reshape(-1, *a.shape[2:])
+
     return SupervisedResult(
-        params=params,
-        loss=np.asarray(loss),
-        score=np.asarray(score),
+        params=jax.tree.map(runs, params),
+        loss=np.asarray(runs(loss)),
+        score=np.asarray(runs(score)),
         grid={"seed": seed_col, "variant": variant_col},
     )

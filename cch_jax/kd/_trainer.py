@@ -1,8 +1,13 @@
 """The functional KD trainer: pure ``init``/``step``/``run_epochs`` over an explicit state.
 
 One run is written for one student; a sweep (seeds x kd_weights x temperatures x teachers) is
-``jax.vmap`` of the same functions (see :func:`cch_jax.kd.fit` in ``_fit.py``). Epochs are ``jax.lax.scan`` over minibatches of on-device
-arrays, shuffled with the run's own key; the frozen teacher enters only through precomputed outputs.
+``jax.vmap`` of the same functions (see :func:`cch_jax.kd.fit` in ``_fit.py``). Epochs are
+``jax.lax.scan`` over minibatches of on-device arrays, shuffled with the run's own key; the frozen
+teacher enters only through precomputed outputs.
+
+This is the only training loop of the package: supervised training without a teacher
+(:func:`cch_jax.kd.fit_supervised`) is the same trainer built with ``distill=False``, so a no-KD
+run and a KD run of one seed share their initialisation and minibatch order by construction.
 """
 
 from __future__ import annotations
@@ -14,9 +19,14 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from cch_jax import _checks
 from cch_jax.kd._config import TrainConfig
 from cch_jax.kd._data import KDData
-from cch_jax.kd._losses import batch_classification_kd_terms, batch_regression_kd_terms
+from cch_jax.kd._losses import (
+    batch_classification_kd_terms,
+    batch_regression_kd_terms,
+    cross_entropy,
+)
 from cch_jax.kd._models import Model, make_model
 
 
@@ -53,6 +63,9 @@ class HParams(NamedTuple):
 class Metrics(NamedTuple):
     """Per-example means over an epoch (or an evaluation set); per-example ``[b]`` inside a step.
 
+    Without a teacher (``make_trainer(..., distill=False)``) ``loss`` equals ``supervised`` and
+    ``kd`` and ``agreement`` are 0.
+
     Attributes:
       loss: the minimised KD loss.
       supervised: CE(y, student) in nats (classification) or (y - yhat)^2 (regression).
@@ -72,7 +85,8 @@ class Metrics(NamedTuple):
 
 
 class Batch(NamedTuple):
-    """A minibatch: student inputs ``[b, ...]``, labels ``[b]``, teacher outputs ``[b, (k)]``."""
+    """A minibatch: student inputs ``[b, ...]``, labels ``[b]``, teacher outputs ``[b, (k)]``
+    (``None`` for a trainer without a teacher)."""
 
     student_input: jax.Array
     label: jax.Array
@@ -115,8 +129,19 @@ def make_optimizer(config: TrainConfig, total_steps: int) -> optax.GradientTrans
     return optax.adam(lr)
 
 
-def _per_example(task: str, outputs, teacher, labels, hp: HParams) -> Metrics:
-    """Per-example loss terms and the 0/1 metrics for a batch: every field ``[b]``."""
+def _per_example(task: str, outputs, teacher, labels, hp: HParams, *, distill: bool) -> Metrics:
+    """Per-example loss terms and the 0/1 metrics for a batch: every field ``[b]``.
+
+    ``distill=False``: the label term alone; ``teacher`` and ``hp`` are not read."""
+    if not distill:
+        if task == "classification":
+            sup = jax.vmap(cross_entropy)(outputs, labels)
+            score = (jnp.argmax(outputs, axis=-1) == labels).astype(outputs.dtype)
+        else:
+            sup = (labels - outputs[:, 0]) ** 2
+            score = sup
+        zero = jnp.zeros_like(sup)
+        return Metrics(sup, sup, zero, score, zero)
     if task == "classification":
         terms = batch_classification_kd_terms(
             outputs, teacher, labels, kd_weight=hp.kd_weight, temperature=hp.temperature
@@ -136,6 +161,7 @@ def make_trainer(
     *,
     num_examples: int,
     optimizer: optax.GradientTransformation | None = None,
+    distill: bool = True,
 ) -> Trainer:
     """Builds the pure trainer functions for ``config`` and a training set of ``num_examples``.
 
@@ -144,10 +170,15 @@ def make_trainer(
       num_examples: training-set size n (fixes steps per epoch and the schedule length).
       optimizer: an optax transformation replacing the one ``config`` describes (e.g. one whose
         step size is computed from the data, inside a traced function).
+      distill: True for the KD loss of ``config.loss`` with the swept :class:`HParams`; False for
+        supervised training on labels alone (what :func:`cch_jax.kd.fit_supervised` runs):
+        ``KDData.teacher_output`` and the hparams are then never read, and the initialisation,
+        shuffling and optimizer are those of the KD trainer.
 
     Returns:
       :class:`Trainer`.
     """
+    distill = _checks.check_bool("distill", distill)
     if isinstance(num_examples, bool) or not isinstance(num_examples, int) or num_examples < 1:
         raise ValueError(f"num_examples: expected a positive integer, got {num_examples!r}")
     if config.batch_size > num_examples:
@@ -173,7 +204,7 @@ def make_trainer(
     def step(state: TrainState, batch: Batch, hp: HParams):
         def loss_fn(params):
             out = model.apply(params, batch.student_input)
-            per = _per_example(task, out, batch.teacher_output, batch.label, hp)
+            per = _per_example(task, out, batch.teacher_output, batch.label, hp, distill=distill)
             return jnp.mean(per.loss), per
 
         (_, per), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
@@ -181,12 +212,19 @@ def make_trainer(
         params = optax.apply_updates(state.params, updates)
         return TrainState(params, opt_state, state.step + 1, state.key), per
 
+    def teacher(data: KDData, hp: HParams, idx=None):
+        if not distill:
+            return None
+        return (
+            data.teacher_output[hp.teacher] if idx is None else data.teacher_output[hp.teacher, idx]
+        )
+
     def gather(data: KDData, idx, hp: HParams) -> Batch:
-        return Batch(data.student_input[idx], data.label[idx], data.teacher_output[hp.teacher, idx])
+        return Batch(data.student_input[idx], data.label[idx], teacher(data, hp, idx))
 
     def epoch(state: TrainState, data: KDData, hp: HParams):
         if full_batch:  # one step on the data as stored: no gather, no copy, no randomness
-            batch = Batch(data.student_input, data.label, data.teacher_output[hp.teacher])
+            batch = Batch(data.student_input, data.label, teacher(data, hp))
             state, per = step(state, batch, hp)
             return state, jax.tree.map(jnp.mean, per)
         key, k_perm = jax.random.split(state.key)
@@ -210,8 +248,7 @@ def make_trainer(
 
     def evaluate(params, data: KDData, hp: HParams) -> Metrics:
         out = model.apply(params, data.student_input)
-        teacher = data.teacher_output[hp.teacher]
-        per = _per_example(task, out, teacher, data.label, hp)
+        per = _per_example(task, out, teacher(data, hp), data.label, hp, distill=distill)
         return jax.tree.map(jnp.mean, per)
 
     return Trainer(init, step, epoch, run_epochs, evaluate, model, config, steps_per_epoch)
