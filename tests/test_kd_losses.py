@@ -227,9 +227,19 @@ def test_batch_and_regression_losses_reject_bad_arguments():
         kd.tempered_kl(jnp.zeros(2), jnp.zeros(2), 0.0)
 
 
-def test_traced_losses_do_not_raise():
-    """Under jit the values are unknown: no check can raise (documented), shapes still agree."""
+def test_traced_losses_do_not_raise_and_give_the_hand_values():
+    """Under jit the values are unknown: no check can raise (documented). The values are still the
+    hand computation's; an out-of-range traced label is clipped to the nearest class, and a NaN
+    teacher gives a NaN loss."""
     fn = jax.jit(
         lambda s, t, y, w: kd.classification_kd_loss(s, t, y, kd_weight=w, temperature=2.0)
     )
-    assert np.isfinite(float(fn(_S3, _T3, 1, 0.5)))
+    np.testing.assert_allclose(float(fn(_S3, _T3, 1, 0.5)), _hand(S, T_, 1, 0.5, 2.0)[0], rtol=1e-6)
+    np.testing.assert_allclose(float(fn(_S3, _T3, 7, 0.3)), _hand(S, T_, 2, 0.3, 2.0)[0], rtol=1e-6)
+    np.testing.assert_allclose(
+        float(fn(_S3, _T3, -4, 0.3)), _hand(S, T_, 0, 0.3, 2.0)[0], rtol=1e-6
+    )
+    assert np.isnan(float(fn(_S3, _T3.at[0].set(jnp.nan), 1, 0.5)))
+    reg = jax.jit(lambda p, t, y, w: kd.regression_kd_loss(p, t, y, kd_weight=w))
+    # (1 - 0.25) (3 - 1.5)^2 + 0.25 (-1 - 1.5)^2 = 1.6875 + 1.5625
+    np.testing.assert_allclose(float(reg(1.5, -1.0, 3.0, 0.25)), 3.25, rtol=1e-6)

@@ -9,10 +9,18 @@ import pytest
 from cch_jax import kd
 
 
-def test_public_names_import():
-    for name in kd.__all__ if hasattr(kd, "__all__") else dir(kd):
-        if not name.startswith("_"):
-            assert getattr(kd, name) is not None
+@pytest.mark.parametrize(
+    "name,shape,hidden,count",
+    [
+        ("linear", (7,), (), 7 * 3 + 3),
+        ("mlp", (6,), (5, 4), 6 * 5 + 5 + 5 * 4 + 4 + 4 * 3 + 3),
+        # conv0 3x3x1x4 + 4, conv1 3x3x4x6 + 6, dense (7x7x6)x8 + 8 after two 2x2 pools, head 8x3 + 3
+        ("cnn", (28, 28, 1), (4, 6, 8), 36 + 4 + 216 + 6 + 294 * 8 + 8 + 24 + 3),
+    ],
+)
+def test_each_model_has_the_parameters_of_its_architecture(name, shape, hidden, count):
+    cfg = kd.ModelConfig(name=name, input_shape=shape, num_outputs=3, hidden=hidden)
+    assert kd.count_params(kd.make_model(cfg).init(jax.random.key(0))) == count
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,8 @@ def tempered_kl(student_logits: jax.Array, teacher_logits: jax.Array, temperatur
     log_q = jax.nn.log_softmax(student_logits / temperature)
     log_p = jax.nn.log_softmax(teacher_logits / temperature)
     p = jnp.exp(log_p)
-    return jnp.sum(jnp.where(p > 0, p * (log_p - log_q), 0.0))
+    # 0 log 0 = 0 where the teacher gives a class no mass; a NaN teacher still gives NaN
+    return jnp.sum(jnp.where(p == 0, 0.0, p * (log_p - log_q)))
 
 
 def classification_kd_terms(
