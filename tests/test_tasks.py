@@ -11,31 +11,98 @@ import scipy.special
 import scipy.stats
 
 from cch_jax import theory
-from cch_jax.mi import _tasks, tasks
+from cch_jax.mi import _tasks_common, _tasks_pairs, tasks
 
 KEY = jax.random.key(0)
 
 
-def test_public_names():
-    for name in (
-        "Task",
-        "Multinormal",
-        "StudentT",
-        "Transformed",
-        "Embedded",
-        "MONOTONE_MAPS",
-        "correlated_gaussian",
-        "multinormal",
-        "independent",
-        "student_t",
-        "student_t_mi_correction",
-        "transformed",
-        "embedded",
-    ):
-        assert hasattr(tasks, name), name
-    import cch_jax.mi
+def _plug_in_gaussian_mi(x, y) -> float:
+    """1/2 log(det S_xx det S_yy / det S) of the sample covariance (exact MI for Gaussians)."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    cov = np.cov(np.concatenate([x, y], axis=1).T)
+    return _tasks_common.gaussian_mi_f64(cov, x.shape[1])
 
-    assert cch_jax.mi.tasks is tasks
+
+# Every public task family, built through cch_jax.mi.tasks, against what its samples must show at
+# n = 50 000: the plug-in Gaussian MI of the sample covariance has s.e. ~0.005 nats there for these
+# MIs (< 0.5 nats), so 0.02 nats is > 4 s.e., and far below the errors a wrong task would give
+# (a swapped split, a missing map, a factor 2 in the MI).
+N_PLUG_IN = 50_000
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: tasks.correlated_gaussian(2, 2, 0.6),
+        lambda: tasks.multinormal(_random_spd(np.random.default_rng(4), 5), 2),
+        lambda: tasks.independent(3, 2),
+        lambda: tasks.embedded(tasks.correlated_gaussian(1, 1, 0.8), 4, 3, key=jax.random.key(2)),
+    ],
+)
+def test_gaussian_families_sample_the_mi_they_report(make):
+    task = make()
+    assert isinstance(task, tasks.Task)
+    x, y = task.sample(key=jax.random.key(5), n=N_PLUG_IN)
+    chex.assert_shape([x, y], [(N_PLUG_IN, task.dim_x), (N_PLUG_IN, task.dim_y)])
+    assert _plug_in_gaussian_mi(x, y) == pytest.approx(task.mutual_information(), abs=0.02)
+
+
+def test_transformed_samples_are_monotone_maps_of_the_base_with_its_mi():
+    """cube/asinh change the sample correlations (the plug-in Gaussian MI drops by > 0.05 nats),
+    the inverse maps restore them, and the reported MI is the base's."""
+    base = tasks.correlated_gaussian(2, 2, 0.6)
+    task = tasks.transformed(base, x_map="cube", y_map="asinh")
+    x, y = task.sample(key=jax.random.key(6), n=N_PLUG_IN)
+    truth = task.mutual_information()
+    assert truth == base.mutual_information()
+    assert _plug_in_gaussian_mi(x, y) < truth - 0.05
+    x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    assert _plug_in_gaussian_mi(np.cbrt(x64), np.sinh(y64)) == pytest.approx(truth, abs=0.02)
+
+
+def test_student_t_samples_have_the_gaussian_part_and_the_reported_correction():
+    """The sample covariance is dof/(dof-2) S: its Gaussian MI is that of S; the task's MI adds
+    the (positive) dof correction on top."""
+    disp = _random_spd(np.random.default_rng(8), 4)
+    task = tasks.student_t(disp, 2, 8.0)
+    x, y = task.sample(key=jax.random.key(9), n=N_PLUG_IN)
+    gaussian_part = _tasks_common.gaussian_mi_f64(disp, 2)
+    assert _plug_in_gaussian_mi(x, y) == pytest.approx(gaussian_part, abs=0.02)
+    correction = tasks.student_t_mi_correction(2, 2, 8.0)
+    assert correction > 0.02
+    assert task.mutual_information() == pytest.approx(gaussian_part + correction, abs=1e-12)
+
+
+def test_mixture_labels_sample_the_label_mi_they_report():
+    """I(H; Y) = E[log p(u | y) - log p(u)] along the informative direction u = h q[:, 0],
+    estimated from the samples with the task's own class means (CLT bound, 4 s.e.)."""
+    task = tasks.mixture_labels(4, 2.0, 3)
+    assert isinstance(task, tasks.MixtureLabels)
+    h, labels = task.sample(key=jax.random.key(10), n=N_PLUG_IN)
+    chex.assert_shape([h, labels], [(N_PLUG_IN, 3), (N_PLUG_IN,)])
+    u = np.asarray(h, np.float64) @ task.q[:, 0]
+    means = 2.0 * (np.arange(4) - 1.5)
+    logp = scipy.stats.norm.logpdf(u[:, None] - means[None, :])  # [n, C]
+    ratio = logp[np.arange(N_PLUG_IN), np.asarray(labels)] - (
+        scipy.special.logsumexp(logp, axis=1) - math.log(4)
+    )
+    se = ratio.std() / math.sqrt(N_PLUG_IN)
+    assert abs(ratio.mean() - task.mutual_information()) < 4 * se
+    assert task.mutual_information() == pytest.approx(tasks.mixture_label_mi(4, 2.0))
+
+
+def test_cch_triple_samples_the_teacher_student_mi_and_gap_it_reports():
+    """Teacher and student share only Gaussian directions (the label direction u is independent of
+    the teacher), so the plug-in Gaussian MI of (teacher, student) is I(H_t; H_s)."""
+    triple = tasks.cch_triple(0.3, dim_teacher=4, dim_student=5)
+    assert isinstance(triple, tasks.CCHTriple)
+    teacher, student, labels = triple.sample(key=jax.random.key(12), n=N_PLUG_IN)
+    chex.assert_shape([teacher, student, labels], [(N_PLUG_IN, 4), (N_PLUG_IN, 5), (N_PLUG_IN,)])
+    assert _plug_in_gaussian_mi(teacher, student) == pytest.approx(
+        triple.mi_teacher_student(), abs=0.02
+    )
+    assert triple.gap() == pytest.approx(0.3, abs=1e-12)
+    assert triple.mi_student_label() == pytest.approx(tasks.mixture_label_mi(4, 2.0), abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -150,7 +217,7 @@ def test_student_t_mi_equals_bmi(dx, dy, dof, rho):
 
 def test_digamma_helper():
     for v in (0.05, 0.5, 1.0, 2.5, 7.9, 8.0, 33.3, 1e4):
-        np.testing.assert_allclose(_tasks._digamma(v), scipy.special.digamma(v), rtol=1e-12)
+        np.testing.assert_allclose(_tasks_pairs._digamma(v), scipy.special.digamma(v), rtol=1e-12)
 
 
 def test_student_t_correction_limits():
@@ -232,7 +299,7 @@ def test_embedded_keeps_mi_and_structure():
     full[:2, 6:7], full[6:7, :2] = base.cov[:2, 2:], base.cov[2:, :2]
     rot = np.block([[task.q_x, np.zeros((6, 4))], [np.zeros((4, 6)), task.q_y]])
     np.testing.assert_allclose(
-        _tasks._gaussian_mi_f64(rot @ full @ rot.T, 6), base.mutual_information(), rtol=1e-10
+        _tasks_common.gaussian_mi_f64(rot @ full @ rot.T, 6), base.mutual_information(), rtol=1e-10
     )
     # rotating back recovers the base sample in the leading coordinates
     key = jax.random.key(11)
