@@ -3,7 +3,6 @@ the IDX reader, Gaussian blur against scipy, MNIST-M and view pairs; real Debian
 behind --run-realdata."""
 
 import gzip
-import time
 
 import chex
 import jax
@@ -14,6 +13,7 @@ import scipy.ndimage
 import tensorflow_datasets as tfds
 
 from cch_jax import data
+from cch_jax.data import _views
 
 SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
 
@@ -37,11 +37,11 @@ def test_load_mock(name, tmp_path):
     chex.assert_shape(head, (3, *SHAPES[name]))
 
 
-def test_load_fails_fast_when_not_prepared(tmp_path):
-    start = time.perf_counter()
+def test_load_fails_fast_when_not_prepared(tmp_path, monkeypatch):
+    # no download is attempted (its retries take minutes): reading a source would fail the test
+    monkeypatch.setattr(tfds, "data_source", lambda *a, **k: pytest.fail("tried to load"))
     with pytest.raises(RuntimeError, match=r"no prepared 'mnist'.*cch-jax\[tf\].*download=True"):
         data.load("mnist", "train", data_dir=tmp_path)
-    assert time.perf_counter() - start < 10.0  # no download retries (those take minutes)
     assert not any(tmp_path.rglob("*.array_record*"))
 
 
@@ -186,9 +186,11 @@ def test_huge_blur_is_fast_and_exact():
     image only meet the zero padding, so the capped kernel gives scipy's result exactly."""
     rng = np.random.default_rng(0)
     img = rng.uniform(size=(4, 8, 8, 3)).astype(np.float32)
-    start = time.perf_counter()
+    # the work does not grow with gamma: the applied kernel is capped at 7 pixels each side
+    for gamma in (1000.0, 1e7):
+        kernel = _views._capped_kernel(gamma, _views.blur_radius(gamma), 8)
+        assert kernel.shape == (15,) and np.isfinite(np.asarray(kernel)).all()
     out = np.asarray(data.gaussian_blur(img, 1000.0))
-    assert time.perf_counter() - start < 5.0
     ref = scipy.ndimage.gaussian_filter(img, sigma=(0, 1000, 1000, 0), mode="constant", truncate=4)
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-12)
     # Not the image mean: zero padding lets ~1 - (8 / (sqrt(2 pi) 1000))^2 of the mass leak out.
@@ -197,9 +199,7 @@ def test_huge_blur_is_fast_and_exact():
     big = rng.uniform(size=(40, 40, 1)).astype(np.float32)
     ref = scipy.ndimage.gaussian_filter(big, sigma=(6, 6, 0), mode="constant", truncate=4)
     np.testing.assert_allclose(np.asarray(data.gaussian_blur(big, 6.0)), ref, atol=1e-6)
-    start = time.perf_counter()
     assert np.isfinite(np.asarray(data.gaussian_blur(img, 1e7))).all()  # closed-form normaliser
-    assert time.perf_counter() - start < 5.0
 
 
 def test_noise_statistics():

@@ -45,19 +45,17 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys):
     assert "invalid choice: 'sgd'" in capsys.readouterr().err
 
 
-def test_cli_checks_the_output_folder_before_any_work(tmp_path, capsys):
-    """An unwritable --out fails in well under a second, before the simulation, with one line."""
-    import time
-
+def test_cli_checks_the_output_folder_before_any_work(tmp_path, capsys, monkeypatch):
+    """An unwritable --out fails before the simulation starts, with one line."""
     (tmp_path / "file").write_text("not a folder")
-    start = time.perf_counter()
+    monkeypatch.setattr(
+        "cch_jax.experiments.run_figure1", lambda *a, **k: pytest.fail("the simulation started")
+    )
     assert cli.main(["figure1", "--out", str(tmp_path / "file" / "sub")]) == 2  # default size
-    elapsed = time.perf_counter() - start
     err = capsys.readouterr().err
     assert (
         err.startswith("cch figure1: error: --out: cannot write to folder") and err.count("\n") == 1
     )
-    assert elapsed < 2.0, elapsed  # the full default run takes ~10 s
 
 
 def test_simulation_shapes_and_gap_zero_crossing():
