@@ -117,12 +117,15 @@ def run_anchor(
 
 
 def environment() -> dict[str, str]:
-    """Device kind, core count and package versions, attached to every result row."""
+    """Device kind, core count, package versions and ``XLA_FLAGS`` (e.g. the CPU-convolution
+    opt-in, ``cch_jax.kd.use_fast_cpu_convolutions``), attached to every result row."""
     info = {
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": str(os.cpu_count()),
     }
+    if os.environ.get("XLA_FLAGS"):
+        info["xla_flags"] = os.environ["XLA_FLAGS"]
     for pkg in ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "scikit-learn", "torch"):
         try:
             info[pkg] = importlib.metadata.version(pkg)
