@@ -117,7 +117,16 @@ def divergence(history: Metrics, state: TrainState, reference: np.ndarray) -> np
 
 
 def sweep_grid(sweep: SweepConfig, num_teachers: int) -> dict[str, np.ndarray]:
-    """The flattened run axis, seeds x kd_weights x temperatures x teachers (teacher fastest)."""
+    """The flattened run axis, seeds x kd_weights x temperatures x teachers (teacher fastest).
+
+    Args:
+      sweep: the :class:`SweepConfig` (seeds, kd_weights, temperatures).
+      num_teachers: V, the number of teacher variants in the data.
+
+    Returns:
+      ``{'seed': int64, 'kd_weight': float32, 'temperature': float32, 'teacher': int32}``, each
+      ``[P]`` with P = seeds x kd_weights x temperatures x V.
+    """
     combos = list(
         itertools.product(sweep.seeds, sweep.kd_weights, sweep.temperatures, range(num_teachers))
     )
@@ -131,7 +140,14 @@ def sweep_grid(sweep: SweepConfig, num_teachers: int) -> dict[str, np.ndarray]:
 
 
 def print_progress(p: Progress) -> None:
-    """The default progress display: a bar and the last epoch's sweep-mean metrics, on stderr."""
+    """The default progress display: a bar and the last epoch's sweep-mean metrics, on stderr.
+
+    Args:
+      p: the :class:`Progress` after a chunk of epochs (loss, kd in nats; seconds of wall time).
+
+    Returns:
+      None; one line is (re)written on stderr, ended with a newline after the last epoch.
+    """
     width = 24
     done = int(width * p.epoch / p.epochs)
     m = p.metrics

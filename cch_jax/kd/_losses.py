@@ -124,6 +124,13 @@ def cross_entropy(logits: jax.Array, label: jax.Array) -> jax.Array:
     """CE(y, softmax(z)) in nats for one example: logits ``[k]``, integer label (scalar).
 
     A concrete label outside [0, k) is an error; a traced one is clipped to the nearest class.
+
+    Args:
+      logits: ``[k]`` finite logits z.
+      label: integer class y in [0, k) (scalar).
+
+    Returns:
+      A scalar, -log softmax(z)_y in nats.
     """
     _check_logits("logits", logits, ndim=1)
     if np.ndim(label) != 0:
@@ -136,8 +143,15 @@ def cross_entropy(logits: jax.Array, label: jax.Array) -> jax.Array:
 def tempered_kl(student_logits: jax.Array, teacher_logits: jax.Array, temperature) -> jax.Array:
     """KL(softmax(z_t / T) || softmax(z_s / T)) in nats, summed over the ``[k]`` classes.
 
-    Classes the teacher gives zero probability contribute zero (0 log 0 = 0). Both logits ``[k]``
-    of the same size; temperature T > 0.
+    Classes the teacher gives zero probability contribute zero (0 log 0 = 0).
+
+    Args:
+      student_logits: ``[k]`` student logits z_s.
+      teacher_logits: ``[k]`` teacher logits z_t, the same size.
+      temperature: T > 0 (may be a traced scalar).
+
+    Returns:
+      A scalar >= 0 in nats (without the T^2 factor of the KD loss).
     """
     _check_logits("student_logits", student_logits, ndim=1)
     _check_logits("teacher_logits", teacher_logits, ndim=1)
@@ -228,7 +242,17 @@ def regression_kd_terms(
 def regression_kd_loss(
     prediction: jax.Array, teacher_prediction: jax.Array, target: jax.Array, *, kd_weight
 ) -> jax.Array:
-    """(1 - kd_weight)(y - yhat)^2 + kd_weight (t - yhat)^2 for one example (theory/'s form)."""
+    """(1 - kd_weight)(y - yhat)^2 + kd_weight (t - yhat)^2 for one example (theory/'s form).
+
+    Args:
+      prediction: scalar student prediction yhat.
+      teacher_prediction: scalar frozen teacher prediction t (treated as a constant).
+      target: scalar label y.
+      kd_weight: in [0, 1], the weight on the teacher term.
+
+    Returns:
+      A scalar, in squared units of y.
+    """
     return regression_kd_terms(prediction, teacher_prediction, target, kd_weight=kd_weight).total
 
 
@@ -240,7 +264,18 @@ def batch_classification_kd_terms(
     kd_weight,
     temperature,
 ) -> LossTerms:
-    """:func:`classification_kd_terms` over a batch: ``[n, k]`` logits, ``[n]`` labels."""
+    """:func:`classification_kd_terms` over a batch: ``[n, k]`` logits, ``[n]`` labels.
+
+    Args:
+      student_logits: ``[n, k]`` student logits.
+      teacher_logits: ``[n, k]`` frozen teacher logits (treated as constants).
+      labels: ``[n]`` integer classes in [0, k).
+      kd_weight: in [0, 1], the weight on the KD term (a scalar, may be traced).
+      temperature: T > 0 (a scalar, may be traced).
+
+    Returns:
+      :class:`LossTerms` of ``[n]`` per-example values in nats (the caller reduces).
+    """
     _check_classification(student_logits, teacher_logits, labels, kd_weight, temperature, ndim=2)
     fn = lambda s, t, y: classification_kd_terms(  # noqa: E731
         s, t, y, kd_weight=kd_weight, temperature=temperature
@@ -251,7 +286,17 @@ def batch_classification_kd_terms(
 def batch_regression_kd_terms(
     predictions: jax.Array, teacher_predictions: jax.Array, targets: jax.Array, *, kd_weight
 ) -> LossTerms:
-    """:func:`regression_kd_terms` over a batch: ``[n]`` each -> ``[n]`` each."""
+    """:func:`regression_kd_terms` over a batch: ``[n]`` each -> ``[n]`` each.
+
+    Args:
+      predictions: ``[n]`` student predictions yhat.
+      teacher_predictions: ``[n]`` frozen teacher predictions t (treated as constants).
+      targets: ``[n]`` labels y.
+      kd_weight: in [0, 1], the weight on the teacher term (a scalar, may be traced).
+
+    Returns:
+      :class:`LossTerms` of ``[n]`` per-example squared errors (the caller reduces).
+    """
     _check_regression(predictions, teacher_predictions, targets, kd_weight, ndim=1)
     fn = lambda p, t, y: regression_kd_terms(p, t, y, kd_weight=kd_weight)  # noqa: E731
     return jax.vmap(fn)(predictions, teacher_predictions, targets)

@@ -311,5 +311,12 @@ def make_model(config: ModelConfig) -> Model:
 
 
 def count_params(params: Params) -> int:
-    """Number of scalar parameters in a (single-model) parameter pytree."""
+    """Number of scalar parameters in a (single-model) parameter pytree.
+
+    Args:
+      params: one model's parameters (e.g. ``Model.init(key)``), no leading run axis.
+
+    Returns:
+      The total number of array elements over all leaves.
+    """
     return int(sum(jnp.size(leaf) for leaf in jax.tree.leaves(params)))

@@ -1,9 +1,9 @@
 """Supervised training without a teacher: the cross-entropy (or squared-error) runs of a sweep.
 
 Teachers, pre-KD student encoders and no-KD baselines read no teacher. They are trained by the KD
-trainer itself, built without its KD term (``make_trainer(..., distill=False)``: no teacher output
-is read, none needs to be made up): the same ``init``, epoch loop, shuffling and optimizer as
-:func:`cch_jax.kd.fit`. So a no-KD baseline from :func:`fit_supervised` and a KD student from
+trainer itself, built without its KD term (``make_trainer(..., distill=False)``: teacher outputs
+are never read; an empty placeholder fills ``KDData.teacher_output``): the same ``init``, epoch
+loop, shuffling and optimizer as :func:`cch_jax.kd.fit`. So a no-KD baseline from :func:`fit_supervised` and a KD student from
 :func:`~cch_jax.kd.fit` of one seed are paired: they start from the same parameters, see the same
 minibatches in the same order and differ only in the loss.
 

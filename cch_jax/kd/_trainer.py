@@ -118,7 +118,16 @@ class Trainer(NamedTuple):
 
 
 def make_optimizer(config: TrainConfig, total_steps: int) -> optax.GradientTransformation:
-    """The optax optimizer (with its schedule) described by ``config``."""
+    """The optax optimizer (with its schedule) described by ``config``.
+
+    Args:
+      config: its ``optimizer`` ('sgd', 'momentum': Nesterov with ``momentum``, or 'adam'),
+        ``learning_rate`` and ``schedule`` ('cosine' decays to 0 over ``total_steps``).
+      total_steps: optimizer steps of the whole run (steps per epoch x epochs), >= 0.
+
+    Returns:
+      An ``optax.GradientTransformation``.
+    """
     lr: Any = config.learning_rate
     if config.schedule == "cosine":
         lr = optax.cosine_decay_schedule(config.learning_rate, decay_steps=max(total_steps, 1))
