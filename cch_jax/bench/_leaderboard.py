@@ -1,0 +1,901 @@
+"""The KD-outcome benchmark's leaderboard: every predictor of "will KD help?" scored on the outcomes.
+
+Input: the settings table (one dict per setting, the contract shared with the benchmark runs):
+``dataset``, ``setting``, ``student``, ``teacher``, ``kd_weight``, ``temperature``, per target
+``delta_<target>`` (points) and ``outcome_<target>`` ('gain' | 'loss' | 'none'), and per predictor
+``call:NAME`` ('distill' | 'dont' | 'abstain'), ``score:NAME`` (higher = more in favour of
+distilling) and ``cost:NAME`` (seconds). Targets: ``kd`` (KD vs no KD) and ``transfer`` (KD vs the
+same KD run with a teacher whose logits are permuted across rows, i.e. what the teacher's
+knowledge adds beyond KD as a regulariser).
+
+For every predictor x target, pooled over all datasets (``dataset = 'all'``) and per dataset:
+
+- ``calls``: settings where it made a call (not 'abstain'); ``significant``: those among them
+  with a significant outcome (gain or loss); ``right``: 'distill' on a gain or 'dont' on a loss;
+  ``accuracy = right / significant`` with its 95 % Wilson interval (``accuracy_low``,
+  ``accuracy_high``). Settings whose outcome is 'none' are not scored: nobody can be right there.
+- ``auroc``: how well the score separates the significant gains from the significant losses
+  (every significant setting with a finite score, whether or not the predictor abstained there).
+- ``spearman``: rank correlation of the score with the measured delta over all settings.
+- ``top1`` / ``regret``: teacher selection. Over groups of settings that share (dataset, student,
+  kd_weight, temperature) and have at least 2 teachers, pick the teacher with the highest score:
+  ``top1`` is the share of groups where that teacher has the largest delta, ``regret`` the mean
+  (largest delta - delta of the pick), in points. Tied top scores are averaged over (the expected
+  value of a random tie-break), so a constant score scores like a random pick.
+- ``cost_s``: mean seconds per setting.
+- ``scored``: 'natural' (the predictor's own calls) or 'lodo': a predictor whose threshold is
+  "fitted" (``cch_jax.predictors.REGISTRY[name].threshold``) has its calls re-made leave one
+  dataset out -- on dataset D, ``call = 'distill' if score > threshold else 'dont'`` with the
+  threshold that maximises ``right`` on the significant settings of the *other* datasets
+  (:func:`fit_threshold`), so no dataset is scored by a threshold fitted on its own outcomes.
+  ``threshold`` is the one applied to D (per-dataset rows) or the one fitted on every dataset
+  (pooled rows: what to apply outside the benchmark; it scores no row).
+
+A ``base_rate`` row per target and dataset gives the majority-outcome rate: the accuracy of the
+better constant call ('always' or 'never' distill, chosen knowing the outcomes; per dataset, its
+own majority), the bar every predictor must clear. 'always' and 'never' themselves are ordinary
+predictors when the table has them.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.resources
+import json
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cch_jax import _checks
+from cch_jax.bench import _stats
+
+TARGETS = ("kd", "transfer")
+CALLS = ("distill", "dont", "abstain")
+BASE_RATE = "base_rate"
+RECORDS_SCHEMA = "cch-bench-records/1"
+MIN_SIGNIFICANT = 10
+"""Fewest significant settings before :func:`best_predictor` trusts a predictor's record."""
+
+LEADERBOARD_COLUMNS = (
+    "predictor",
+    "target",
+    "dataset",
+    "scored",
+    "settings",
+    "datasets",
+    "calls",
+    "right",
+    "significant",
+    "accuracy",
+    "accuracy_low",
+    "accuracy_high",
+    "auroc",
+    "spearman",
+    "top1",
+    "regret",
+    "groups",
+    "cost_s",
+    "threshold",
+    "gains",
+    "losses",
+    "majority",
+)
+
+_TARGET_TITLES = {
+    "kd": "KD vs no KD (delta_kd)",
+    "transfer": "KD vs a random-control teacher (delta_transfer)",
+}
+_STRING_COLUMNS = ("dataset", "setting", "student", "teacher", "task")
+_RECORD_FIELDS = (
+    "calls",
+    "right",
+    "significant",
+    "accuracy",
+    "accuracy_low",
+    "accuracy_high",
+    "auroc",
+    "settings",
+    "datasets",
+    "scored",
+    "threshold",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading the settings table
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _number(where: str, value) -> float:
+    """A table cell as a float (NaN when blank); a non-number is an error naming the cell."""
+    if _blank(value):
+        return math.nan
+    if isinstance(value, bool):
+        raise ValueError(f"{where}: expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: expected a number, got {value!r:.40}") from None
+
+
+def _predictor_names(rows: Sequence[Mapping]) -> list[str]:
+    names = {}
+    for row in rows:
+        for key in row:
+            if isinstance(key, str) and key.startswith("call:"):
+                names[key[len("call:") :]] = None
+    return list(names)
+
+
+class _Table:
+    """The columns the leaderboard needs, as arrays over the settings (validated)."""
+
+    def __init__(self, rows, predictors, targets):
+        if isinstance(rows, Mapping) or isinstance(rows, str | bytes):
+            raise ValueError("rows: expected a sequence of dicts (one per setting), got one object")
+        try:
+            rows = list(rows)
+        except TypeError:
+            raise ValueError(
+                f"rows: expected a sequence of dicts, got {type(rows).__name__}"
+            ) from None
+        if not rows:
+            raise ValueError("rows: the settings table is empty")
+        for i, row in enumerate(rows):
+            if not isinstance(row, Mapping):
+                raise ValueError(f"rows[{i}]: expected a dict, got {type(row).__name__}")
+        self.n = len(rows)
+        if isinstance(targets, str):
+            targets = (targets,)
+        targets = tuple(targets)
+        if not targets:
+            raise ValueError("targets: expected at least one of 'kd', 'transfer'")
+        for t in targets:
+            _checks.check_choice("targets", t, TARGETS)
+        if len(set(targets)) != len(targets):
+            raise ValueError(f"targets: {targets} repeats a target")
+        self.targets = targets
+
+        known = _predictor_names(rows)
+        if predictors is None:
+            predictors = known
+        else:
+            if isinstance(predictors, str):
+                predictors = (predictors,)
+            predictors = list(predictors)
+            for p in predictors:
+                if not isinstance(p, str) or p not in known:
+                    raise ValueError(
+                        f"predictors: {p!r} has no call:{p} column in rows (have: "
+                        f"{', '.join(known) or 'none'})"
+                    )
+            if len(set(predictors)) != len(predictors):
+                raise ValueError(f"predictors: {predictors} repeats a name")
+        if BASE_RATE in predictors:
+            raise ValueError(f"predictors: {BASE_RATE!r} is reserved for the reference row")
+        self.predictors = predictors
+
+        def where(i, key):
+            setting = rows[i].get("setting")
+            return f"rows[{i}]" + (f" (setting {setting!r})" if setting else "") + f".{key}"
+
+        dataset = []
+        for i, row in enumerate(rows):
+            d = row.get("dataset")
+            if _blank(d) or not isinstance(d, str):
+                raise ValueError(f"{where(i, 'dataset')}: expected a dataset name, got {d!r}")
+            dataset.append(d)
+        self.dataset = np.asarray(dataset, dtype=object)
+        self.datasets = list(dict.fromkeys(dataset))
+
+        def level(i, key):  # NaN (blank) -> None: NaN != NaN would split every group
+            v = _number(where(i, key), rows[i].get(key))
+            return None if math.isnan(v) else v
+
+        self.group = [
+            (
+                row["dataset"],
+                str(row.get("student", "")),
+                level(i, "kd_weight"),
+                level(i, "temperature"),
+            )
+            for i, row in enumerate(rows)
+        ]
+        self.outcome, self.delta = {}, {}
+        for t in targets:
+            out = []
+            for i, row in enumerate(rows):
+                o = row.get(f"outcome_{t}")
+                o = "none" if _blank(o) else o
+                if o not in _stats.OUTCOMES:
+                    raise ValueError(
+                        f"{where(i, f'outcome_{t}')}: expected one of gain, loss, none, got {o!r}"
+                    )
+                out.append(o)
+            self.outcome[t] = np.asarray(out, dtype=object)
+            self.delta[t] = np.asarray(
+                [_number(where(i, f"delta_{t}"), r.get(f"delta_{t}")) for i, r in enumerate(rows)]
+            )
+        self.call, self.score, self.cost = {}, {}, {}
+        for p in predictors:
+            calls = []
+            for i, row in enumerate(rows):
+                c = row.get(f"call:{p}")
+                c = None if _blank(c) else c  # not available on this setting
+                if c is not None and c not in CALLS:
+                    raise ValueError(
+                        f"{where(i, f'call:{p}')}: expected one of distill, dont, abstain, got {c!r}"
+                    )
+                calls.append(c)
+            self.call[p] = np.asarray(calls, dtype=object)
+            self.score[p] = np.asarray(
+                [_number(where(i, f"score:{p}"), r.get(f"score:{p}")) for i, r in enumerate(rows)]
+            )
+            self.cost[p] = np.asarray(
+                [_number(where(i, f"cost:{p}"), r.get(f"cost:{p}")) for i, r in enumerate(rows)]
+            )
+
+    def available(self, p: str) -> np.ndarray:
+        return np.asarray([c is not None for c in self.call[p]], dtype=bool)
+
+
+# --------------------------------------------------------------------------------------------------
+# Fitted thresholds, leave one dataset out
+
+
+def fit_threshold(scores, gains) -> float:
+    """The threshold on ``scores`` that maximises the right calls of ``distill iff score > t``.
+
+    A call is right when it says 'distill' on a gain or 'dont' on a loss. The number of right
+    calls is a step function of ``t`` that changes only at the observed scores; the optimal
+    thresholds form one or more runs of adjacent steps. The lowest optimal run is taken and the
+    threshold is its middle; when that run is unbounded below the threshold is ``-inf`` (distill
+    everywhere), when unbounded above ``+inf`` (never distill), and when every threshold is
+    optimal, the median score.
+
+    Args:
+      scores: ``[n]`` finite scores of the significant settings, n >= 1.
+      gains: ``[n]`` booleans: True for a significant gain, False for a significant loss.
+
+    Returns:
+      The threshold (a float, possibly infinite).
+    """
+    s = _stats._vector("scores", scores)
+    g = np.asarray(gains)
+    if g.shape != s.shape or g.dtype != np.bool_:
+        raise ValueError(
+            f"gains: expected {s.size} booleans (one per score), got {g.dtype}{g.shape}"
+        )
+    u = np.unique(s)
+    m = u.size
+    at = np.searchsorted(u, s)
+    gains_at = np.bincount(at[g], minlength=m)
+    losses_at = np.bincount(at[~g], minlength=m)
+    # right[j]: threshold in the j-th step: j = 0 below u[0], j = i + 1 in [u[i], u[i + 1]).
+    right = np.concatenate(
+        [[gains_at.sum()], gains_at.sum() - np.cumsum(gains_at) + np.cumsum(losses_at)]
+    )
+    optimal = right == right.max()
+    j0 = int(np.argmax(optimal))
+    j1 = j0
+    while j1 + 1 <= m and optimal[j1 + 1]:
+        j1 += 1
+    low = -math.inf if j0 == 0 else float(u[j0 - 1])
+    high = math.inf if j1 == m else float(u[j1])
+    if math.isinf(low) and math.isinf(high):
+        return float(np.median(s))
+    if math.isinf(low) or math.isinf(high):
+        return low if math.isinf(low) else high
+    return 0.5 * (low + high)
+
+
+def _lodo(table: _Table, p: str, target: str) -> tuple[np.ndarray, dict[str, float]]:
+    """Calls of a fitted predictor re-made leave one dataset out, and the threshold per dataset."""
+    score = table.score[p]
+    ok = table.available(p) & np.isfinite(score)
+    significant = ok & (table.outcome[target] != "none")
+    gains = table.outcome[target] == "gain"
+    calls = np.asarray([None if c is None else "abstain" for c in table.call[p]], dtype=object)
+    thresholds = {}
+    for d in table.datasets:
+        train = significant & (table.dataset != d)
+        if not train.any():  # nothing to fit on without D's own outcomes: no call on D
+            thresholds[d] = math.nan
+            continue
+        t = fit_threshold(score[train], gains[train])
+        thresholds[d] = t
+        mine = ok & (table.dataset == d)
+        calls[mine] = np.where(score[mine] > t, "distill", "dont")
+    train = significant
+    thresholds["all"] = fit_threshold(score[train], gains[train]) if train.any() else math.nan
+    return calls, thresholds
+
+
+def _fitted_names(predictors: list[str], fitted) -> set[str]:
+    if fitted is not None:
+        if isinstance(fitted, str):
+            fitted = (fitted,)
+        fitted = set(fitted)
+        for name in fitted:
+            if name not in predictors:
+                raise ValueError(f"fitted: {name!r} is not one of the predictors {predictors}")
+        return fitted
+    try:
+        from cch_jax.predictors import REGISTRY
+    except ModuleNotFoundError as err:
+        if err.name not in ("cch_jax.predictors",):
+            raise
+        warnings.warn(
+            "fitted: cch_jax.predictors is not importable, so no threshold is refitted; every "
+            "predictor is scored on its own calls (pass fitted=... to say which are fitted)",
+            UserWarning,
+            stacklevel=3,
+        )
+        return set()
+    return {p for p in predictors if p in REGISTRY and REGISTRY[p].threshold == "fitted"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Scores
+
+
+def _selection(table: _Table, mask: np.ndarray, score: np.ndarray, delta: np.ndarray):
+    """(top1, regret, groups) of picking the top-scored teacher in each group under ``mask``."""
+    groups: dict[tuple, list[int]] = {}
+    for i in np.flatnonzero(mask & np.isfinite(delta)):
+        groups.setdefault(table.group[i], []).append(int(i))
+    hits, regrets = [], []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        s = np.where(np.isfinite(score[members]), score[members], -np.inf)
+        d = delta[members]
+        picks = s == s.max()
+        best = d.max()
+        hits.append(float(np.mean(d[picks] >= best)))
+        regrets.append(float(np.mean(best - d[picks])))
+    if not hits:
+        return math.nan, math.nan, 0
+    return float(np.mean(hits)), float(np.mean(regrets)), len(hits)
+
+
+def _predictor_row(table, p, target, mask, calls, scored, threshold) -> dict:
+    avail = mask & np.asarray([c is not None for c in calls], dtype=bool)
+    made = avail & np.asarray([c in ("distill", "dont") for c in calls], dtype=bool)
+    out = table.outcome[target]
+    sig = made & (out != "none")
+    right = sig & (((calls == "distill") & (out == "gain")) | ((calls == "dont") & (out == "loss")))
+    k, n = int(right.sum()), int(sig.sum())
+    low, high = _stats.wilson_interval(k, n)
+    score, delta = table.score[p], table.delta[target]
+    ranked = avail & (out != "none") & np.isfinite(score)
+    top1, regret, groups = _selection(table, avail, score, delta)
+    costs = table.cost[p][avail]
+    costs = costs[np.isfinite(costs)]
+    return dict(
+        predictor=p,
+        target=target,
+        scored=scored,
+        settings=int(avail.sum()),
+        datasets=len(set(table.dataset[avail])),
+        calls=int(made.sum()),
+        right=k,
+        significant=n,
+        accuracy=k / n if n else math.nan,
+        accuracy_low=low,
+        accuracy_high=high,
+        auroc=_stats.auroc(score[ranked], out[ranked] == "gain"),
+        spearman=_stats.spearman(score[avail], delta[avail]),
+        top1=top1,
+        regret=regret,
+        groups=groups,
+        cost_s=float(costs.mean()) if costs.size else math.nan,
+        threshold=threshold,
+        gains=int((avail & (out == "gain")).sum()),
+        losses=int((avail & (out == "loss")).sum()),
+        majority=None,
+    )
+
+
+def _base_row(table, target, mask) -> dict:
+    out = table.outcome[target][mask]
+    gains, losses = int((out == "gain").sum()), int((out == "loss").sum())
+    k, n = max(gains, losses), gains + losses
+    low, high = _stats.wilson_interval(k, n)
+    majority = "gain" if gains > losses else "loss" if losses > gains else "tie"
+    nan = math.nan
+    return dict(
+        predictor=BASE_RATE,
+        target=target,
+        scored="reference",
+        settings=int(mask.sum()),
+        datasets=len(set(table.dataset[mask])),
+        calls=int(mask.sum()),
+        right=k,
+        significant=n,
+        accuracy=k / n if n else nan,
+        accuracy_low=low,
+        accuracy_high=high,
+        auroc=nan,
+        spearman=nan,
+        top1=nan,
+        regret=nan,
+        groups=0,
+        cost_s=0.0,
+        threshold=nan,
+        gains=gains,
+        losses=losses,
+        majority=majority,
+    )
+
+
+def leaderboard(
+    rows: Sequence[Mapping],
+    predictors: Sequence[str] | None = None,
+    *,
+    targets: Sequence[str] = TARGETS,
+    fitted: Iterable[str] | None = None,
+) -> list[dict]:
+    """Scores every predictor against the measured KD outcomes, pooled and per dataset.
+
+    See the module docstring for every column. A setting where a predictor's ``call:NAME`` is
+    missing or blank (the predictor was not available there, e.g. a classification-only predictor
+    on a regression dataset) is left out of that predictor's rows.
+
+    Args:
+      rows: the settings table, one mapping per setting (values may be strings, as read from
+        the CSV; see :func:`read_settings`).
+      predictors: predictor names to score, in the order to report them; None: every ``call:NAME``
+        column, in order of first appearance.
+      targets: which outcomes to score: ``'kd'`` (KD vs no KD) and/or ``'transfer'`` (KD vs the
+        random-control teacher).
+      fitted: names of predictors whose threshold is fitted (re-scored leave one dataset out);
+        None: those with ``cch_jax.predictors.REGISTRY[name].threshold == 'fitted'``.
+
+    Returns:
+      A list of dicts with :data:`LEADERBOARD_COLUMNS`: for ``dataset`` in ``'all'`` (pooled)
+      then each dataset, for each target, one row per predictor then the ``base_rate`` row.
+      Accuracies are proportions in [0, 1]; ``regret`` is in the unit of the deltas (points);
+      ``cost_s`` in seconds; NaN where a score is undefined (no significant settings, one class,
+      no group with 2 teachers).
+    """
+    table = _Table(rows, predictors, targets)
+    fitted = _fitted_names(table.predictors, fitted)
+    calls, thresholds = {}, {}
+    for t in table.targets:
+        for p in table.predictors:
+            if p in fitted:
+                calls[p, t], thresholds[p, t] = _lodo(table, p, t)
+            else:
+                calls[p, t], thresholds[p, t] = table.call[p], {}
+    out = []
+    everything = np.ones(table.n, dtype=bool)
+    for dataset in ["all", *table.datasets]:
+        mask = everything if dataset == "all" else table.dataset == dataset
+        for t in table.targets:
+            for p in table.predictors:
+                scored = "lodo" if p in fitted else "natural"
+                threshold = thresholds[p, t].get(dataset, math.nan)
+                row = _predictor_row(table, p, t, mask, calls[p, t], scored, threshold)
+                out.append({"dataset": dataset, **row})
+            out.append({"dataset": dataset, **_base_row(table, t, mask)})
+    return [{c: r[c] for c in LEADERBOARD_COLUMNS} for r in out]
+
+
+# --------------------------------------------------------------------------------------------------
+# Records: the small summary `cch check` quotes
+
+
+def make_records(board: Sequence[Mapping]) -> dict:
+    """The ``records.json`` content: each predictor's pooled record per target.
+
+    Args:
+      board: rows of :func:`leaderboard`.
+
+    Returns:
+      ``{'schema': 'cch-bench-records/1', 'settings': int, 'datasets': [names],
+      'base_rate': {target: {...}}, 'predictors': {name: {target: {calls, right, significant,
+      accuracy, accuracy_low, accuracy_high, auroc, settings, datasets, scored, threshold}}}}``
+      where ``settings``/``datasets`` count those where the predictor was available and
+      ``threshold`` is the one fitted on every dataset (None for natural predictors). Undefined
+      values are None.
+    """
+    pooled = [r for r in board if r["dataset"] == "all"]
+    base = [r for r in pooled if r["predictor"] == BASE_RATE]
+    if not base:
+        raise ValueError("board: no pooled base_rate row; pass the rows of leaderboard()")
+    records = {
+        "schema": RECORDS_SCHEMA,
+        "settings": int(base[0]["settings"]),
+        "datasets": list(dict.fromkeys(r["dataset"] for r in board if r["dataset"] != "all")),
+        "base_rate": {},
+        "predictors": {},
+    }
+    for r in pooled:
+        entry = {f: _json_value(r[f]) for f in _RECORD_FIELDS}
+        if r["predictor"] == BASE_RATE:
+            entry["majority"] = r["majority"]
+            entry.pop("threshold")
+            records["base_rate"][r["target"]] = entry
+        else:
+            if r["scored"] != "lodo":
+                entry["threshold"] = None
+            records["predictors"].setdefault(r["predictor"], {})[r["target"]] = entry
+    return records
+
+
+def _json_value(v):
+    if isinstance(v, float | np.floating):
+        v = float(v)
+        if math.isnan(v):
+            return None
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return v
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _from_json(v):
+    if v is None:
+        return math.nan
+    if v in ("inf", "-inf"):
+        return float(v)
+    return v
+
+
+def load_records(path=None) -> dict | None:
+    """Reads a ``records.json`` written by :func:`write_leaderboard`.
+
+    Args:
+      path: the file; None: the copy shipped in the package, ``cch_jax/predictors/records.json``
+        (read with ``importlib.resources``).
+
+    Returns:
+      The records (see :func:`make_records`), undefined numbers as NaN and infinite thresholds as
+      floats; None when there is no such file (or, for the default, no such package).
+    """
+    if path is None:
+        try:
+            resource = importlib.resources.files("cch_jax.predictors").joinpath("records.json")
+        except ModuleNotFoundError:
+            return None
+        if not resource.is_file():
+            return None
+        text = resource.read_text(encoding="utf-8")
+        where = "cch_jax/predictors/records.json"
+    else:
+        if not isinstance(path, str | Path) and not hasattr(path, "__fspath__"):
+            raise ValueError(f"path: expected a file path, got {type(path).__name__}")
+        file = Path(path).expanduser()
+        if not file.is_file():
+            return None
+        text = file.read_text(encoding="utf-8")
+        where = str(file)
+    try:
+        records = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"path: {where} is not valid JSON ({err})") from None
+    if not isinstance(records, dict) or records.get("schema") != RECORDS_SCHEMA:
+        got = records.get("schema") if isinstance(records, dict) else type(records).__name__
+        raise ValueError(f"path: {where} is not a {RECORDS_SCHEMA} file (schema {got!r})")
+    for section in (records.get("base_rate", {}), *records.get("predictors", {}).values()):
+        for entry in section.values():
+            for key, value in entry.items():
+                entry[key] = _from_json(value)
+    return records
+
+
+def best_predictor(
+    records: Mapping | None,
+    target: str = "transfer",
+    among: Iterable[str] | None = None,
+    *,
+    min_significant: int = MIN_SIGNIFICANT,
+) -> str | None:
+    """The predictor with the highest Wilson lower bound on its accuracy, if its record is enough.
+
+    Args:
+      records: from :func:`load_records` or :func:`make_records` (None gives None).
+      target: ``'kd'`` or ``'transfer'``.
+      among: candidate names (e.g. those available for the user's inputs); None: every predictor
+        in the records. Names without a record are skipped.
+      min_significant: a predictor is considered only with at least this many significant
+        settings among its calls (default 10).
+
+    Returns:
+      The name (ties: higher accuracy, then the earlier name in ``among``/the records), or None
+      when no candidate has enough significant settings.
+    """
+    _checks.check_choice("target", target, TARGETS)
+    min_significant = _checks.check_int("min_significant", min_significant, minimum=1)
+    if records is None:
+        return None
+    table = records.get("predictors", {})
+    if among is None:
+        among = list(table)
+    elif isinstance(among, str):
+        among = [among]
+    best, best_key = None, None
+    for name in among:
+        entry = table.get(name, {}).get(target)
+        if not entry or not entry.get("significant") or entry["significant"] < min_significant:
+            continue
+        low, acc = entry.get("accuracy_low"), entry.get("accuracy")
+        if low is None or not math.isfinite(low):
+            continue
+        key = (low, acc if acc is not None and math.isfinite(acc) else -math.inf)
+        if best_key is None or key > best_key:
+            best, best_key = name, key
+    return best
+
+
+# --------------------------------------------------------------------------------------------------
+# Files
+
+
+def read_settings(path) -> list[dict]:
+    """Reads settings tables written by the benchmark.
+
+    Args:
+      path: a ``settings.csv``, or a benchmark folder: then every ``<path>/<dataset>/settings.csv``
+        one level down, in sorted folder order (the combined ``<path>/settings.csv`` is an output
+        of :func:`write_leaderboard`, not read).
+
+    Returns:
+      One dict per setting: ``dataset``, ``setting``, ``student``, ``teacher``, ``task``,
+      ``outcome_*`` and ``call:*`` as strings; every other non-blank cell as a float when it
+      parses as one (blank numeric cells as NaN), else the string.
+    """
+    if path is None or not isinstance(path, str | Path) and not hasattr(path, "__fspath__"):
+        raise ValueError(f"path: expected a file or folder path, got {path!r:.40}")
+    root = Path(path).expanduser()
+    if root.is_dir():
+        files = sorted(root.glob("*/settings.csv"))
+        if not files:
+            raise ValueError(f"path: no <dataset>/settings.csv under {str(root)!r}")
+    elif root.is_file():
+        files = [root]
+    else:
+        raise ValueError(f"path: {str(root)!r} does not exist")
+    rows = []
+    for file in files:
+        with open(file, newline="", encoding="utf-8") as f:
+            for raw in csv.DictReader(f):
+                rows.append({k: _parse_cell(k, v) for k, v in raw.items() if k is not None})
+    return rows
+
+
+def _parse_cell(key: str, value):
+    if key in _STRING_COLUMNS or key.startswith(("call:", "outcome_")):
+        return value
+    if _blank(value):
+        return math.nan
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float | np.floating):
+        return "" if math.isnan(v) else repr(float(v))
+    if isinstance(v, np.integer):
+        return str(int(v))
+    return str(v)
+
+
+def _write_csv(path: Path, rows: Sequence[Mapping], columns: Sequence[str] | None = None) -> None:
+    if columns is None:
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow([_cell(r.get(c)) for c in columns])
+
+
+def _fmt(v, digits: int = 2) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:.{digits}f}"
+
+
+def _acc(r) -> str:
+    if not r["significant"]:
+        return "–"
+    return (
+        f"{100 * r['accuracy']:.1f} % [{100 * r['accuracy_low']:.1f}, "
+        f"{100 * r['accuracy_high']:.1f}]"
+    )
+
+
+def _sort_key(r):
+    low = r["accuracy_low"]
+    return (-(low if math.isfinite(low) else -1.0), r["predictor"])
+
+
+def leaderboard_markdown(board: Sequence[Mapping]) -> str:
+    """A readable Markdown report of :func:`leaderboard`'s rows.
+
+    Args:
+      board: rows of :func:`leaderboard`.
+
+    Returns:
+      Markdown text: per target, the pooled rows sorted by the Wilson lower bound of their
+      accuracy (best first) with the base rate below them, then a per-dataset table.
+    """
+    pooled = [r for r in board if r["dataset"] == "all"]
+    datasets = list(dict.fromkeys(r["dataset"] for r in board if r["dataset"] != "all"))
+    targets = list(dict.fromkeys(r["target"] for r in board))
+    lines = ["# KD-outcome benchmark: which predictor says when to distill?", ""]
+    base_all = {r["target"]: r for r in pooled if r["predictor"] == BASE_RATE}
+    first = base_all[targets[0]]
+    lines.append(
+        f"{first['settings']} settings over {len(datasets)} dataset(s) ({', '.join(datasets)}). "
+        "Accuracy = right calls / significant settings where the predictor made a call (a call "
+        "is right when it says distill on a significant gain or don't on a significant loss), "
+        "with its 95 % Wilson interval; rows are sorted by the interval's lower bound. "
+        "`lodo`: the predictor's threshold was fitted leave one dataset out. AUROC: the score "
+        "separating significant gains from losses; Spearman: score vs delta over all settings; "
+        "top-1 / regret: picking the top-scored teacher per (dataset, student, kd_weight, T)."
+    )
+    header = (
+        "| predictor | scored | accuracy [95 % CI] | right / significant | calls | AUROC | "
+        "Spearman | top-1 | regret (points) | cost (s) |"
+    )
+    rule = "|---|---|---|---|---|---|---|---|---|---|"
+    for t in targets:
+        base = base_all[t]
+        lines += [
+            "",
+            f"## {_TARGET_TITLES.get(t, t)}",
+            "",
+            f"Significant outcomes: {base['gains']} gains, {base['losses']} losses.",
+            "",
+            header,
+            rule,
+        ]
+        rows = sorted(
+            (r for r in pooled if r["target"] == t and r["predictor"] != BASE_RATE), key=_sort_key
+        )
+        for r in rows:
+            lines.append(
+                f"| {r['predictor']} | {r['scored']} | {_acc(r)} | {r['right']} / "
+                f"{r['significant']} | {r['calls']} | {_fmt(r['auroc'])} | "
+                f"{_fmt(r['spearman'])} | {_fmt(r['top1'])} | {_fmt(r['regret'])} | "
+                f"{_fmt(r['cost_s'], 3)} |"
+            )
+        lines.append(
+            f"| *base rate (majority: {base['majority']})* | reference | {_acc(base)} | "
+            f"{base['right']} / {base['significant']} | {base['calls']} | – | – | – | – | – |"
+        )
+    lines += [
+        "",
+        "## Per dataset",
+        "",
+        "| dataset | target | predictor | scored | accuracy [95 % CI] | right / significant | "
+        "calls | AUROC | Spearman | top-1 | regret (points) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for d in datasets:
+        for t in targets:
+            rows = [r for r in board if r["dataset"] == d and r["target"] == t]
+            rows = sorted((r for r in rows if r["predictor"] != BASE_RATE), key=_sort_key) + [
+                r for r in rows if r["predictor"] == BASE_RATE
+            ]
+            for r in rows:
+                name = r["predictor"]
+                if name == BASE_RATE:
+                    name = f"*base rate ({r['majority']})*"
+                lines.append(
+                    f"| {d} | {t} | {name} | {r['scored']} | {_acc(r)} | {r['right']} / "
+                    f"{r['significant']} | {r['calls']} | {_fmt(r['auroc'])} | "
+                    f"{_fmt(r['spearman'])} | {_fmt(r['top1'])} | {_fmt(r['regret'])} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def plot_leaderboard(board: Sequence[Mapping], path) -> None:
+    """Draws each predictor's pooled accuracy with its Wilson interval, one panel per target.
+
+    Draws on a standalone ``matplotlib.figure.Figure``: neither pyplot nor the global backend is
+    touched. Predictors without significant settings are left out; the dashed line is the base
+    rate.
+
+    Args:
+      board: rows of :func:`leaderboard`.
+      path: the image file to write (e.g. ``leaderboard.png``).
+
+    Returns:
+      None.
+    """
+    from matplotlib.figure import Figure
+
+    pooled = [r for r in board if r["dataset"] == "all"]
+    targets = list(dict.fromkeys(r["target"] for r in pooled))
+    names = {r["predictor"] for r in pooled if r["predictor"] != BASE_RATE}
+    fig = Figure(figsize=(5.2 * len(targets), 0.32 * max(len(names), 1) + 1.8))
+    axes = fig.subplots(1, len(targets), squeeze=False)[0]
+    for ax, t in zip(axes, targets, strict=True):
+        rows = [
+            r
+            for r in pooled
+            if r["target"] == t and r["predictor"] != BASE_RATE and r["significant"] > 0
+        ]
+        rows.sort(key=_sort_key, reverse=True)  # best at the top
+        ys = np.arange(len(rows))
+        acc = np.asarray([r["accuracy"] for r in rows])
+        err = (
+            np.asarray(
+                [
+                    [r["accuracy"] - r["accuracy_low"], r["accuracy_high"] - r["accuracy"]]
+                    for r in rows
+                ]
+            )
+            .reshape(-1, 2)
+            .T
+        )
+        colors = ["tab:orange" if r["scored"] == "lodo" else "tab:blue" for r in rows]
+        for y, a, e0, e1, c in zip(ys, acc, err[0], err[1], colors, strict=True):
+            ax.errorbar(a, y, xerr=[[e0], [e1]], fmt="o", color=c, capsize=3)
+        ax.set_yticks(ys, [f"{r['predictor']} ({r['significant']})" for r in rows])
+        base = next(r for r in pooled if r["target"] == t and r["predictor"] == BASE_RATE)
+        if base["significant"]:
+            ax.axvline(base["accuracy"], color="black", ls="--", lw=0.9, label="base rate")
+            ax.legend(loc="lower right", fontsize=8)
+        ax.set_xlim(0.0, 1.0)
+        ax.set_xlabel("accuracy on significant settings (95 % Wilson)")
+        ax.set_title(_TARGET_TITLES.get(t, t), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def write_leaderboard(
+    rows: Sequence[Mapping],
+    out_dir,
+    predictors: Sequence[str] | None = None,
+    *,
+    targets: Sequence[str] = TARGETS,
+    fitted: Iterable[str] | None = None,
+) -> dict[str, Path]:
+    """Scores the predictors (:func:`leaderboard`) and writes the leaderboard files.
+
+    Args:
+      rows: the settings table (see :func:`leaderboard`).
+      out_dir: folder to write into (created).
+      predictors, targets, fitted: as in :func:`leaderboard`.
+
+    Returns:
+      ``{'leaderboard': leaderboard.csv, 'settings': settings.csv (the input table, every
+      column), 'markdown': leaderboard.md, 'figure': leaderboard.png, 'records': records.json}``
+      as paths.
+    """
+    folder = _checks.check_output_dir("out_dir", out_dir)
+    rows = list(rows) if not isinstance(rows, Mapping) else rows
+    board = leaderboard(rows, predictors, targets=targets, fitted=fitted)
+    paths = {
+        "leaderboard": folder / "leaderboard.csv",
+        "settings": folder / "settings.csv",
+        "markdown": folder / "leaderboard.md",
+        "figure": folder / "leaderboard.png",
+        "records": folder / "records.json",
+    }
+    _write_csv(paths["leaderboard"], board, LEADERBOARD_COLUMNS)
+    _write_csv(paths["settings"], rows)
+    paths["markdown"].write_text(leaderboard_markdown(board), encoding="utf-8")
+    plot_leaderboard(board, paths["figure"])
+    records = make_records(board)
+    paths["records"].write_text(
+        json.dumps(records, indent=1, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    return paths
