@@ -20,7 +20,8 @@ For every predictor x target, pooled over all datasets (``dataset = 'all'``) and
 - ``top1`` / ``regret``: teacher selection. Over groups of settings that share (dataset, student,
   kd_weight, temperature) and have at least 2 teachers, pick the teacher with the highest score:
   ``top1`` is the share of groups where that teacher has the largest delta, ``regret`` the mean
-  (largest delta - delta of the pick), in points. Tied top scores are averaged over (the expected
+  (largest delta - delta of the pick) in the deltas' unit (accuracy points; -MSE differences on
+  a regression dataset, so a pooled regret over both mixes units: read the per-dataset rows). Tied top scores are averaged over (the expected
   value of a random tie-break), so a constant score scores like a random pick.
 - ``cost_s``: mean seconds per setting.
 - ``scored``: 'natural' (the predictor's own calls) or 'lodo': a predictor whose threshold is
@@ -328,12 +329,11 @@ def _fitted_names(predictors: list[str], fitted) -> set[str]:
         return fitted
     try:
         from cch_jax.predictors import REGISTRY
-    except ModuleNotFoundError as err:
-        if err.name not in ("cch_jax.predictors",):
-            raise
+    except ImportError as err:
         warnings.warn(
-            "fitted: cch_jax.predictors is not importable, so no threshold is refitted; every "
-            "predictor is scored on its own calls (pass fitted=... to say which are fitted)",
+            f"fitted: cch_jax.predictors.REGISTRY is not importable ({err}), so no threshold is "
+            "refitted; every predictor is scored on its own calls (pass fitted=... to say which "
+            "are fitted)",
             UserWarning,
             stacklevel=3,
         )
