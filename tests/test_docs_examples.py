@@ -227,3 +227,28 @@ def test_the_doctest_runner_catches_a_wrong_example():
     runner = doctest.DocTestRunner()
     runner.run(test, out=lambda text: None)
     assert runner.summarize(verbose=False).failed == 1
+
+
+def _slug(heading: str) -> str:
+    """The anchor MkDocs (toc's default slugify) and GitHub give a heading."""
+    text = re.sub(r"[^\w\s-]", "", heading.replace("`", "")).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
+
+
+def test_readme_links_resolve():
+    # README.md is not part of the site, so `mkdocs build --strict` does not check its links.
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)\s]+)\)", text)
+    local = [t for t in targets if not re.match(r"[a-z]+://", t)]
+    assert any(t.startswith("docs/") for t in local)
+    for target in local:
+        path, _, anchor = target.partition("#")
+        assert (ROOT / path).is_file(), f"README.md links to a missing file: {target}"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", (ROOT / path).read_text(), re.MULTILINE)
+            assert anchor in {_slug(h) for h in headings}, f"README.md: no heading for {target}"
+
+
+def test_slug_matches_the_site_anchors():
+    assert _slug("Known answers, bias and coverage") == "known-answers-bias-and-coverage"
+    assert _slug("Should I distill? `cch check`") == "should-i-distill-cch-check"
