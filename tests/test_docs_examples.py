@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import doctest
 import importlib
+import importlib.util
 import pkgutil
 import re
 import textwrap
@@ -252,3 +253,15 @@ def test_readme_links_resolve():
 def test_slug_matches_the_site_anchors():
     assert _slug("Known answers, bias and coverage") == "known-answers-bias-and-coverage"
     assert _slug("Should I distill? `cch check`") == "should-i-distill-cch-check"
+
+
+def test_sphinx_roles_become_inline_code():
+    pytest.importorskip("griffe")  # the docs extra; the docs build loads this extension
+    spec = importlib.util.spec_from_file_location(
+        "griffe_roles", ROOT / "docs/hooks/griffe_roles.py"
+    )
+    roles = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(roles)
+    text = "see :func:`moments`, :class:`~cch_jax.theory.Moments` and :data:`DATASETS`; ``x``"
+    assert roles.strip_roles(text) == "see `moments`, `Moments` and `DATASETS`; ``x``"
+    assert roles.strip_roles(":mod:`cch_jax.kd`") == "`cch_jax.kd`"
