@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "figure1": "figure1",
     "experiment": "experiment",
     "mi": "mi",
+    "bench": "bench",
 }
 
 

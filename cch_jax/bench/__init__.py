@@ -1,0 +1,52 @@
+"""A benchmark of knowledge-distillation outcomes: settings, converged students, random-control
+teachers, and the table on which predictors of "does KD help?" are scored.
+
+For every setting (dataset, teacher view + degradation level, student view, kd_weight,
+temperature) students are trained to convergence (early stopping on a validation split) without
+KD, with KD, and with KD from a control teacher whose outputs are permuted across rows, paired by
+seed; Δ_KD and Δ_transfer are tested with the exact sign-flip test. Predictor inputs (teacher and
+probe-student representations and logits on held-out criterion rows, a pilot run) are cached and
+scored in a separate phase. See ``_run.py`` for the phases.
+"""
+
+from cch_jax.bench._datasets import GaussianSample as GaussianSample
+from cch_jax.bench._datasets import Source as Source
+from cch_jax.bench._datasets import gaussian_sample as gaussian_sample
+from cch_jax.bench._datasets import load_breast_cancer as load_breast_cancer
+from cch_jax.bench._datasets import load_digits_quadrants as load_digits_quadrants
+from cch_jax.bench._datasets import load_source as load_source
+from cch_jax.bench._datasets import stratified_parts as stratified_parts
+from cch_jax.bench._run import PHASES as PHASES
+from cch_jax.bench._run import BenchResult as BenchResult
+from cch_jax.bench._run import Plan as Plan
+from cch_jax.bench._run import control_outputs as control_outputs
+from cch_jax.bench._run import control_permutation as control_permutation
+from cch_jax.bench._run import prepare as prepare
+from cch_jax.bench._run import run_bench as run_bench
+from cch_jax.bench._settings import DATASET_NAMES as DATASET_NAMES
+from cch_jax.bench._settings import SIZES as SIZES
+from cch_jax.bench._settings import BenchConfig as BenchConfig
+from cch_jax.bench._settings import DatasetSpec as DatasetSpec
+from cch_jax.bench._settings import Setting as Setting
+from cch_jax.bench._settings import Student as Student
+from cch_jax.bench._settings import Teacher as Teacher
+from cch_jax.bench._settings import dataset_spec as dataset_spec
+from cch_jax.bench._settings import enumerate_settings as enumerate_settings
+from cch_jax.bench._stats import auroc as auroc
+from cch_jax.bench._stats import check_seed_power as check_seed_power
+from cch_jax.bench._stats import min_detectable_effect as min_detectable_effect
+from cch_jax.bench._stats import min_p_value as min_p_value
+from cch_jax.bench._stats import outcome as outcome
+from cch_jax.bench._stats import paired_sign_flip as paired_sign_flip
+from cch_jax.bench._stats import spearman as spearman
+from cch_jax.bench._stats import wilson_interval as wilson_interval
+from cch_jax.bench._table import SETTING_COLUMNS as SETTING_COLUMNS
+from cch_jax.bench._table import write_combined as write_combined
+from cch_jax.bench._train import RunSpec as RunSpec
+from cch_jax.bench._train import StopConfig as StopConfig
+from cch_jax.bench._train import TrainData as TrainData
+from cch_jax.bench._train import Trained as Trained
+from cch_jax.bench._train import apply_runs as apply_runs
+from cch_jax.bench._train import batch_size_for as batch_size_for
+from cch_jax.bench._train import run_spec as run_spec
+from cch_jax.bench._train import train_runs as train_runs

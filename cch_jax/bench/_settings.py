@@ -1,0 +1,417 @@
+"""The benchmark's settings: datasets, teacher and student views, degradation levels, KD losses.
+
+A *setting* is (dataset, teacher view + degradation level, student view, kd_weight, temperature).
+Everything here is static (no data are read), so the settings of a dataset can be enumerated,
+counted and checked before anything loads or trains. :class:`BenchConfig` holds the run options;
+:func:`dataset_spec` the per-dataset sizes and networks at ``size='cpu'`` or ``'full'``.
+
+Datasets (see ``_datasets.py`` for the loaders):
+
+* ``mfeat``: UCI multiple features, 6 views -> 30 ordered (teacher, student) pairs;
+* ``digits_quadrants``: scikit-learn's 8x8 digits, the four 4x4 quadrants as four views -> 12;
+* ``breast_cancer``: scikit-learn's breast cancer, mean / standard-error / worst feature groups
+  (columns 0-9, 10-19, 20-29) -> 6;
+* ``nutrimouse``: gene <-> lipid (40 mice: flagged low power) -> 2;
+* ``mnistm_to_mnist`` / ``mnist_to_mnistm``: real MNIST and its MNIST-M stand-in, the teacher view
+  blurred at 8 levels (the last ones a useless teacher);
+* ``fashion_mnist``: real Fashion-MNIST, the teacher blurred (6 levels) or noised (5 levels, up to a
+  useless teacher), the student the image with pixel noise 0.5;
+* ``gaussian``: the theory's one-parameter family (regression, known answer), a grid of teacher
+  weights a at two training sizes.
+
+Each pair (or level) is crossed with ``kd_weights`` (default 0.1 and 0.5) at one temperature (3).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from typing import NamedTuple
+
+from cch_jax import _checks
+from cch_jax.bench import _stats
+
+DATASET_NAMES = (
+    "gaussian",
+    "breast_cancer",
+    "digits_quadrants",
+    "nutrimouse",
+    "mfeat",
+    "mnistm_to_mnist",
+    "mnist_to_mnistm",
+    "fashion_mnist",
+)
+SIZES = ("cpu", "full")
+IMAGE_DATASETS = ("mnistm_to_mnist", "mnist_to_mnistm", "fashion_mnist")
+
+MFEAT_VIEWS = ("fou", "fac", "kar", "mor", "pix", "zer")
+QUADRANT_VIEWS = ("tl", "tr", "bl", "br")  # top-left, top-right, bottom-left, bottom-right 4x4
+BREAST_CANCER_VIEWS = ("mean", "se", "worst")  # columns 0-9, 10-19, 20-29
+NUTRIMOUSE_VIEWS = ("gene", "lipid")
+
+MNIST_BLURS = (0.0, 1.0, 2.0, 3.5, 5.0, 8.0, 12.0, 20.0)
+FASHION_BLURS = (0.0, 1.0, 2.0, 3.5, 5.0, 8.0)
+FASHION_NOISES = (0.5, 1.0, 2.0, 4.0, 8.0)
+FASHION_STUDENT_NOISE = 0.5
+
+GAUSSIAN_SIGMA2 = 1.0
+GAUSSIAN_DIM = 20
+GAUSSIAN_NUM_A = 15
+GAUSSIAN_TRAIN_ROWS = (60, 100, 250)  # before the 20 % validation split: fits on 48, 80, 200
+
+
+class Teacher(NamedTuple):
+    """One teacher variant: a view and its degradation.
+
+    Attributes:
+      name: e.g. 'fac', 'mnistm@blur=2', 'image@noise=4', 'a=1.2'.
+      view: the source view (for gaussian: 't').
+      blur: Gaussian blur std in pixels (images), else 0.
+      noise: pixel-noise std (images), else 0.
+      a: the Gaussian family's teacher weight (gaussian only), else NaN.
+    """
+
+    name: str
+    view: str
+    blur: float = 0.0
+    noise: float = 0.0
+    a: float = math.nan
+
+
+class Student(NamedTuple):
+    """One student: a view (and its fixed degradation).
+
+    Attributes:
+      name: e.g. 'fac', 'mnist', 'image@noise=0.5', 'x2@n=40'.
+      view: the source view.
+      noise: pixel-noise std of the student's input (images), else 0.
+      train_rows: gaussian only: training rows before the validation split, else 0.
+    """
+
+    name: str
+    view: str
+    noise: float = 0.0
+    train_rows: int = 0
+
+
+class Setting(NamedTuple):
+    """One benchmark setting.
+
+    Attributes:
+      dataset: a name in :data:`DATASET_NAMES`.
+      setting: unique id, ``'<dataset>/<teacher>-><student>/w=<kd_weight>/T=<temperature>'``.
+      teacher: :class:`Teacher`.
+      student: :class:`Student`.
+      kd_weight: weight of the KD term, in (0, 1].
+      temperature: T > 0.
+      task: 'classification' or 'regression'.
+    """
+
+    dataset: str
+    setting: str
+    teacher: Teacher
+    student: Student
+    kd_weight: float
+    temperature: float
+    task: str
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DatasetSpec:
+    """Sizes, network and training rule of one dataset at one size.
+
+    Attributes:
+      name: the dataset.
+      task: 'classification' or 'regression'.
+      model: 'mlp', 'cnn' or 'linear'.
+      hidden: the network's widths.
+      learning_rate: Adam step size.
+      max_epochs, patience: the early-stopping rule (see ``_train.StopConfig``).
+      train_rows: training rows (fit + validation) for images (0: fractions instead).
+      criterion_rows: held-out rows for the predictors' inputs (images).
+      test_rows: held-out rows for Δ (images).
+      fractions: (test, criterion, validation) shares of each class for tabular data (the rest
+        fits).
+      val_fraction: validation share of the training rows (images, gaussian).
+      low_power: a warning printed with every result of this dataset, or ''.
+    """
+
+    name: str
+    task: str
+    model: str
+    hidden: tuple[int, ...]
+    learning_rate: float
+    max_epochs: int
+    patience: int
+    train_rows: int = 0
+    criterion_rows: int = 0
+    test_rows: int = 0
+    fractions: tuple[float, float, float] = (0.35, 0.15, 0.1)
+    val_fraction: float = 0.2
+    low_power: str = ""
+
+
+def dataset_spec(dataset: str, size: str = "cpu") -> DatasetSpec:
+    """The sizes and network of ``dataset`` at ``size``.
+
+    Args:
+      dataset: a name in :data:`DATASET_NAMES`.
+      size: 'cpu' (the benchmark's 2-core CPU budget) or 'full' (full-size images, for a GPU).
+
+    Returns:
+      :class:`DatasetSpec`.
+    """
+    dataset = _checks.check_choice("dataset", dataset, DATASET_NAMES)
+    size = _checks.check_choice("size", size, SIZES)
+    if dataset == "gaussian":
+        return DatasetSpec(
+            name=dataset,
+            task="regression",
+            model="linear",
+            hidden=(),
+            learning_rate=1e-2,
+            max_epochs=300,
+            patience=20,
+            criterion_rows=500,
+            test_rows=4000,
+        )
+    if dataset in IMAGE_DATASETS:
+        if size == "cpu":
+            rows = dict(train_rows=2000, criterion_rows=500, test_rows=1000)
+            return DatasetSpec(
+                name=dataset,
+                task="classification",
+                model="mlp",
+                hidden=(128,),
+                learning_rate=1e-3,
+                max_epochs=60,
+                patience=5,
+                **rows,
+            )
+        train = 60000 if dataset == "fashion_mnist" else 50000
+        return DatasetSpec(
+            name=dataset,
+            task="classification",
+            model="cnn",
+            hidden=(32, 64, 128),
+            learning_rate=1e-3,
+            max_epochs=50,
+            patience=5,
+            train_rows=train,
+            criterion_rows=2000,
+            test_rows=8000,
+        )
+    if dataset == "nutrimouse":
+        return DatasetSpec(
+            name=dataset,
+            task="classification",
+            model="mlp",
+            hidden=(32,),
+            learning_rate=3e-3,
+            max_epochs=400,
+            patience=30,
+            fractions=(0.25, 0.125, 0.125),
+            low_power=(
+                "low power: nutrimouse has 40 mice (fit 20, validation 5, criterion 5, test 10 "
+                "rows); one test mouse is 10 points"
+            ),
+        )
+    return DatasetSpec(
+        name=dataset,
+        task="classification",
+        model="mlp",
+        hidden=(64,),
+        learning_rate=1e-3,
+        max_epochs=300,
+        patience=15,
+    )
+
+
+def teachers_and_students(dataset: str) -> tuple[tuple[Teacher, ...], tuple[Student, ...]]:
+    """The teacher variants and the students of ``dataset`` (static).
+
+    Args:
+      dataset: a name in :data:`DATASET_NAMES`.
+
+    Returns:
+      ``(teachers, students)``.
+    """
+    dataset = _checks.check_choice("dataset", dataset, DATASET_NAMES)
+    views = {
+        "mfeat": MFEAT_VIEWS,
+        "digits_quadrants": QUADRANT_VIEWS,
+        "breast_cancer": BREAST_CANCER_VIEWS,
+        "nutrimouse": NUTRIMOUSE_VIEWS,
+    }
+    if dataset in views:
+        vs = views[dataset]
+        return tuple(Teacher(v, v) for v in vs), tuple(Student(v, v) for v in vs)
+    if dataset in ("mnistm_to_mnist", "mnist_to_mnistm"):
+        t_view, s_view = (
+            ("mnistm", "mnist") if dataset == "mnistm_to_mnist" else ("mnist", "mnistm")
+        )
+        teachers = tuple(
+            Teacher(t_view if g == 0 else f"{t_view}@blur={_fmt(g)}", t_view, blur=g)
+            for g in MNIST_BLURS
+        )
+        return teachers, (Student(s_view, s_view),)
+    if dataset == "fashion_mnist":
+        teachers = tuple(
+            Teacher("image" if g == 0 else f"image@blur={_fmt(g)}", "image", blur=g)
+            for g in FASHION_BLURS
+        ) + tuple(Teacher(f"image@noise={_fmt(s)}", "image", noise=s) for s in FASHION_NOISES)
+        student = Student(
+            f"image@noise={_fmt(FASHION_STUDENT_NOISE)}", "image", noise=FASHION_STUDENT_NOISE
+        )
+        return teachers, (student,)
+    top = math.sqrt(1.0 + GAUSSIAN_SIGMA2)
+    a_values = [round(top * i / (GAUSSIAN_NUM_A - 1), 4) for i in range(GAUSSIAN_NUM_A)]
+    a_values[-1] = top  # the noise-free teacher t = s
+    teachers = tuple(Teacher(f"a={a:.4g}", "t", a=float(a)) for a in a_values)
+    students = tuple(Student(f"x2@n={n}", "x2", train_rows=n) for n in GAUSSIAN_TRAIN_ROWS)
+    return teachers, students
+
+
+def pairs(dataset: str) -> tuple[tuple[Teacher, Student], ...]:
+    """The ordered (teacher, student) pairs of ``dataset``: every pair of distinct views for the
+    multi-view tables, every level x the student for images, every a x n for gaussian."""
+    teachers, students = teachers_and_students(dataset)
+    if dataset in IMAGE_DATASETS or dataset == "gaussian":
+        return tuple(itertools.product(teachers, students))
+    return tuple((t, s) for s in students for t in teachers if t.view != s.view)
+
+
+def enumerate_settings(
+    dataset: str, *, kd_weights: tuple[float, ...] = (0.1, 0.5), temperature: float = 3.0
+) -> list[Setting]:
+    """Every setting of ``dataset``: its (teacher, student) pairs x ``kd_weights``.
+
+    Args:
+      dataset: a name in :data:`DATASET_NAMES`.
+      kd_weights: KD weights in (0, 1].
+      temperature: T > 0 (not used by the regression loss, recorded all the same).
+
+    Returns:
+      A list of :class:`Setting`, grouped by student, then teacher, then kd_weight.
+    """
+    dataset = _checks.check_choice("dataset", dataset, DATASET_NAMES)
+    kd_weights = _checks.check_real_tuple(
+        "kd_weights", kd_weights, low=0.0, high=1.0, low_open=True, min_length=1
+    )
+    if len(set(kd_weights)) != len(kd_weights):
+        raise ValueError(f"kd_weights: repeated values in {kd_weights}")
+    temperature = _checks.check_real("temperature", temperature, low=0.0, low_open=True)
+    task = "regression" if dataset == "gaussian" else "classification"
+    out = []
+    for t, s in pairs(dataset):
+        for w in kd_weights:
+            sid = f"{dataset}/{t.name}->{s.name}/w={_fmt(w)}/T={_fmt(temperature)}"
+            out.append(Setting(dataset, sid, t, s, float(w), float(temperature), task))
+    return out
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchConfig:
+    """How one dataset's benchmark runs (everything that changes its results).
+
+    Attributes:
+      dataset: a name in :data:`DATASET_NAMES`.
+      size: 'cpu' or 'full' (see :func:`dataset_spec`).
+      num_seeds: student seeds 0..num_seeds-1 (paired: no KD, KD and control of a seed share the
+        initialisation and minibatch order), >= 2.
+      kd_weights: KD weights crossed with every pair, in (0, 1].
+      temperature: T > 0.
+      alpha: significance level of every setting's paired tests.
+      allow_low_power: run even when num_seeds makes p < alpha impossible (loud warning, also in
+        the report); otherwise such a configuration is refused.
+      pilot_fraction: share of the fitting and validation rows the pilot trains on, in (0, 1].
+      pilot_seeds: seeds of the pilot (seeds 1000, 1001, ...), >= 1.
+      max_epochs, patience: override the dataset's early-stopping rule (None: its default).
+      seed: seed of the split, the degradations, the Gaussian samples and the teachers.
+    """
+
+    dataset: str
+    size: str = "cpu"
+    num_seeds: int = 10
+    kd_weights: tuple[float, ...] = (0.1, 0.5)
+    temperature: float = 3.0
+    alpha: float = 0.05
+    allow_low_power: bool = False
+    pilot_fraction: float = 0.25
+    pilot_seeds: int = 3
+    max_epochs: int | None = None
+    patience: int | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        c = _checks
+        c.check_choice("dataset", self.dataset, DATASET_NAMES)
+        c.check_choice("size", self.size, SIZES)
+        c.check_int("num_seeds", self.num_seeds, minimum=2)
+        kdw = c.check_real_tuple(
+            "kd_weights", self.kd_weights, low=0.0, high=1.0, low_open=True, min_length=1
+        )
+        if len(set(kdw)) != len(kdw):
+            raise ValueError(f"kd_weights: repeated values in {kdw}")
+        object.__setattr__(self, "kd_weights", kdw)
+        c.check_real("temperature", self.temperature, low=0.0, low_open=True)
+        c.check_real("alpha", self.alpha, low=0.0, high=1.0, low_open=True, high_open=True)
+        c.check_bool("allow_low_power", self.allow_low_power)
+        c.check_real("pilot_fraction", self.pilot_fraction, low=0.0, high=1.0, low_open=True)
+        c.check_int("pilot_seeds", self.pilot_seeds, minimum=1)
+        if self.max_epochs is not None:
+            c.check_int("max_epochs", self.max_epochs, minimum=1)
+        if self.patience is not None:
+            c.check_int("patience", self.patience, minimum=1)
+        c.check_int("seed", self.seed, minimum=0)
+        if (
+            not self.allow_low_power
+        ):  # raises ValueError('num_seeds: ...') when p < alpha is impossible
+            _stats.check_seed_power(self.num_seeds, self.alpha)
+
+    @property
+    def power_warning(self) -> str:
+        """'' or the loud warning (also emitted as a UserWarning) that num_seeds makes p < alpha
+        impossible (only reachable with allow_low_power)."""
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return _stats.check_seed_power(self.num_seeds, self.alpha, warn=True) or ""
+
+    @property
+    def spec(self) -> DatasetSpec:
+        """The dataset's :class:`DatasetSpec` with this config's overrides."""
+        s = dataset_spec(self.dataset, self.size)
+        over = {}
+        if self.max_epochs is not None:
+            over["max_epochs"] = self.max_epochs
+        if self.patience is not None:
+            over["patience"] = self.patience
+        return dataclasses.replace(s, **over) if over else s
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(range(self.num_seeds))
+
+    @property
+    def pilot_seed_values(self) -> tuple[int, ...]:
+        return tuple(range(1000, 1000 + self.pilot_seeds))
+
+    def settings(self) -> list[Setting]:
+        """:func:`enumerate_settings` of this config."""
+        return enumerate_settings(
+            self.dataset, kd_weights=self.kd_weights, temperature=self.temperature
+        )
+
+    def to_dict(self) -> dict:
+        """JSON-ready values (with the resolved dataset spec)."""
+        d = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        spec = dataclasses.asdict(self.spec)
+        d["spec"] = {k: list(v) if isinstance(v, tuple) else v for k, v in spec.items()}
+        return d

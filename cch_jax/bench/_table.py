@@ -1,0 +1,383 @@
+"""The settings table (one row per setting: the contract with the leaderboard) and the report.
+
+Columns (``SETTING_COLUMNS``, then per predictor NAME ``call:NAME``, ``score:NAME``,
+``cost:NAME``): performance is higher-is-better, accuracy in percentage points for classification
+and -MSE for regression; Δ's are means over seeds of paired per-seed differences; p-values are the
+exact two-sided sign-flip test (``_stats.paired_sign_flip``); outcomes 'gain'/'loss'/'none' at
+alpha; the MDE is ``_stats.min_detectable_effect`` (paired, 80 % power) of the per-seed
+differences.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+from cch_jax.bench import _settings, _stats
+
+SETTING_COLUMNS = (
+    "dataset",
+    "setting",
+    "student",
+    "teacher",
+    "kd_weight",
+    "temperature",
+    "task",
+    "num_seeds",
+    "perf_nokd",
+    "perf_kd",
+    "perf_control",
+    "delta_kd",
+    "p_kd",
+    "outcome_kd",
+    "delta_transfer",
+    "p_transfer",
+    "outcome_transfer",
+    "mde_kd",
+    "mde_transfer",
+    "min_p",
+    "epochs_nokd",
+    "epochs_kd",
+    "epochs_control",
+    "teacher_accuracy",
+    "student_accuracy",
+    "teacher_test_accuracy",
+    "pilot_delta",
+    "pilot_cost_s",
+    "full_cost_s",
+    "theory_delta",
+    "theory_risk",
+    "low_power",
+)
+
+# Committed short runs of `cch experiment` (results/<folder>) to compare the no-KD accuracy with:
+# dataset -> (folder, {bench student name -> committed student view})
+COMMITTED = {
+    "mfeat": ("mfeat", {v: v for v in _settings.MFEAT_VIEWS}),
+    "nutrimouse": ("nutrimouse", {v: v for v in _settings.NUTRIMOUSE_VIEWS}),
+    "mnistm_to_mnist": ("mnist", {"mnist": "mnist"}),
+    "mnist_to_mnistm": ("mnist_reverse", {"mnistm": "mnistm"}),
+    "fashion_mnist": ("fashion_mnist", {"image@noise=0.5": "image"}),
+}
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ""
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return f"{v:.6g}"
+    return str(v)
+
+
+def setting_rows(plan, all_runs, fulls, teachers, scores) -> list[dict]:
+    """One dict per setting with :data:`SETTING_COLUMNS` and the predictors' columns.
+
+    Args:
+      plan: the ``_run.Plan``.
+      all_runs: ``[(group, SettingRuns)]``.
+      fulls: group index -> the cached full run of the group.
+      teachers: the cached teachers (None for gaussian).
+      scores: setting id -> predictor name -> ``{'call', 'score', 'cost_s'}``.
+
+    Returns:
+      The rows, in the plan's order.
+    """
+    from cch_jax.bench import _run
+
+    config = plan.config
+    alpha = config.alpha
+    rows = []
+    min_p = _stats.min_p_value(config.num_seeds)
+    for g, sr in all_runs:
+        st = sr.setting
+        d_kd = sr.kd - sr.nokd
+        d_tr = sr.kd - sr.control
+        p_kd = _stats.paired_sign_flip(sr.kd, sr.nokd)
+        p_tr = _stats.paired_sign_flip(sr.kd, sr.control)
+        row = {
+            "dataset": st.dataset,
+            "setting": st.setting,
+            "student": st.student.name,
+            "teacher": st.teacher.name,
+            "kd_weight": st.kd_weight,
+            "temperature": st.temperature,
+            "task": st.task,
+            "num_seeds": config.num_seeds,
+            "perf_nokd": float(sr.nokd.mean()),
+            "perf_kd": float(sr.kd.mean()),
+            "perf_control": float(sr.control.mean()),
+            "delta_kd": float(d_kd.mean()),
+            "p_kd": p_kd,
+            "outcome_kd": _stats.outcome(float(d_kd.mean()), p_kd, alpha),
+            "delta_transfer": float(d_tr.mean()),
+            "p_transfer": p_tr,
+            "outcome_transfer": _stats.outcome(float(d_tr.mean()), p_tr, alpha),
+            "mde_kd": _stats.min_detectable_effect(d_kd, alpha),
+            "mde_transfer": _stats.min_detectable_effect(d_tr, alpha),
+            "min_p": min_p,
+            "epochs_nokd": float(sr.epochs_nokd.mean()),
+            "epochs_kd": float(sr.epochs_kd.mean()),
+            "epochs_control": float(sr.epochs_control.mean()),
+            "pilot_delta": float(sr.pilot_delta.mean()),
+            "pilot_cost_s": sr.pilot_seconds,
+            "full_cost_s": sr.group_seconds,
+            "theory_delta": math.nan,
+            "theory_risk": math.nan,
+            "low_power": config.spec.low_power or config.power_warning,
+        }
+        full = fulls[g.index]
+        row["student_accuracy"] = float(full["probe_accuracy"])
+        if teachers is not None:
+            i = list(teachers["names"]).index(st.teacher.name)
+            row["teacher_accuracy"] = float(teachers["crit_accuracy"][i])
+            row["teacher_test_accuracy"] = float(teachers["test_accuracy"][i])
+        else:
+            j = g.teachers.index(st.teacher)
+            crit = _run._gaussian_criterion(plan, g)
+            row["teacher_accuracy"] = float(-np.mean((crit.t[j] - crit.y) ** 2))
+            row["teacher_test_accuracy"] = math.nan
+            n_fit, _ = _run._gaussian_split(plan, g.student.train_rows)
+            delta, risk = _run.gaussian_theory(g, st.kd_weight, n_fit)
+            row["theory_delta"] = float(delta[j])
+            row["theory_risk"] = float(risk[j])
+        for name, pred in sorted(scores.get(st.setting, {}).items()):
+            row[f"call:{name}"] = pred["call"]
+            row[f"score:{name}"] = math.nan if pred["score"] is None else float(pred["score"])
+            row[f"cost:{name}"] = float(pred["cost_s"])
+        rows.append(row)
+    return rows
+
+
+def _columns(rows: list[dict]) -> list[str]:
+    cols = list(SETTING_COLUMNS)
+    extra = []
+    for r in rows:
+        for k in r:
+            if k not in cols and k not in extra:
+                extra.append(k)
+    names = sorted({k.split(":", 1)[1] for k in extra if ":" in k})
+    ordered = [f"{p}:{n}" for n in names for p in ("call", "score", "cost") if f"{p}:{n}" in extra]
+    return cols + ordered + [k for k in extra if k not in ordered]
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Writes ``rows`` as CSV (union of their columns, the settings columns first)."""
+    cols = _columns(rows)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: _fmt(r.get(k, "")) for k in cols})
+    tmp.replace(path)
+
+
+def read_csv(path: Path) -> list[dict]:
+    """Reads a settings CSV back as string dicts."""
+    with Path(path).open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def write_combined(root: Path) -> Path:
+    """``root/settings.csv``: every ``root/<dataset>/settings.csv`` concatenated (dataset order)."""
+    rows = []
+    for name in _settings.DATASET_NAMES:
+        p = Path(root) / name / "settings.csv"
+        if p.exists():
+            rows.extend(read_csv(p))
+    out = Path(root) / "settings.csv"
+    if rows:
+        cols = _columns(rows)
+        tmp = out.with_suffix(".tmp")
+        with tmp.open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: r.get(k, "") for k in cols})
+        tmp.replace(out)
+    return out
+
+
+def _runs_rows(plan, fulls) -> list[dict]:
+    """Tidy per-run rows: one per (setting or no-KD) x seed."""
+    from cch_jax.bench import _run
+
+    kinds = {_run.NO_KD: "nokd", _run.KD: "kd", _run.CONTROL: "control"}
+    rows = []
+    for g in plan.groups:
+        f = fulls[g.index]
+        for r in range(f["kind"].shape[0]):
+            kind = int(f["kind"][r])
+            t = int(f["teacher"][r])
+            rows.append(
+                {
+                    "dataset": plan.config.dataset,
+                    "student": g.student.name,
+                    "teacher": "" if t < 0 else g.teachers[t].name,
+                    "run": kinds[kind],
+                    "kd_weight": float(f["kd_weight"][r]),
+                    "seed": int(f["seed"][r]),
+                    "perf": float(f["perf"][r]),
+                    "epochs": int(f["epochs"][r]),
+                    "best_epoch": int(f["best_epoch"][r]),
+                }
+            )
+    return rows
+
+
+def _committed(dataset: str, repo: Path) -> dict[str, tuple[float, str]]:
+    """student -> (no-KD accuracy %, epochs) of the committed short run, where there is one."""
+    if dataset not in COMMITTED:
+        return {}
+    folder, views = COMMITTED[dataset]
+    path = repo / "results" / folder / "summary.csv"
+    if not path.exists():
+        return {}
+    epochs = "?"
+    cmd = repo / "results" / folder / "command.txt"
+    if cmd.exists():
+        m = re.search(r"--epochs (\d+)", cmd.read_text())
+        epochs = m.group(1) if m else "5 (default)"
+    acc: dict[str, list[float]] = {}
+    for r in read_csv(path):
+        acc.setdefault(r["student"], []).append(float(r["no_kd_mean"]))
+    out = {}
+    for bench_name, view in views.items():
+        if view in acc:
+            out[bench_name] = (100.0 * float(np.mean(acc[view])), epochs)
+    return out
+
+
+def _stats_line(values) -> str:
+    v = np.asarray(values, np.float64)
+    return f"{v.mean():.1f} (min {v.min():.0f}, max {v.max():.0f})"
+
+
+def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilots) -> None:
+    """Writes ``folder/settings.csv``, ``folder/runs.csv`` (per seed) and ``folder/report.md``."""
+    from cch_jax.bench import _run
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(folder / "settings.csv", rows)
+    write_csv(folder / "runs.csv", _runs_rows(plan, fulls))
+    cfg = plan.config
+    spec = cfg.spec
+    unit = "accuracy, %" if spec.task == "classification" else "-MSE"
+    lines = [f"# Benchmark of KD outcomes: {cfg.dataset}", ""]
+    if info["power_warning"]:
+        lines += [f"**{info['power_warning']}**", ""]
+    if spec.low_power:
+        lines += [f"**{spec.low_power}.**", ""]
+    lines += [
+        f"Data: {plan.note}.",
+        "",
+        f"- Settings: {len(rows)} ({len(plan.groups)} student group(s) x teachers x kd_weights "
+        f"{list(cfg.kd_weights)} at T = {cfg.temperature:g}); size '{cfg.size}'.",
+        f"- Rows: {info['sizes']}; batch size {plan.batch_size} (min(128, max(8, n_fit // 8))), "
+        f"pilot batch {plan.pilot_batch_size}.",
+        f"- Networks: {spec.model} {list(spec.hidden)}, Adam lr {spec.learning_rate:g} (constant); "
+        f"early stopping on the validation rows ({'accuracy' if spec.task == 'classification' else '-MSE'}), "
+        f"patience {spec.patience}, at most {spec.max_epochs} epochs; best-epoch parameters kept.",
+        f"- Seeds: {cfg.num_seeds} (paired: no KD, KD and control of a seed share initialisation and "
+        f"minibatch order); smallest attainable p = {_stats.min_p_value(cfg.num_seeds):.3g}; "
+        f"alpha = {cfg.alpha:g}.",
+        "- Control teacher: the same KD run with the teacher's fit-row outputs permuted across rows "
+        "(a fixed permutation per seed, numpy default_rng([seed, 7])).",
+        "- Probe student (predictor inputs): the converged no-KD student of seed 0, on the criterion "
+        "rows; teacher and student accuracies there.",
+        f"- Pilot: KD vs no KD on {cfg.pilot_fraction:.0%} of the fit and validation rows x "
+        f"{cfg.pilot_seeds} seeds (1000...) x the same early stopping, scored on the criterion "
+        f"rows; its wall time is {info['pilot_relative_cost']:.0%} of the full student runs'.",
+        "",
+        f"Performance: {unit}, higher is better.",
+        "",
+        "## Outcomes",
+        "",
+    ]
+    kd = [r["outcome_kd"] for r in rows]
+    tr = [r["outcome_transfer"] for r in rows]
+    sig = sum(o != "none" for o in kd)
+    lines += [
+        f"- KD vs no KD: gain {kd.count('gain')}, loss {kd.count('loss')}, none {kd.count('none')} "
+        f"({sig} of {len(rows)} significant at alpha = {cfg.alpha:g}).",
+        f"- KD vs control teacher (transfer): gain {tr.count('gain')}, loss {tr.count('loss')}, "
+        f"none {tr.count('none')}.",
+        f"- Median MDE: KD {np.median([r['mde_kd'] for r in rows]):.3g}, transfer "
+        f"{np.median([r['mde_transfer'] for r in rows]):.3g} ({'points' if spec.task == 'classification' else '-MSE units'}).",
+        "",
+        "## Epochs used (epochs trained before stopping; mean over runs)",
+        "",
+    ]
+    for kind, label in ((_run.NO_KD, "no KD"), (_run.KD, "KD"), (_run.CONTROL, "control")):
+        ep = np.concatenate([f["epochs"][f["kind"] == kind] for f in fulls.values()])
+        be = np.concatenate([f["best_epoch"][f["kind"] == kind] for f in fulls.values()])
+        capped = float(np.mean(ep >= spec.max_epochs))
+        lines.append(
+            f"- {label}: {_stats_line(ep)}; best epoch {_stats_line(be)}; "
+            f"{capped:.0%} reached max_epochs"
+        )
+    if "teachers" in info:
+        ep = [t["epochs"] for t in info["teachers"].values()]
+        lines.append(f"- teachers: {_stats_line(ep)}")
+    lines += ["", "## No-KD accuracy vs the committed short runs", ""]
+    repo = Path(__file__).resolve().parents[2]
+    committed = _committed(cfg.dataset, repo)
+    lines.append("| student | no KD here (converged) | epochs here | committed run | its epochs |")
+    lines.append("|---|---|---|---|---|")
+    for g in plan.groups:
+        f = fulls[g.index]
+        sel = f["kind"] == _run.NO_KD
+        here = float(f["perf"][sel].mean())
+        ep = float(f["epochs"][sel].mean())
+        c = committed.get(g.student.name)
+        ctext = f"{c[0]:.2f}" if c else "none"
+        cep = c[1] if c else ""
+        lines.append(f"| {g.student.name} | {here:.2f} | {ep:.1f} | {ctext} | {cep} |")
+    if committed:
+        folder_name = COMMITTED[cfg.dataset][0]
+        lines += [
+            "",
+            f"(committed: `results/{folder_name}/summary.csv`, `cch experiment` with a fixed number "
+            "of epochs and a different split/size: compare the level, not the digits.)",
+        ]
+    if "teachers" in info:
+        lines += ["", "## Teachers (test accuracy %, epochs)", ""]
+        lines.append("| teacher | test accuracy | epochs |")
+        lines.append("|---|---|---|")
+        for n, t in info["teachers"].items():
+            lines.append(f"| {n} | {t['test_accuracy']:.2f} | {t['epochs']} |")
+    if cfg.dataset == "gaussian":
+        agree = [
+            np.sign(r["theory_delta"]) == np.sign(r["delta_kd"])
+            for r in rows
+            if r["outcome_kd"] != "none"
+        ]
+        lines += [
+            "",
+            "## Known answer",
+            "",
+            "theory_delta = risk0 - risk(kd_weight) with f = finite_f(n_fit, d) (a least-squares "
+            "student); the measured student is early-stopped Adam, so magnitudes differ.",
+            f"Sign of the measured Δ agrees with the theory on {int(np.sum(agree))} of "
+            f"{len(agree)} significant settings.",
+        ]
+    lines += [
+        "",
+        "## Wall time per phase (seconds; training phases as first run, cached since)",
+        "",
+    ]
+    for k, v in info["seconds"].items():
+        lines.append(f"- {k}: {v:.1f}")
+    if info.get("score_note"):
+        lines += ["", info["score_note"]]
+    names = sorted({k.split(":", 1)[1] for r in rows for k in r if k.startswith("call:")})
+    lines += ["", f"Predictors scored: {', '.join(names) if names else 'none'}.", ""]
+    lines.append(f"Versions: {info['versions']}.")
+    (folder / "report.md").write_text("\n".join(lines) + "\n")

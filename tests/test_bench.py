@@ -1,0 +1,264 @@
+"""cch_jax.bench: settings, the early-stopping trainer, control teachers, small data, resuming,
+the Gaussian family's known answer, and the CLI's bad input."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from cch_jax import bench, kd
+from cch_jax.bench import _run, _settings, _train
+
+# --------------------------------------------------------------------------------------------------
+# Settings
+
+
+@pytest.mark.parametrize(
+    "dataset, pairs",
+    [("mfeat", 30), ("digits_quadrants", 12), ("breast_cancer", 6), ("nutrimouse", 2)],
+)
+def test_ordered_pairs_and_settings(dataset, pairs):
+    got = _settings.pairs(dataset)
+    assert len(got) == pairs
+    assert len({(t.name, s.name) for t, s in got}) == pairs
+    assert all(t.view != s.view for t, s in got)
+    settings = bench.enumerate_settings(dataset, kd_weights=(0.1, 0.5))
+    assert len(settings) == 2 * pairs
+    assert len({s.setting for s in settings}) == 2 * pairs
+
+
+def test_image_and_gaussian_settings_reach_a_useless_teacher():
+    for name in ("mnistm_to_mnist", "mnist_to_mnistm"):
+        teachers, students = _settings.teachers_and_students(name)
+        assert len(students) == 1 and len([t for t in teachers if t.blur >= 0]) >= 6
+    teachers, _ = _settings.teachers_and_students("fashion_mnist")
+    assert {t.blur > 0 for t in teachers} | {t.noise > 0 for t in teachers} == {True, False}
+    total = sum(len(bench.enumerate_settings(d)) for d in bench.DATASET_NAMES)
+    assert total >= 200
+    g, _ = _settings.teachers_and_students("gaussian")
+    assert g[0].a == 0.0 and g[-1].a == pytest.approx(np.sqrt(1 + _settings.GAUSSIAN_SIGMA2))
+
+
+def test_bad_dataset_and_low_power_are_refused():
+    with pytest.raises(ValueError, match="^dataset"):
+        bench.BenchConfig(dataset="cifar100")
+    with pytest.raises(ValueError, match="^num_seeds"):
+        bench.BenchConfig(dataset="gaussian", num_seeds=5)
+    cfg = bench.BenchConfig(dataset="gaussian", num_seeds=5, allow_low_power=True)
+    assert "WARNING" in cfg.power_warning
+    assert bench.BenchConfig(dataset="gaussian", num_seeds=6).power_warning == ""
+
+
+def test_cli_bad_dataset_exits_2(capsys, tmp_path):
+    from cch_jax import cli
+
+    assert cli.main(["bench", "svhn", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "dataset" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("n, want", [(20, 8), (227, 28), (1600, 128), (5, 5), (64, 8)])
+def test_batch_size_from_training_rows(n, want):
+    assert bench.batch_size_for(n) == want
+
+
+# --------------------------------------------------------------------------------------------------
+# Control teacher
+
+
+def test_control_teacher_is_a_row_permutation_of_the_real_one():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 50, 3)).astype(np.float32)
+    seeds = (0, 1, 2)
+    ctl = _run.control_outputs(logits, seeds)
+    assert ctl.shape == (6, 50, 3)
+    for j in range(2):
+        for i, s in enumerate(seeds):
+            c = ctl[j * 3 + i]
+            perm = bench.control_permutation(s, 50)
+            np.testing.assert_array_equal(c, logits[j][perm])
+            # the same multiset of rows, in another order
+            np.testing.assert_array_equal(np.sort(c, axis=0), np.sort(logits[j], axis=0))
+            assert not np.array_equal(c, logits[j])
+    # fixed per seed (same permutation for every teacher), different across seeds
+    p0 = bench.control_permutation(0, 50)
+    np.testing.assert_array_equal(p0, bench.control_permutation(0, 50))
+    assert not np.array_equal(p0, bench.control_permutation(1, 50))
+
+
+# --------------------------------------------------------------------------------------------------
+# Early stopping
+
+
+def _linear_regression(n=64, d=4, val_scale=0.5, seed=0):
+    """Train target y = x w*; validation target val_scale * x w*: from w = 0, plain gradient
+    descent moves along the line to w*, so the validation -MSE peaks on the way (at w ~ 0.5 w*)."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=d)
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    xv = rng.normal(size=(n, d)).astype(np.float32)
+    return x, (x @ w).astype(np.float32), xv, (val_scale * xv @ w).astype(np.float32)
+
+
+def _linear_trainer(d, n, *, lr=0.02, batch=16):
+    cfg = kd.TrainConfig(
+        model=kd.ModelConfig(name="linear", input_shape=(d,), num_outputs=1, use_bias=False),
+        loss=kd.KDConfig(task="regression"),
+        epochs=1,
+        batch_size=batch,
+        optimizer="sgd",
+        learning_rate=lr,
+    )
+    return kd.make_trainer(cfg, num_examples=n)
+
+
+def test_early_stopping_returns_the_best_epoch_params():
+    x, y, xv, yv = _linear_regression()
+    trainer = _linear_trainer(4, 64)
+    data = bench.TrainData(x[None], y[None], y[None], xv[None], yv[None])
+    spec = bench.run_spec(seed=[3], kd_weight=[0.0], temperature=[1.0], teacher=[0])
+    stop = bench.StopConfig(max_epochs=60, patience=4, chunk_epochs=3)
+    res = bench.train_runs(trainer, data, spec, stop=stop)
+    curve = res.val_curve[0]
+    e = int(res.best_epoch[0])
+    assert 2 <= e < 50  # the validation score peaks strictly inside the run
+    assert np.nanargmax(curve) + 1 == e
+    assert int(res.epochs[0]) == e + stop.patience
+    assert np.isnan(curve[e + stop.patience :]).all()
+    # replaying e plain epochs of kd's trainer from the same seed gives the returned parameters
+    state = trainer.init(jax.random.key(3))
+    kdd = kd.kd_data(x, y, y, task="regression")
+    hp = kd.HParams(jnp.float32(0.0), jnp.float32(1.0), jnp.int32(0))
+    state, _ = trainer.run_epochs(state, kdd, hp, e)
+    got = jax.tree.leaves(_train.take_run(res.params, 0))
+    want = jax.tree.leaves(state.params)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-6)
+    # and those parameters score the best validation value recorded
+    pred = np.asarray(trainer.model.apply(state.params, jnp.asarray(xv)))[:, 0]
+    assert -np.mean((pred - yv) ** 2) == pytest.approx(float(res.best_score[0]), rel=1e-4)
+
+
+def test_kd_and_no_kd_share_init_and_minibatch_order():
+    # with the teacher equal to the labels, (1 - w)(y - yhat)^2 + w (t - yhat)^2 = (y - yhat)^2:
+    # runs of one seed follow one trajectory only if init and minibatch order are shared
+    x, y, xv, yv = _linear_regression(val_scale=1.0)
+    trainer = _linear_trainer(4, 64)
+    data = bench.TrainData(x[None], y[None], y[None], xv[None], yv[None])
+    spec = bench.run_spec(
+        seed=[5, 5, 5, 6], kd_weight=[0.0, 0.5, 1.0, 0.0], temperature=[1.0] * 4, teacher=[0] * 4
+    )
+    res = bench.train_runs(trainer, data, spec, stop=bench.StopConfig(max_epochs=6, patience=50))
+    w = np.asarray(jax.tree.leaves(res.params)[0]).reshape(4, -1)
+    np.testing.assert_allclose(w[1], w[0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(w[2], w[0], rtol=1e-5, atol=1e-7)
+    assert np.abs(w[3] - w[0]).max() > 1e-4  # another seed: another minibatch order
+    np.testing.assert_array_equal(res.epochs, [6, 6, 6, 6])
+
+
+# --------------------------------------------------------------------------------------------------
+# Small data end to end, and resuming
+
+
+@pytest.fixture(scope="module")
+def breast_cancer_run(tmp_path_factory):
+    pytest.importorskip("sklearn")
+    out = tmp_path_factory.mktemp("bench")
+    cfg = bench.BenchConfig(
+        dataset="breast_cancer", num_seeds=6, max_epochs=2, pilot_seeds=1, kd_weights=(0.5,)
+    )
+    first = bench.run_bench(cfg, out=out, phase="train")
+    return cfg, out, first
+
+
+def test_small_data_runs_end_to_end_with_defaults(breast_cancer_run):
+    cfg, out, res = breast_cancer_run
+    assert res.info["batch_size"] == bench.batch_size_for(res.info["sizes"]["fit"])
+    assert res.info["sizes"]["fit"] < 569
+    assert len(res.rows) == 6
+    for r in res.rows:
+        assert 0 <= r["perf_nokd"] <= 100 and r["num_seeds"] == 6
+        assert r["outcome_kd"] in ("gain", "loss", "none")
+        assert 1 <= r["epochs_kd"] <= 2
+        assert r["min_p"] == pytest.approx(2 / 2**6)
+    lines = (out / "breast_cancer" / "settings.csv").read_text().splitlines()
+    assert len(lines) == 7 and lines[0].startswith("dataset,setting,student,teacher")
+    assert (out / "settings.csv").exists() and (out / "breast_cancer" / "report.md").exists()
+
+
+def test_resume_does_not_retrain_and_other_config_is_refused(breast_cancer_run, monkeypatch):
+    cfg, out, first = breast_cancer_run
+    assert "teachers" in first.info["trained"]
+
+    def fail(*args, **kwargs):
+        raise AssertionError("retrained a finished phase")
+
+    monkeypatch.setattr(_run, "train_group", fail)
+    monkeypatch.setattr(_run, "train_teachers", fail)
+    again = bench.run_bench(cfg, out=out, phase="train")
+    assert again.info["trained"] == []
+    assert [r["delta_kd"] for r in again.rows] == [r["delta_kd"] for r in first.rows]
+    other = bench.BenchConfig(
+        dataset="breast_cancer", num_seeds=6, max_epochs=3, pilot_seeds=1, kd_weights=(0.5,)
+    )
+    with pytest.raises(ValueError, match="^out: .*different configuration"):
+        bench.run_bench(other, out=out, phase="train")
+
+
+def test_interrupted_run_resumes_the_missing_groups(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    cfg = bench.BenchConfig(
+        dataset="breast_cancer", num_seeds=6, max_epochs=2, pilot_seeds=1, kd_weights=(0.5,)
+    )
+    real = _run.train_group
+    calls = []
+
+    def interrupted(plan, group, teachers, **kw):
+        if group.index == 1 and not kw.get("pilot"):
+            raise KeyboardInterrupt
+        calls.append((group.index, kw.get("pilot", False)))
+        return real(plan, group, teachers, **kw)
+
+    monkeypatch.setattr(_run, "train_group", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        bench.run_bench(cfg, out=tmp_path, phase="train")
+    assert calls == [(0, False), (0, True)]
+    calls.clear()
+    monkeypatch.setattr(
+        _run,
+        "train_group",
+        lambda *a, **kw: calls.append((a[1].index, kw.get("pilot", False))) or real(*a, **kw),
+    )
+    res = bench.run_bench(cfg, out=tmp_path, phase="train")
+    assert calls == [(1, False), (1, True), (2, False), (2, True)]
+    assert "group0" not in res.info["trained"] and "group1" in res.info["trained"]
+    stamp = json.loads((tmp_path / "breast_cancer" / "cache" / "fingerprint.json").read_text())
+    assert stamp["config"]["dataset"] == "breast_cancer"
+
+
+# --------------------------------------------------------------------------------------------------
+# The Gaussian family: the measured Δ agrees with the theory's risk where it is clear
+
+
+def test_gaussian_delta_agrees_in_sign_with_the_theory():
+    cfg = bench.BenchConfig(dataset="gaussian", num_seeds=6, kd_weights=(0.5,))
+    teachers, students = _settings.teachers_and_students("gaussian")
+    helpful, harmful = teachers[-1], teachers[0]  # a = sqrt(1 + sigma2) (t = s) and a = 0
+    student = [s for s in students if s.train_rows == 250][0]
+    settings = tuple(
+        st for st in cfg.settings() if st.student == student and st.teacher in (helpful, harmful)
+    )
+    group = _run.Group(0, student, (harmful, helpful), settings)
+    plan = _run.Plan(cfg, settings, (group,), None, 8, 8, {}, "")
+    full = _run.train_gaussian_group(plan, group)
+    n_fit, _ = _run._gaussian_split(plan, 250)
+    theory_delta, _ = _run.gaussian_theory(group, 0.5, n_fit)
+    assert theory_delta[0] < 0 < theory_delta[1]
+    nokd, _ = _run._pick(full, _run.NO_KD, -1, 0.0, 6)
+    for j in (0, 1):
+        kd_perf, _ = _run._pick(full, _run.KD, j, 0.5, 6)
+        d = kd_perf - nokd
+        assert np.sign(d.mean()) == np.sign(theory_delta[j])
+        assert np.all(np.sign(d) == np.sign(theory_delta[j]))  # every seed: p = min_p
