@@ -2,8 +2,8 @@
 
 The packages re-export their public names from private modules (``from cch_jax.theory._risk
 import risk as risk``) without ``__all__``, and griffe, which mkdocstrings uses, counts such
-imported names as private. A line ``::: cch_jax.theory`` with no options on a page under ``api/``
-is expanded here to the same identifier with ``members:`` set to the package's public names:
+imported names as private. A line ``::: cch_jax.theory`` on a page under ``api/`` (with or
+without an ``options:`` block after it) gets ``members:`` set to the package's public names:
 every member not starting with ``_``, submodules left out (they get their own ``:::`` line), in
 the order of the package's ``__init__``. The names are read statically by griffe (nothing is
 imported), so the page stays in step with the package.
@@ -17,7 +17,9 @@ from pathlib import Path
 import griffe
 
 _ROOT = Path(__file__).resolve().parents[2]
-_DIRECTIVE = re.compile(r"^::: (cch_jax(?:\.\w+)*)[ \t]*$", re.MULTILINE)
+_DIRECTIVE = re.compile(
+    r"^::: (cch_jax(?:\.\w+)*)[ \t]*(?:\n|\Z)(    options:[ \t]*\n)?", re.MULTILINE
+)
 _cache: dict[str, list[str]] = {}
 
 
@@ -50,6 +52,6 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     def expand(match: re.Match) -> str:
         names = public_members(match.group(1))
         listing = ", ".join(names)
-        return f"::: {match.group(1)}\n    options:\n      members: [{listing}]"
+        return f"::: {match.group(1)}\n    options:\n      members: [{listing}]\n"
 
     return _DIRECTIVE.sub(expand, markdown)
