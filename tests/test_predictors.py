@@ -26,8 +26,14 @@ def _family_inputs(gap, n_train, *, mu=0.5, m=2000, d=10, seed=0):
     y, t = x2[:, 0] + e, a * x2[:, 0] + b * e
     teacher = np.concatenate([t[:, None], rng.normal(size=(m, 3))], axis=1)
     inputs = PredictorInputs(
-        teacher_reps=teacher, student_reps=x2, labels=y, num_classes=None, kd_weight=mu,
-        temperature=1.0, n_train=n_train, teacher_logits=t[:, None],
+        teacher_reps=teacher,
+        student_reps=x2,
+        labels=y,
+        num_classes=None,
+        kd_weight=mu,
+        temperature=1.0,
+        n_train=n_train,
+        teacher_logits=t[:, None],
     )
     if n_train <= d + 1:
         return inputs, None
@@ -43,8 +49,16 @@ def _class_inputs(m=200, d=6, k=3, seed=0, **extra):
     means = rng.normal(size=(k, d)) * 2
     hs = means[labels] + rng.normal(size=(m, d))
     ht = means[labels] @ rng.normal(size=(d, d)) + rng.normal(size=(m, d))
-    return PredictorInputs(teacher_reps=ht, student_reps=hs, labels=labels, num_classes=k,
-                           kd_weight=0.5, temperature=2.0, n_train=500, **extra)
+    return PredictorInputs(
+        teacher_reps=ht,
+        student_reps=hs,
+        labels=labels,
+        num_classes=k,
+        kd_weight=0.5,
+        temperature=2.0,
+        n_train=500,
+        **extra,
+    )
 
 
 # --- known answers: the theory's Gaussian family -------------------------------------------------
@@ -108,8 +122,15 @@ def test_cch_ksg_on_the_gaussian_family(gap):
 def test_cch_ksg_on_cch_triples(gap, call):
     task = tasks.cch_triple(gap, dim_teacher=8, dim_student=8)
     ht, hs, y = task.sample(key=jax.random.key(1), n=1000)
-    inputs = PredictorInputs(teacher_reps=ht, student_reps=hs, labels=np.asarray(y),
-                             num_classes=4, kd_weight=0.5, temperature=2.0, n_train=500)
+    inputs = PredictorInputs(
+        teacher_reps=ht,
+        student_reps=hs,
+        labels=np.asarray(y),
+        num_classes=4,
+        kd_weight=0.5,
+        temperature=2.0,
+        n_train=500,
+    )
     out = predictors.predict(inputs, ["cch_ksg", "cch_ksg_sign"], key=jax.random.key(0))
     for name in ("cch_ksg", "cch_ksg_sign"):
         assert out[name].call == call
@@ -156,12 +177,15 @@ def _brute_force_logme(f, y):
     def evidence(p):
         cov = gram / np.exp(p[0]) + np.eye(m) / np.exp(p[1])
         _, logdet = np.linalg.slogdet(cov)
-        return (-0.5 * m * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * y @ np.linalg.solve(cov, y)) / m
+        return (
+            -0.5 * m * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * y @ np.linalg.solve(cov, y)
+        ) / m
 
     grid = np.linspace(-6, 6, 25)
     start = max(((a, b) for a in grid for b in grid), key=evidence)
-    res = minimize(lambda p: -evidence(p), start, method="Nelder-Mead",
-                   options=dict(xatol=1e-7, fatol=1e-12))
+    res = minimize(
+        lambda p: -evidence(p), start, method="Nelder-Mead", options=dict(xatol=1e-7, fatol=1e-12)
+    )
     return -res.fun
 
 
@@ -172,14 +196,17 @@ def test_logme_matches_brute_force_evidence_maximisation():
     y2 = rng.normal(size=60)  # unrelated: the evidence prefers alpha -> large
     for y in (y1, y2):
         assert float(predictors.logme(f, y[:, None])) == pytest.approx(
-            _brute_force_logme(f, y), abs=2e-4)
+            _brute_force_logme(f, y), abs=2e-4
+        )
     both = float(predictors.logme(f, np.stack([y1, y2], 1)))
     assert both == pytest.approx(
-        0.5 * (_brute_force_logme(f, y1) + _brute_force_logme(f, y2)), abs=2e-4)
+        0.5 * (_brute_force_logme(f, y1) + _brute_force_logme(f, y2)), abs=2e-4
+    )
     # a constant column is left out of the average, and the score is scale-invariant
     with_const = np.stack([y1, np.ones(60)], 1)
     assert float(predictors.logme(f, with_const)) == pytest.approx(
-        float(predictors.logme(f, 10 * y1[:, None])), abs=1e-5)
+        float(predictors.logme(f, 10 * y1[:, None])), abs=1e-5
+    )
 
 
 # --- GRACE --------------------------------------------------------------------------------------------
@@ -194,7 +221,9 @@ def test_grace_trace_on_a_hand_made_case():
     c = 0.1
     train = jnp.asarray([e1, 5 * e1, e1, 0.5 * e2])
     want = 1.0 / ((1 - c) * 0.25 + c * 0.5)
-    assert float(predictors.split_trace(train, jnp.asarray([e2]), c)) == pytest.approx(want, rel=1e-5)
+    assert float(predictors.split_trace(train, jnp.asarray([e2]), c)) == pytest.approx(
+        want, rel=1e-5
+    )
     # inside a 2-dim subspace of a 4-dim space: mean(lambda) = trace / 4
     got = float(predictors.split_trace(train, jnp.asarray([e2]), c, full_dim=4))
     assert got == pytest.approx(1.0 / ((1 - c) * 0.25 + c * 0.25), rel=1e-5)
@@ -232,8 +261,11 @@ def test_grace_subspace_projection_is_exact():
     full = np.einsum("ma,mb->mab", hb, np.asarray(gz)).reshape(m, -1) @ signs.reshape(-1, 64)
     full /= np.sqrt(k * (d + 1))
     sub = float(predictors.split_trace(coords[12:], coords[:12], 1e-3, full_dim=64))
-    explicit = float(predictors.split_trace(jnp.asarray(full[12:], jnp.float32),
-                                            jnp.asarray(full[:12], jnp.float32), 1e-3))
+    explicit = float(
+        predictors.split_trace(
+            jnp.asarray(full[12:], jnp.float32), jnp.asarray(full[:12], jnp.float32), 1e-3
+        )
+    )
     assert sub == pytest.approx(explicit, rel=1e-3)
 
 
@@ -243,23 +275,27 @@ def test_grace_subspace_projection_is_exact():
 def test_linear_probe_is_cross_fitted():
     inputs = _class_inputs(m=150)
     key = jax.random.key(0)
-    logits = np.asarray(predictors.linear_probe_logits(inputs.student_reps, inputs.labels,
-                                                       num_classes=3, key=key))
+    logits = np.asarray(
+        predictors.linear_probe_logits(inputs.student_reps, inputs.labels, num_classes=3, key=key)
+    )
     assert np.mean(np.argmax(logits, 1) == inputs.labels) > 0.8  # separable classes
     flipped = inputs.labels.copy()
     flipped[7] = (flipped[7] + 1) % 3
-    again = np.asarray(predictors.linear_probe_logits(inputs.student_reps, flipped,
-                                                      num_classes=3, key=key))
+    again = np.asarray(
+        predictors.linear_probe_logits(inputs.student_reps, flipped, num_classes=3, key=key)
+    )
     np.testing.assert_array_equal(again[7], logits[7])  # row 7 never saw its own label
     assert np.abs(again - logits).max() > 1e-4  # but the rows of the other folds did
     # continuous: ridge predictions, row 7 unchanged when its own target moves
     y = inputs.student_reps @ np.arange(1.0, 7.0)
-    pred = np.asarray(predictors.linear_probe_logits(inputs.student_reps, y, num_classes=None,
-                                                     key=key))
+    pred = np.asarray(
+        predictors.linear_probe_logits(inputs.student_reps, y, num_classes=None, key=key)
+    )
     y2 = y.copy()
     y2[7] += 100.0
-    pred2 = np.asarray(predictors.linear_probe_logits(inputs.student_reps, y2, num_classes=None,
-                                                      key=key))
+    pred2 = np.asarray(
+        predictors.linear_probe_logits(inputs.student_reps, y2, num_classes=None, key=key)
+    )
     assert pred.shape == (150, 1) and pred2[7, 0] == pytest.approx(pred[7, 0], abs=1e-4)
     assert np.corrcoef(pred[:, 0], y)[0, 1] > 0.99
 
@@ -272,10 +308,19 @@ def test_naive_agreement_and_pilot_by_hand():
     zs = np.array([[1.0, 0.0], [1.0, 0.0], [2.0, 0.0], [0.0, 1.0]] * 10)
     base = _class_inputs(m=40, k=2)
     inputs = PredictorInputs(
-        teacher_reps=base.teacher_reps, student_reps=base.student_reps, labels=base.labels,
-        num_classes=2, kd_weight=0.5, temperature=2.0, n_train=100, teacher_logits=zt,
-        student_logits=zs, teacher_accuracy=0.9, student_accuracy=0.7,
-        pilot_delta=np.array([0.01, 0.03, -0.01]), pilot_cost_s=12.5,
+        teacher_reps=base.teacher_reps,
+        student_reps=base.student_reps,
+        labels=base.labels,
+        num_classes=2,
+        kd_weight=0.5,
+        temperature=2.0,
+        n_train=100,
+        teacher_logits=zt,
+        student_logits=zs,
+        teacher_accuracy=0.9,
+        student_accuracy=0.7,
+        pilot_delta=np.array([0.01, 0.03, -0.01]),
+        pilot_cost_s=12.5,
     )
     cheap = ["agreement_top1", "agreement_kl", "teacher_better", "always", "never", "pilot"]
     out = predictors.predict(inputs, cheap, key=jax.random.key(0))
@@ -302,9 +347,22 @@ def test_naive_agreement_and_pilot_by_hand():
 
 
 def test_registry_names_get_and_errors():
-    assert {"cch_ksg", "cch_latent", "cch_mine", "cch_ksg_sign", "teacher_better", "always",
-            "never", "agreement_top1", "agreement_kl", "hscore_gap", "logme_gap", "grace",
-            "theory_risk", "pilot"} <= set(predictors.names())
+    assert {
+        "cch_ksg",
+        "cch_latent",
+        "cch_mine",
+        "cch_ksg_sign",
+        "teacher_better",
+        "always",
+        "never",
+        "agreement_top1",
+        "agreement_kl",
+        "hscore_gap",
+        "logme_gap",
+        "grace",
+        "theory_risk",
+        "pilot",
+    } <= set(predictors.names())
     with pytest.raises(ValueError, match="^name: unknown predictor 'nope'; known: cch_ksg"):
         predictors.get("nope")
     for p in predictors.REGISTRY.values():
@@ -328,20 +386,23 @@ def test_registry_names_get_and_errors():
 
 def test_predict_fills_once_and_charges_the_fill():
     inputs = _class_inputs(m=120)
-    out = predictors.predict(inputs, ["always", "teacher_better", "agreement_top1"],
-                             key=jax.random.key(0))
+    out = predictors.predict(
+        inputs, ["always", "teacher_better", "agreement_top1"], key=jax.random.key(0)
+    )
     assert out["always"].cost_s < out["agreement_top1"].cost_s
     # the filled accuracies are the argmax accuracies of the cross-fitted probes
     filled, costs = predictors.fill_missing(
-        inputs, key=jax.random.fold_in(jax.random.key(0), 0x46494C4C))
+        inputs, key=jax.random.fold_in(jax.random.key(0), 0x46494C4C)
+    )
     assert set(costs) == {"teacher", "student"}
     acc = np.mean(np.argmax(filled.student_logits, 1) == inputs.labels)
     assert filled.student_accuracy == pytest.approx(acc)
     assert out["teacher_better"].details["student_accuracy"] == pytest.approx(acc)
     # on_error="abstain": a predictor that cannot run abstains instead of raising
     tiny = _class_inputs(m=12)
-    res = predictors.predict(tiny, ["theory_risk", "always"], key=jax.random.key(0),
-                             on_error="abstain")
+    res = predictors.predict(
+        tiny, ["theory_risk", "always"], key=jax.random.key(0), on_error="abstain"
+    )
     assert res["theory_risk"].call == "abstain" and "error" in res["theory_risk"].details
     assert res["always"].call == "distill"
 
@@ -372,9 +433,15 @@ def test_predict_fills_once_and_charges_the_fill():
 )
 def test_inputs_validation(change, pattern):
     rng = np.random.default_rng(0)
-    args = dict(teacher_reps=rng.normal(size=(10, 4)), student_reps=rng.normal(size=(10, 3)),
-                labels=np.arange(10) % 3, num_classes=3, kd_weight=0.5, temperature=2.0,
-                n_train=100)
+    args = dict(
+        teacher_reps=rng.normal(size=(10, 4)),
+        student_reps=rng.normal(size=(10, 3)),
+        labels=np.arange(10) % 3,
+        num_classes=3,
+        kd_weight=0.5,
+        temperature=2.0,
+        n_train=100,
+    )
     PredictorInputs(**args)  # the base case is valid
     with pytest.raises(ValueError, match=pattern):
         PredictorInputs(**{**args, **change})
@@ -382,9 +449,15 @@ def test_inputs_validation(change, pattern):
 
 def test_continuous_inputs_validation():
     rng = np.random.default_rng(0)
-    base = dict(teacher_reps=rng.normal(size=(10, 2)), student_reps=rng.normal(size=(10, 3)),
-                labels=rng.normal(size=10), num_classes=None, kd_weight=0.5, temperature=1.0,
-                n_train=100)
+    base = dict(
+        teacher_reps=rng.normal(size=(10, 2)),
+        student_reps=rng.normal(size=(10, 3)),
+        labels=rng.normal(size=10),
+        num_classes=None,
+        kd_weight=0.5,
+        temperature=1.0,
+        n_train=100,
+    )
     assert PredictorInputs(**base).continuous
     with pytest.raises(ValueError, match="^teacher_logits: expected 1 columns"):
         PredictorInputs(**base, teacher_logits=np.zeros((10, 2)))

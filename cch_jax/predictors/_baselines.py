@@ -26,8 +26,10 @@ def teacher_better_core(inputs: PredictorInputs, key: jax.Array):
     """Distill iff teacher_accuracy > student_accuracy; score = their difference."""
     del key
     diff = inputs.teacher_accuracy - inputs.student_accuracy
-    details = {"teacher_accuracy": inputs.teacher_accuracy,
-               "student_accuracy": inputs.student_accuracy}
+    details = {
+        "teacher_accuracy": inputs.teacher_accuracy,
+        "student_accuracy": inputs.student_accuracy,
+    }
     return ("distill" if diff > 0 else "dont"), float(diff), details
 
 
@@ -41,7 +43,9 @@ def prediction_kl(teacher_logits, student_logits, temperature) -> jax.Array:
 def agreement_top1_core(inputs: PredictorInputs, key: jax.Array):
     """Score = fraction of rows where the argmaxes of teacher and probe student agree."""
     del key
-    agree = float(np.mean(np.argmax(inputs.teacher_logits, 1) == np.argmax(inputs.student_logits, 1)))
+    agree = float(
+        np.mean(np.argmax(inputs.teacher_logits, 1) == np.argmax(inputs.student_logits, 1))
+    )
     call = "distill" if agree > DEFAULT_THRESHOLDS["agreement_top1"] else "dont"
     return call, agree, {"agreement": agree}
 
@@ -49,8 +53,9 @@ def agreement_top1_core(inputs: PredictorInputs, key: jax.Array):
 def agreement_kl_core(inputs: PredictorInputs, key: jax.Array):
     """Score = -mean KL(teacher_T || student_T) at the input temperature, nats."""
     del key
-    kl = float(jnp.mean(prediction_kl(inputs.teacher_logits, inputs.student_logits,
-                                      inputs.temperature)))
+    kl = float(
+        jnp.mean(prediction_kl(inputs.teacher_logits, inputs.student_logits, inputs.temperature))
+    )
     call = "distill" if -kl > DEFAULT_THRESHOLDS["agreement_kl"] else "dont"
     return call, -kl, {"mean_kl": kl}
 

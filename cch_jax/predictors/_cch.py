@@ -16,8 +16,14 @@ from cch_jax.predictors._inputs import PredictorInputs
 VERDICT_CALLS = {"holds": "distill", "fails": "dont", "undecided": "abstain"}
 
 
-def cch_core(inputs: PredictorInputs, key: jax.Array, *, estimator: str, sign: bool,
-             config: CheckConfig | None):
+def cch_core(
+    inputs: PredictorInputs,
+    key: jax.Array,
+    *,
+    estimator: str,
+    sign: bool,
+    config: CheckConfig | None,
+):
     """(call, score, details) of one CCH predictor (see the module docstring)."""
     res = criterion.check(
         inputs.student_reps,

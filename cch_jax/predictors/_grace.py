@@ -116,8 +116,18 @@ def split_trace(train: jax.Array, test: jax.Array, smoothing, full_dim: int | No
 
 @functools.partial(jax.jit, static_argnames=("proj_dim", "splits", "n_test"))
 def grace_raw(
-    features, student_logits, teacher_logits, labels, kd_weight, temperature, key,
-    *, proj_dim: int = PROJ_DIM, splits: int = SPLITS, n_test: int, smoothing=SMOOTHING,
+    features,
+    student_logits,
+    teacher_logits,
+    labels,
+    kd_weight,
+    temperature,
+    key,
+    *,
+    proj_dim: int = PROJ_DIM,
+    splits: int = SPLITS,
+    n_test: int,
+    smoothing=SMOOTHING,
 ):
     """GRACE's raw score: mean over random splits of tr(K_train_smoothed^-1 K_test).
 
@@ -162,12 +172,21 @@ def grace_core(inputs, key):
     x = (x - jnp.mean(x, axis=0)) / jnp.where(sd > 0, sd, 1.0)
     n_test = max(2, int(round(TEST_FRACTION * m)))
     raw, traces = grace_raw(
-        x, jnp.asarray(inputs.student_logits, x.dtype), jnp.asarray(inputs.teacher_logits, x.dtype),
-        jnp.asarray(inputs.labels, jnp.int32), inputs.kd_weight, inputs.temperature, key,
+        x,
+        jnp.asarray(inputs.student_logits, x.dtype),
+        jnp.asarray(inputs.teacher_logits, x.dtype),
+        jnp.asarray(inputs.labels, jnp.int32),
+        inputs.kd_weight,
+        inputs.temperature,
+        key,
         n_test=n_test,
     )
     raw = float(raw)
-    details = {"raw": raw, "trace_sd": float(jnp.std(traces)), "proj_dim": float(PROJ_DIM),
-               "splits": float(SPLITS)}
+    details = {
+        "raw": raw,
+        "trace_sd": float(jnp.std(traces)),
+        "proj_dim": float(PROJ_DIM),
+        "splits": float(SPLITS),
+    }
     score = -raw
     return ("distill" if score > DEFAULT_THRESHOLDS["grace"] else "dont"), score, details

@@ -125,10 +125,14 @@ class PredictorInputs:
                     f"[{labels.min()}, {labels.max()}]"
                 )
         put("labels", labels)
-        put("kd_weight", _checks.check_real("kd_weight", self.kd_weight, low=0.0, high=1.0,
-                                            low_open=True))
-        put("temperature", _checks.check_real("temperature", self.temperature, low=0.0,
-                                              low_open=True))
+        put(
+            "kd_weight",
+            _checks.check_real("kd_weight", self.kd_weight, low=0.0, high=1.0, low_open=True),
+        )
+        put(
+            "temperature",
+            _checks.check_real("temperature", self.temperature, low=0.0, low_open=True),
+        )
         put("n_train", _checks.check_int("n_train", self.n_train, minimum=1))
         for field in ("teacher_logits", "student_logits"):
             value = getattr(self, field)
@@ -220,7 +224,9 @@ class Predictor:
         object.__setattr__(self, "needs", needs)
         _checks.check_choice("threshold", self.threshold, THRESHOLDS)
         if not callable(self.fn):
-            raise ValueError(f"fn: expected a callable (inputs, key) -> Prediction, got {self.fn!r}")
+            raise ValueError(
+                f"fn: expected a callable (inputs, key) -> Prediction, got {self.fn!r}"
+            )
         if self.threshold == "fitted" and self.default_threshold is None:
             raise ValueError("default_threshold: a 'fitted' predictor needs a default threshold")
 

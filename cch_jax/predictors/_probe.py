@@ -168,8 +168,13 @@ def linear_probe_logits(
     if y.size and (y.min() < 0 or y.max() >= k):
         raise ValueError(f"labels: classes must lie in [0, {k})")
     return _crossfit_classes(
-        x, jnp.asarray(y, jnp.int32), key, jnp.asarray(l2, x.dtype),
-        num_classes=k, folds=folds, steps=steps,
+        x,
+        jnp.asarray(y, jnp.int32),
+        key,
+        jnp.asarray(l2, x.dtype),
+        num_classes=k,
+        folds=folds,
+        steps=steps,
     )
 
 

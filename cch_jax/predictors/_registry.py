@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import jax
 
-from cch_jax import _checks
-from cch_jax import criterion
+from cch_jax import _checks, criterion
 from cch_jax.criterion import CheckConfig
 from cch_jax.predictors import _baselines, _cch, _grace, _theory, _transfer
 from cch_jax.predictors._defaults import DEFAULT_THRESHOLDS
@@ -68,8 +67,9 @@ def make_predictor(
         _checks.check_key("key", key)
         require(inputs, name, needs)
         if fillable:
-            inputs, _ = fill_missing(inputs, key=jax.random.fold_in(key, _FILL_SALT),
-                                     fields=fillable)
+            inputs, _ = fill_missing(
+                inputs, key=jax.random.fold_in(key, _FILL_SALT), fields=fillable
+            )
         out = core(inputs, key)
         call, score, details = out[:3]
         external = float(out[3]) if len(out) > 3 else 0.0
@@ -81,13 +81,22 @@ def make_predictor(
     fn.__name__ = name
     fn.__doc__ = f"{name}: {description}"
     return Predictor(
-        name=name, description=description, needs=tuple(needs), threshold=threshold, fn=fn,
+        name=name,
+        description=description,
+        needs=tuple(needs),
+        threshold=threshold,
+        fn=fn,
         default_threshold=default_threshold,
     )
 
 
-def cch_predictor(estimator: str, *, sign: bool = False, config: CheckConfig | None = None,
-                  name: str | None = None) -> Predictor:
+def cch_predictor(
+    estimator: str,
+    *,
+    sign: bool = False,
+    config: CheckConfig | None = None,
+    name: str | None = None,
+) -> Predictor:
     """A CCH predictor on ``criterion.check`` with one estimator and a chosen :class:`CheckConfig`.
 
     Args:
@@ -113,46 +122,74 @@ def cch_predictor(estimator: str, *, sign: bool = False, config: CheckConfig | N
 
 
 def _build() -> dict[str, Predictor]:
-    preds = [cch_predictor(est, sign=sign) for est in ("ksg", "latent", "mine")
-             for sign in (False, True)]
+    preds = [
+        cch_predictor(est, sign=sign) for est in ("ksg", "latent", "mine") for sign in (False, True)
+    ]
     preds += [
-        make_predictor("teacher_better",
-                       "distill iff teacher accuracy > student accuracy; score = difference",
-                       ("teacher_accuracy", "student_accuracy", "classes"), "natural",
-                       _baselines.teacher_better_core),
-        make_predictor("always", "always distill; score +1", (), "natural",
-                       _baselines.always_core),
+        make_predictor(
+            "teacher_better",
+            "distill iff teacher accuracy > student accuracy; score = difference",
+            ("teacher_accuracy", "student_accuracy", "classes"),
+            "natural",
+            _baselines.teacher_better_core,
+        ),
+        make_predictor("always", "always distill; score +1", (), "natural", _baselines.always_core),
         make_predictor("never", "never distill; score -1", (), "natural", _baselines.never_core),
-        make_predictor("agreement_top1",
-                       "top-1 agreement of teacher and probe student (fraction of rows)",
-                       ("teacher_logits", "student_logits", "classes"), "fitted",
-                       _baselines.agreement_top1_core, DEFAULT_THRESHOLDS["agreement_top1"]),
-        make_predictor("agreement_kl",
-                       "-mean KL(teacher_T || student_T) at the input temperature, nats",
-                       ("teacher_logits", "student_logits", "classes"), "fitted",
-                       _baselines.agreement_kl_core, DEFAULT_THRESHOLDS["agreement_kl"]),
-        make_predictor("hscore_gap",
-                       "H-score(Hs -> teacher soft labels) - H-score(Hs -> labels); distill iff > 0",
-                       ("teacher_logits", "classes"), "natural",
-                       functools.partial(_transfer.transfer_gap_core, score="hscore")),
-        make_predictor("logme_gap",
-                       "LogME(Hs -> teacher soft labels) - LogME(Hs -> labels), nats per row; "
-                       "distill iff > 0",
-                       ("teacher_logits",), "natural",
-                       functools.partial(_transfer.transfer_gap_core, score="logme")),
-        make_predictor("grace",
-                       "GRACE for logit KD: -mean tr(K_train^-1 K_test) of projected head "
-                       "gradients of the KD loss",
-                       ("teacher_logits", "student_logits", "classes"), "fitted",
-                       _grace.grace_core, DEFAULT_THRESHOLDS["grace"]),
-        make_predictor("theory_risk",
-                       "Theorem 1's risk with plug-in moments: distill iff R(kd_weight) < R0; "
-                       "score = (R0 - R) / R0",
-                       ("teacher_logits",), "natural", _theory.theory_risk_core),
-        make_predictor("pilot",
-                       "pilot run: distill iff mean(pilot_delta) > 0; score = mean / standard "
-                       "error; cost = pilot_cost_s",
-                       ("pilot_delta",), "natural", _pilot_with_cost),
+        make_predictor(
+            "agreement_top1",
+            "top-1 agreement of teacher and probe student (fraction of rows)",
+            ("teacher_logits", "student_logits", "classes"),
+            "fitted",
+            _baselines.agreement_top1_core,
+            DEFAULT_THRESHOLDS["agreement_top1"],
+        ),
+        make_predictor(
+            "agreement_kl",
+            "-mean KL(teacher_T || student_T) at the input temperature, nats",
+            ("teacher_logits", "student_logits", "classes"),
+            "fitted",
+            _baselines.agreement_kl_core,
+            DEFAULT_THRESHOLDS["agreement_kl"],
+        ),
+        make_predictor(
+            "hscore_gap",
+            "H-score(Hs -> teacher soft labels) - H-score(Hs -> labels); distill iff > 0",
+            ("teacher_logits", "classes"),
+            "natural",
+            functools.partial(_transfer.transfer_gap_core, score="hscore"),
+        ),
+        make_predictor(
+            "logme_gap",
+            "LogME(Hs -> teacher soft labels) - LogME(Hs -> labels), nats per row; distill iff > 0",
+            ("teacher_logits",),
+            "natural",
+            functools.partial(_transfer.transfer_gap_core, score="logme"),
+        ),
+        make_predictor(
+            "grace",
+            "GRACE for logit KD: -mean tr(K_train^-1 K_test) of projected head "
+            "gradients of the KD loss",
+            ("teacher_logits", "student_logits", "classes"),
+            "fitted",
+            _grace.grace_core,
+            DEFAULT_THRESHOLDS["grace"],
+        ),
+        make_predictor(
+            "theory_risk",
+            "Theorem 1's risk with plug-in moments: distill iff R(kd_weight) < R0; "
+            "score = (R0 - R) / R0",
+            ("teacher_logits",),
+            "natural",
+            _theory.theory_risk_core,
+        ),
+        make_predictor(
+            "pilot",
+            "pilot run: distill iff mean(pilot_delta) > 0; score = mean / standard "
+            "error; cost = pilot_cost_s",
+            ("pilot_delta",),
+            "natural",
+            _pilot_with_cost,
+        ),
     ]
     return {p.name: p for p in preds}
 
@@ -246,19 +283,24 @@ def predict(
         require(inputs, p.name, p.needs)
     wanted = sorted({n for p in preds for n in p.needs if n in FILLABLE})
     missing = {n for n in wanted if getattr(inputs, n) is None}
-    filled, side_costs = fill_missing(inputs, key=jax.random.fold_in(key, _FILL_SALT),
-                                      fields=wanted)
+    filled, side_costs = fill_missing(
+        inputs, key=jax.random.fold_in(key, _FILL_SALT), fields=wanted
+    )
     out = {}
     for p in preds:
-        charge = sum(cost for side, cost in side_costs.items()
-                     if any(n.startswith(side) and n in missing for n in p.needs))
+        charge = sum(
+            cost
+            for side, cost in side_costs.items()
+            if any(n.startswith(side) and n in missing for n in p.needs)
+        )
         t0 = time.perf_counter()
         try:
             pred = p.fn(filled, predictor_key(key, p.name))
         except ValueError as err:
             if on_error == "raise":
                 raise
-            pred = Prediction("abstain", float("nan"), time.perf_counter() - t0,
-                              {"error": str(err)})
+            pred = Prediction(
+                "abstain", float("nan"), time.perf_counter() - t0, {"error": str(err)}
+            )
         out[p.name] = pred._replace(cost_s=pred.cost_s + charge)
     return out

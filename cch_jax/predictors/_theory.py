@@ -116,7 +116,9 @@ def theory_risk_core(inputs: PredictorInputs, key: jax.Array):
         )
     m = inputs.rows
     if m < 2 * (ROWS_PER_DIM + 3):
-        raise ValueError(f"labels: theory_risk needs at least {2 * (ROWS_PER_DIM + 3)} rows, got {m}")
+        raise ValueError(
+            f"labels: theory_risk needs at least {2 * (ROWS_PER_DIM + 3)} rows, got {m}"
+        )
     order = np.asarray(jax.random.permutation(key, m))
     halves = np.zeros(m, bool)
     halves[order[: m // 2]] = True
@@ -136,7 +138,10 @@ def theory_risk_core(inputs: PredictorInputs, key: jax.Array):
         r0 = float(theory.risk0(moments, f))
         score = (r0 - r_mu) / r0
         details.update(
-            f=float(f), f_kind="finite", risk=r_mu, risk0=r0,
+            f=float(f),
+            f_kind="finite",
+            risk=r_mu,
+            risk0=r0,
             kd_window=float(theory.kd_window(moments, f)),
             best_weight=float(theory.best_weight(moments, f)),
         )

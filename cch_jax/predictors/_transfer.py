@@ -118,7 +118,9 @@ def _logme(features: jax.Array, targets: jax.Array) -> tuple[jax.Array, jax.Arra
     u, s, _ = jnp.linalg.svd(f, full_matrices=False)
     z = u.T @ y  # [r, q]
     perp2 = jnp.maximum(jnp.sum(jnp.square(y), axis=0) - jnp.sum(jnp.square(z), axis=0), 0.0)
-    per_target = jax.vmap(lambda zc, pc: _logme_one(jnp.square(s), zc, pc, m, dim), (1, 0))(z, perp2)
+    per_target = jax.vmap(lambda zc, pc: _logme_one(jnp.square(s), zc, pc, m, dim), (1, 0))(
+        z, perp2
+    )
     return per_target, valid
 
 
