@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import warnings
 
 import jax
 import pytest
@@ -82,3 +83,25 @@ def test_the_cch_command_opts_in_before_running_its_subcommand(monkeypatch):
     with pytest.raises(SystemExit):  # --help: no subcommand runs, nothing is set
         cli.main(["--help"])
     assert calls == []
+
+
+def test_opt_in_before_jax_starts_other_series_user_setting_and_repeat(monkeypatch):
+    import jaxlib
+
+    monkeypatch.setattr(_xla_cpu, "_backends_started", lambda: False)  # as in a fresh process
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.setattr(jaxlib, "__version__", "0.11.0")
+    with pytest.warns(RuntimeWarning, match="^use_fast_cpu_convolutions: jaxlib 0.11.0 is not"):
+        assert kd.use_fast_cpu_convolutions() is False
+    assert "XLA_FLAGS" not in os.environ
+    monkeypatch.setattr(jaxlib, "__version__", "0.10.2")
+    user = "--xla_cpu_experimental_ynn_fusion_type=individual_dot"
+    monkeypatch.setenv("XLA_FLAGS", user)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the remaining calls are silent
+        assert kd.use_fast_cpu_convolutions() is False  # the user's own setting wins
+        assert os.environ["XLA_FLAGS"] == user
+        monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+        assert kd.use_fast_cpu_convolutions() is True
+        assert kd.use_fast_cpu_convolutions() is True  # a second call changes nothing more
+    assert os.environ["XLA_FLAGS"] == f"--xla_force_host_platform_device_count=2 {FLAG}"
