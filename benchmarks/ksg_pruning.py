@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Row, Timing, write_results  # noqa: E402
 
-from cch_jax.mi import _ksg, tasks  # noqa: E402
+from cch_jax.mi import _neighbours, _search, tasks  # noqa: E402
 
 
 def _data(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -43,15 +43,15 @@ def _data(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pair_rate(rows, n: int) -> float:
-    x, y = (jnp.asarray(_ksg.standardize_columns(jnp.asarray(a))) for a in _data(n))
+    x, y = (jnp.asarray(_neighbours.standardize_columns(jnp.asarray(a))) for a in _data(n))
     counts = jax.jit(
         functools.partial(
-            _ksg.ksg_counts,
+            _search.ksg_counts,
             k=3,
             metric="max",
             search="grouped",
-            block=_ksg.resolve_block(None, n),
-            group=_ksg.group_size(n, 4),
+            block=_search.resolve_block(None, n),
+            group=_neighbours.group_size(n, 4),
         )
     )
     t0 = time.perf_counter()

@@ -8,19 +8,19 @@ import numpy as np
 import pytest
 
 import cch_jax.mi as mi
-from cch_jax.mi import _ksg, _ksg_sorted
+from cch_jax.mi import _ksg_sorted, _neighbours, _search
 
 
 def _brute(x, y, k):
     n = x.shape[0]
-    return _ksg.ksg_counts(
+    return _neighbours.brute_counts(
         x,
         y,
         k=k,
         metric="max",
         search="grouped",
-        block=_ksg.resolve_block(None, n),
-        group=_ksg.group_size(n, k + 1),
+        block=_search.resolve_block(None, n),
+        group=_neighbours.group_size(n, k + 1),
     )
 
 
@@ -78,6 +78,27 @@ def test_sorted_counts_equal_brute_force(kind, n, dx, dy, k, dtype):
         assert np.all(eps[: (n // 3) * 3] >= 0)
 
 
+@pytest.mark.parametrize(
+    ("kind", "dx", "dy", "dtype"), [("gauss", 2, 2, "float32"), ("ties", 3, 1, "float64")]
+)
+def test_sorted_at_joint_dimension_four_equals_brute_force(kind, dx, dy, dtype):
+    """dx + dy = 4 is where search="auto" takes the sweep only from n = 100 000 rows
+    (``_search.SORTED_MIN_ROWS_4D``). Forced at n = 1 500 the layout already has several stripes
+    and the first step, and eps, n_x, n_y (a 2- or 3-coordinate marginal counted by its own sweep)
+    equal the brute force's bit for bit; so do the estimates of mi.ksg."""
+    n, k = 1500, 3
+    stripe, plan = _ksg_sorted.plan_for(n, dx + dy, k)
+    assert stripe < n and plan[2] > 0, (stripe, plan)  # stripes + first step, as at large n
+    x, y = _data(kind, n, dx, dy, 40 + dx, dtype)
+    with jax.enable_x64(dtype == "float64"):
+        _assert_same_counts(x, y, k)
+        if kind == "ties":  # standardised tied data once gave the brute force NaN (n_y = -1)
+            sweep = mi.ksg(x, y, k=k, search="sorted", ties="keep")
+            brute = mi.ksg(x, y, k=k, search="grouped", ties="keep")
+            assert np.isfinite(float(brute)) and float(sweep) == float(brute)
+    assert _search.choose("auto", "grouped", n=n, d=4, metric="max", batched=False) == "grouped"
+
+
 def test_layout_has_several_stripes_in_low_dimension():
     """The low-dimensional cases above really cut the rows into stripes (not one sorted run)."""
     for n, d, k in ((3000, 2, 3), (1200, 2, 5), (1000, 2, 1), (900, 3, 2)):
@@ -103,7 +124,7 @@ def test_auto_uses_sorted_in_low_dimension_with_identical_estimates(monkeypatch)
 
 
 def test_auto_keeps_brute_force_where_it_wins():
-    assert _ksg_sorted.choose("auto", "grouped", n=10_000, d=2, metric="max", batched=False) == (
+    assert _search.choose("auto", "grouped", n=10_000, d=2, metric="max", batched=False) == (
         "sorted" if jax.default_backend() == "cpu" else "grouped"
     )
     for kwargs in (
@@ -113,8 +134,8 @@ def test_auto_keeps_brute_force_where_it_wins():
         dict(n=10_000, d=2, metric="bmi", batched=False),  # Euclidean parts
         dict(n=10_000, d=2, metric="max", batched=True),  # vmapped batch
     ):
-        assert _ksg_sorted.choose("auto", "grouped", **kwargs) == "grouped"
-    assert _ksg_sorted.choose("topk", "topk", n=10_000, d=2, metric="max", batched=False) == "topk"
+        assert _search.choose("auto", "grouped", **kwargs) == "grouped"
+    assert _search.choose("topk", "topk", n=10_000, d=2, metric="max", batched=False) == "topk"
 
 
 def test_sorted_under_vmap_and_batched_input():

@@ -19,7 +19,7 @@ nothing to estimate: concrete inputs raise ``ValueError``.
 Metric: Euclidean by default (scikit-learn's choice), or ``"max"``; in one dimension they coincide.
 Ties and duplicate rows follow :mod:`cch_jax.mi._ksg`: distances tie with multiplicity, counts are
 strict, and tied (discrete or constant) columns of H are handled by the ``ties=`` policy of
-:func:`cch_jax.mi.ksg` (default: tiny deterministic jitter and an ``InputWarning``; ``"keep"``: a
+:func:`cch_jax.mi.ksg` (:mod:`cch_jax.mi._ties`; default: tiny deterministic jitter and an ``InputWarning``; ``"keep"``: a
 point with k_i exact same-class copies has eps = 0 and m = 1).
 
 References:
@@ -37,7 +37,7 @@ import numpy as np
 from jax.scipy.special import digamma
 
 from cch_jax import _checks
-from cch_jax.mi import _ksg
+from cch_jax.mi import _ksg_inputs, _neighbours, _search, _ties
 
 LABEL_METRICS = ("euclidean", "max")
 
@@ -67,12 +67,13 @@ def class_sizes(labels: jax.Array) -> jax.Array:
 
 
 @functools.partial(
-    jax.jit, static_argnames=("k", "metric", "standardize", "search", "block", "group")
+    jax.jit, static_argnames=("k", "metric", "standardize", "search", "block", "group", "ties")
 )
-def _labels_one(h, labels, wh=None, *, k, metric, standardize, search, block, group):
-    if standardize:
-        h = _ksg.standardize_columns(h)
-    h = _ksg.add_jitter(h, wh, 0)
+def _labels_one(h, labels, *, k, metric, standardize, search, block, group, ties):
+    """Ross's estimate (nats, []) for one dataset h [n, d], labels [n]; the same code runs under
+    an outer ``jit``/``vmap`` and on concrete inputs (the tie jitter included)."""
+    h, tied = _ties.prepare(h, ties=ties, standardize=standardize, salt=0)
+    (h,) = _neighbours.stored(h)  # queries and data rows: the very same values
     n = h.shape[0]
     kind = "max" if metric == "max" else "euclid"
     n_c = class_sizes(labels)
@@ -80,16 +81,16 @@ def _labels_one(h, labels, wh=None, *, k, metric, standardize, search, block, gr
     h_t = h.T
 
     def one_block(rows, qh, q_labels, q_n_c):
-        d = _ksg.pair_dist(kind, qh, h, h_t, rows)
+        d = _neighbours.pair_dist(kind, qh, h, h_t, rows)
         same = q_labels[:, None] == labels[None, :]
-        near = _ksg.smallest(jnp.where(same, d, jnp.inf), k + 1, search, group)  # self first
+        near = _neighbours.smallest(jnp.where(same, d, jnp.inf), k + 1, search, group)  # self first
         k_i = jnp.minimum(k, q_n_c - 1)
         eps = jnp.take_along_axis(near, k_i[:, None], axis=1)[:, 0]
         inside = jnp.sum((d < eps[:, None]) & kept[None, :], axis=1)
         m = inside - (eps > 0).astype(jnp.int32) + 1  # others strictly inside, plus the point
         return k_i, m
 
-    k_i, m = _ksg.block_map(one_block, [h, labels, n_c], n, block)
+    k_i, m = _neighbours.block_map(one_block, [h, labels, n_c], n, block)
     dtype = h.dtype
     n_kept = jnp.sum(kept).astype(dtype)
 
@@ -97,12 +98,15 @@ def _labels_one(h, labels, wh=None, *, k, metric, standardize, search, block, gr
         return jnp.sum(jnp.where(kept, v, 0.0)) / n_kept
 
     k_safe = jnp.where(kept, k_i, 1)  # k_i = 0 on dropped points: keep psi finite (masked anyway)
-    return (
+    value = (
         digamma(n_kept)
         + mean_kept(digamma(k_safe.astype(dtype)))
         - mean_kept(digamma(n_c.astype(dtype)))
         - mean_kept(digamma(m.astype(dtype)))
     )
+    if ties == "error":
+        value = _ties.nan_if_tied(value, tied)
+    return value
 
 
 def ksg_labels(
@@ -131,7 +135,8 @@ def ksg_labels(
       block: query rows per step (memory ~ 3 * block * n values).
       ties: ``"jitter"`` (default), ``"error"`` or ``"keep"``: what to do with columns of H whose
         values tie (one value repeated by more than max(8, n / 1000) rows), as in
-        :func:`cch_jax.mi.ksg`.
+        :func:`cch_jax.mi.ksg`: the jitter is the same under ``jax.jit``/``jax.vmap`` (same value,
+        no warning), where ``"error"`` cannot raise and returns NaN for tied data.
 
     Returns:
       The estimate in nats (scalar, or [B]); not clipped at zero (scikit-learn clips).
@@ -143,7 +148,7 @@ def ksg_labels(
     References:
       B. C. Ross, PLoS ONE 9(2), e87357 (2014).
     """
-    h = _ksg._as_data("h", h)
+    h = _ksg_inputs.as_data("h", h)
     labels = _as_labels(labels)
     if (h.ndim == 3) != (labels.ndim == 2):
         name = "h" if h.ndim == 3 else "labels"
@@ -158,10 +163,10 @@ def ksg_labels(
     n = _checks.check_same_rows(
         h=h[0] if h.ndim == 3 else h, labels=labels[0] if labels.ndim == 2 else labels
     )
-    k = _ksg._check_k(k, n)
+    k = _ksg_inputs.check_k(k, n)
     _checks.check_choice("metric", metric, LABEL_METRICS)
-    _checks.check_choice("ties", ties, _ksg.TIES)
-    options = _ksg.static_options(
+    _checks.check_choice("ties", ties, _ties.TIES)
+    options = _search.static_options(
         n=n,
         k=k,
         standardize=standardize,
@@ -178,10 +183,11 @@ def ksg_labels(
             _, counts = np.unique(row, return_counts=True)
             if np.all(counts < 2):
                 raise ValueError("labels: every class has a single member; nothing to estimate")
-    _ksg.check_magnitude("h", h, euclid=metric == "euclidean", standardize=options["standardize"])
-    wh, note = _ksg.tie_widths("h", h, ties=ties, standardize=options["standardize"])
-    _ksg.warn_ties(note)
-    fn = functools.partial(_labels_one, metric=metric, **options)
+    _ksg_inputs.check_magnitude(
+        "h", h, euclid=metric == "euclidean", standardize=options["standardize"]
+    )
+    _ties.warn_ties(_ties.tie_note("h", h, ties=ties))  # concrete inputs only
+    fn = functools.partial(_labels_one, metric=metric, ties=ties, **options)
     if h.ndim == 3:
-        return jax.vmap(fn)(h, labels, wh)
-    return fn(h, labels, wh)
+        return jax.vmap(fn)(h, labels)
+    return fn(h, labels)

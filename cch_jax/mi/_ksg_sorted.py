@@ -1,8 +1,8 @@
 """Exact sorted-sweep neighbour search for the KSG estimator with the max-norm (``search="sorted"``).
 
-Same results as the brute-force searches of :mod:`cch_jax.mi._ksg`, bit for bit: every distance is
-the same elementwise ``|q_l - z_l|`` chain, eps_i is the (k+1)-th smallest joint distance with self
-and ties counted with multiplicity, and n_x, n_y count strictly closer points. Only the set of
+Same results as the brute-force searches of :mod:`cch_jax.mi._neighbours`, bit for bit: every
+distance is the same elementwise ``|q_l - z_l|`` chain, eps_i is the (k+1)-th smallest joint
+distance with self and ties counted with multiplicity, and n_x, n_y count strictly closer points. Only the set of
 pairs that is looked at changes; a pair is skipped only when a bound proves that it cannot change
 the result. Cost O(n log n) for sorting plus the pairs inside the pruned regions; memory O(n) for
 the sorted copies plus a fixed working set per step (``BATCH * BLOCK * 3 (BLOCK + 2 WINDOW)``
@@ -39,18 +39,21 @@ coordinates gets its own stripe layout (its first two coordinates) and the same 
 Where it wins (2-core CPU, measured by ``benchmarks/ksg.py``): low joint dimension and large n,
 where the pruned regions hold a few hundred rows. In high dimension the k-th neighbour distance is
 comparable to the spread of any one coordinate, little can be pruned, and the brute force (one
-dense pass) is faster; ``search="auto"`` chooses accordingly (:func:`prefer_sorted`).
+dense pass) is faster; ``search="auto"`` chooses accordingly
+(:func:`cch_jax.mi._search.prefer_sorted`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from cch_jax.mi import _ksg
+from cch_jax.mi import _neighbours
 
 # Query rows per block, and rows per scanned chunk.
 BLOCK = 16
@@ -65,36 +68,7 @@ WIDE_CHUNK = 8192
 # Stripe size S = STRIPE_FACTOR * n * ((k + 1) / n) ** (1 / d), in rows: about the number of rows
 # within one k-th-neighbour radius of a query along one coordinate (d = joint dimension).
 STRIPE_FACTOR = 2.0
-# search="auto" picks the sorted sweep on CPU for a joint dimension d <= 3 from SORTED_MIN_ROWS
-# rows, and for d = 4 from SORTED_MIN_ROWS_4D rows. Measured (2-core CPU, k = 3, steady state):
-# 1+1 at n = 2 000 4.2x faster than "grouped", 2+1 at 2*10^4 4.6x and at 10^5 14x; 2+2 at 2*10^4
-# 0.63x (slower), at 10^5 1.25x; 3+3 and 5+5 at 2*10^4 0.18x and 0.10x. The sweep's first call
-# compiles for ~3-4 s (the brute force ~0.6 s): it pays off from a few calls, or once n >~ 30 000.
 SORTED_MAX_DIMS = 4  # stripes (two pruned coordinates) up to this joint dimension
-SORTED_MIN_ROWS = 2000
-SORTED_MIN_ROWS_4D = 100_000
-
-
-def prefer_sorted(*, n: int, d: int, metric: str) -> bool:
-    """Whether ``search="auto"`` should use the sorted sweep on this backend and problem."""
-    if metric != "max" or jax.default_backend() != "cpu":
-        return False
-    return (d <= 3 and n >= SORTED_MIN_ROWS) or (d == 4 and n >= SORTED_MIN_ROWS_4D)
-
-
-def choose(search: str, resolved: str, *, n: int, d: int, metric: str, batched: bool) -> str:
-    """The search :func:`cch_jax.mi.ksg` runs: ``resolved`` (from ``_ksg.resolve_search``), or
-    ``"sorted"`` where ``search="auto"`` and :func:`prefer_sorted` says so (single datasets only:
-    a batch is vmapped, and the sweep's loops then run in lockstep). Refuses ``"sorted"`` with a
-    metric other than the max-norm."""
-    if search == "sorted" and metric != "max":
-        raise ValueError(
-            f"search: 'sorted' needs metric='max', got metric={metric!r}; use 'auto', 'grouped' "
-            f"or 'topk'"
-        )
-    if search == "auto" and not batched and prefer_sorted(n=n, d=d, metric=metric):
-        return "sorted"
-    return resolved
 
 
 def stripe_rows(n: int, d: int, k: int, block: int) -> int:
@@ -136,162 +110,280 @@ def _layout(z: jax.Array, c1: int, c2: int, stripe: int):
 
 # --------------------------------------------------------------------------------------------------
 # The sweep
+#
+# Phases, per block of query rows: (1) a fixed first step over windows of the block's own and
+# neighbouring stripes, for all blocks side by side (_first_step); (2) for the blocks whose bounds
+# did not close, one at a time: each scanned range extended in c2 (_scan_stripe), then the further
+# stripes in order of their c1 gap (_sweep_outwards). In high dimension (no window) every block
+# goes straight to phase 2 from its own rows.
 
 
-def _sweep(zs, c2s, lo1, hi1, *, n, c1, c2, stripe, plan, acc0, radius, update):
-    """Runs the sweep for every query block of the layout; returns the final accumulators.
+class _Layout(NamedTuple):
+    """Rows in stripe order (from :func:`_layout`) and the static shape of the sweep."""
 
-    ``acc0(b)`` gives block b's initial accumulator, ``radius(acc)`` the current radius per query
-    [B], ``update(acc, dist [B, C], mask [C])`` folds in distances to a set of columns.
+    zs: jax.Array  # [n_pad, d] rows in stripe order (padding rows zero)
+    c2s: jax.Array  # [n_pad] their c2 values (+inf on padding)
+    lo1: jax.Array  # [n_stripes] smallest c1 value of each stripe
+    hi1: jax.Array  # [n_stripes] largest c1 value of each stripe
+    n: int  # real rows
+    c1: int  # coordinate the stripes are cut along
+    c2: int  # coordinate each stripe is sorted by
+    stripe: int  # rows per stripe
+
+    @property
+    def n_pad(self) -> int:
+        return self.zs.shape[0]
+
+    @property
+    def n_stripes(self) -> int:
+        return self.lo1.shape[0]
+
+    @property
+    def big(self) -> jax.Array:
+        return jnp.asarray(jnp.inf, self.zs.dtype)
+
+    def stripe_end(self, t):
+        """One past the last real row of stripe t."""
+        return jnp.minimum(t * self.stripe + self.stripe, self.n)
+
+
+class _Rule(NamedTuple):
+    """What the sweep accumulates per query block: ``acc0(b)`` the initial accumulator of block b,
+    ``radius(acc)`` the current radius per query [B], ``update(acc, dist [B, C], mask [C])`` folds
+    in the distances to a set of columns."""
+
+    acc0: Callable
+    radius: Callable
+    update: Callable
+
+
+class _Queries(NamedTuple):
+    """One block of query rows (rows [start, start + B) of the layout)."""
+
+    q: jax.Array  # [B, d]
+    valid: jax.Array  # [B] bool: a real row, not padding
+    q1: jax.Array  # [B] c1 values
+    q2: jax.Array  # [B] c2 values
+    q2_mid: jax.Array  # [] c2 value of the middle valid query
+    own: jax.Array  # [] the block's stripe
+    start: jax.Array  # [] first row
+    end: jax.Array  # [] one past the last real row
+
+
+def _queries(lay: _Layout, b, block: int) -> _Queries:
+    start = b * block
+    q = lax.dynamic_slice_in_dim(lay.zs, start, block)
+    valid = start + jnp.arange(block) < lay.n
+    q2 = q[:, lay.c2]
+    n_valid = jnp.sum(valid)
+    return _Queries(
+        q=q,
+        valid=valid,
+        q1=q[:, lay.c1],
+        q2=q2,
+        q2_mid=q2[jnp.maximum((n_valid - 1) // 2, 0)],
+        own=(start // lay.stripe).astype(jnp.int32),
+        start=start,
+        end=jnp.minimum(start + block, lay.n),
+    )
+
+
+# --- bounds ---------------------------------------------------------------------------------------
+
+
+def _done(rule: _Rule, qs: _Queries, gap, acc):
+    """[B]: no row beyond ``gap`` can matter to this query (or it is padding)."""
+    return (gap >= rule.radius(acc)) | ~qs.valid
+
+
+def _closed(rule: _Rule, qs: _Queries, gap, acc):
+    """[]: no row beyond ``gap`` can matter to any query of the block."""
+    return jnp.all(_done(rule, qs, gap, acc))
+
+
+def _go_left(lay: _Layout, rule: _Rule, qs: _Queries, gl, gr, acc):
+    """Extend the left side next: it is open, and the right one is closed or farther."""
+
+    def min_gap(gap):
+        return jnp.min(jnp.where(qs.valid, gap, lay.big))
+
+    left_open = ~_closed(rule, qs, gl, acc)
+    return left_open & (_closed(rule, qs, gr, acc) | (min_gap(gl) <= min_gap(gr)))
+
+
+def _edge_gaps(lay: _Layout, qs: _Queries, t, a, e):
+    """c2 gaps [B] from the queries to the rows just outside [a, e) of stripe t (inf: no row)."""
+    gl = jnp.where(a > t * lay.stripe, qs.q2 - lay.c2s[jnp.maximum(a - 1, 0)], lay.big)
+    gr = jnp.where(e < lay.stripe_end(t), lay.c2s[jnp.minimum(e, lay.n_pad - 1)] - qs.q2, lay.big)
+    return gl, gr
+
+
+def _stripe_gaps(lay: _Layout, qs: _Queries, tl, tr):
+    """c1 gaps [B] from the queries to the stripes tl (left) and tr (right) (inf: no stripe)."""
+    last = lay.n_stripes - 1
+    gl = jnp.where(tl >= 0, qs.q1 - lay.hi1[jnp.clip(tl, 0, last)], lay.big)
+    gr = jnp.where(tr < lay.n_stripes, lay.lo1[jnp.clip(tr, 0, last)] - qs.q1, lay.big)
+    return gl, gr
+
+
+# --- scanning rows --------------------------------------------------------------------------------
+
+
+def _columns(lay: _Layout, a, e, width: int):
+    """Rows [a, e) (e - a <= width) as a [width, d] slice and its column mask [width]."""
+    cs = jnp.clip(a, 0, lay.n_pad - width)
+    cols = cs + jnp.arange(width)
+    return lax.dynamic_slice_in_dim(lay.zs, cs, width), (cols >= a) & (cols < e)
+
+
+def _step(lay: _Layout, rule: _Rule, qs: _Queries, acc, a, e, width: int):
+    """Folds the rows [a, e) into the accumulator."""
+    rows, mask = _columns(lay, a, e, width)
+    return rule.update(acc, _neighbours.max_dist(qs.q, rows.T), mask)
+
+
+def _insertion(lay: _Layout, t, value):
+    """First row of stripe t with c2 >= value (binary search; padding is +inf)."""
+
+    def halve(_, state):
+        lo, hi = state
+        mid = (lo + hi) // 2
+        go = lo < hi
+        right = lay.c2s[jnp.minimum(mid, lay.n_pad - 1)] < value
+        return jnp.where(go & right, mid + 1, lo), jnp.where(go & ~right, mid, hi)
+
+    bounds = (t * lay.stripe, t * lay.stripe + lay.stripe)
+    return lax.fori_loop(0, lay.stripe.bit_length() + 1, halve, bounds)[0]
+
+
+def _scan_stripe(lay: _Layout, rule: _Rule, qs: _Queries, t, lo, hi, acc, chunk: int):
+    """Extends the scanned range [lo, hi) of stripe t in c2, ``chunk`` rows at a time on the
+    nearer open side, until both sides are closed; returns the accumulator."""
+
+    def cond(state):
+        lo, hi, acc = state
+        gl, gr = _edge_gaps(lay, qs, t, lo, hi)
+        return ~(_closed(rule, qs, gl, acc) & _closed(rule, qs, gr, acc))
+
+    def body(state):
+        lo, hi, acc = state
+        gl, gr = _edge_gaps(lay, qs, t, lo, hi)
+        left = _go_left(lay, rule, qs, gl, gr, acc)
+        a = jnp.where(left, jnp.maximum(lo - chunk, t * lay.stripe), hi)
+        e = jnp.where(left, lo, jnp.minimum(hi + chunk, lay.stripe_end(t)))
+        acc = _step(lay, rule, qs, acc, a, e, chunk)
+        return jnp.where(left, a, lo), jnp.where(left, hi, e), acc
+
+    return lax.while_loop(cond, body, (lo, hi, acc))[2]
+
+
+def _sweep_outwards(lay: _Layout, rule: _Rule, qs: _Queries, acc, spans, reach: int, chunk: int):
+    """Extends each scanned range [lo, hi) of ``spans`` (stripes own - reach .. own + reach, as
+    (t, lo, hi, exists)) until closed, then scans the stripes beyond, in order of their c1 gap,
+    each from the block's middle c2 value outwards, until the stripe sequence is closed."""
+    for t, lo, hi, exists in spans:
+        acc = lax.cond(
+            exists, lambda acc, t=t, lo=lo, hi=hi: _scan_stripe(lay, rule, qs, t, lo, hi, acc, chunk),
+            lambda acc: acc, acc,
+        )  # fmt: skip
+
+    def cond(state):
+        tl, tr, acc = state
+        gl, gr = _stripe_gaps(lay, qs, tl, tr)
+        return ~(_closed(rule, qs, gl, acc) & _closed(rule, qs, gr, acc))
+
+    def body(state):
+        tl, tr, acc = state
+        gl, gr = _stripe_gaps(lay, qs, tl, tr)
+        left = _go_left(lay, rule, qs, gl, gr, acc)
+        t = jnp.where(left, tl, tr)
+        p0 = jnp.minimum(_insertion(lay, t, qs.q2_mid), lay.stripe_end(t))
+        acc = _scan_stripe(lay, rule, qs, t, p0, p0, acc, chunk)
+        return jnp.where(left, tl - 1, tl), jnp.where(left, tr, tr + 1), acc
+
+    init = (qs.own - reach - 1, qs.own + reach + 1, acc)
+    return lax.while_loop(cond, body, init)[2]
+
+
+# --- phases ---------------------------------------------------------------------------------------
+
+
+def _first_spans(lay: _Layout, qs: _Queries, window: int, reach: int, width: int):
+    """The first step's ranges: in the block's stripe and ``reach`` stripes on each side, ``width``
+    rows from ``window`` rows below the block's lowest c2 value, as (t, lo, hi, exists)."""
+    spans = []
+    for off in range(-reach, reach + 1):
+        t = qs.own + off
+        exists = (t >= 0) & (t < lay.n_stripes)
+        tc = jnp.clip(t, 0, lay.n_stripes - 1)
+        lo = jnp.maximum(_insertion(lay, tc, qs.q2[0]) - window, tc * lay.stripe)
+        hi = jnp.minimum(lo + width, lay.stripe_end(tc))
+        spans.append((tc, lo, hi, exists))
+    return spans
+
+
+def _first_step(lay: _Layout, rule: _Rule, qs: _Queries, b, spans, width: int, reach: int):
+    """Phase 1 for block b: folds in all first-step ranges at once (one distance array) and says
+    whether their bounds already close every side for every query. Returns (acc, closed [])."""
+    dists, masks = [], []
+    for _, lo, hi, exists in spans:
+        rows, mask = _columns(lay, lo, hi, width)
+        dists.append(_neighbours.max_dist(qs.q, rows.T))
+        masks.append(mask & exists)
+    acc = rule.update(rule.acc0(b), jnp.concatenate(dists, axis=1), jnp.concatenate(masks))
+    ok = jnp.ones(qs.q.shape[0], bool)
+    for tc, lo, hi, exists in spans:
+        gl, gr = _edge_gaps(lay, qs, tc, lo, hi)
+        ok &= ~exists | (_done(rule, qs, gl, acc) & _done(rule, qs, gr, acc))
+    gl, gr = _stripe_gaps(lay, qs, qs.own - reach - 1, qs.own + reach + 1)
+    ok &= _done(rule, qs, gl, acc) & _done(rule, qs, gr, acc)
+    return acc, jnp.all(ok)
+
+
+def _sweep_wide(lay: _Layout, rule: _Rule, plan):
+    """No first step (high dimension): each block starts from its own rows and sweeps outwards."""
+    block, chunk, _, _ = plan
+
+    def one_block(b):
+        qs = _queries(lay, b, block)
+        acc = _step(lay, rule, qs, rule.acc0(b), qs.start, qs.end, block)
+        return _sweep_outwards(lay, rule, qs, acc, [(qs.own, qs.start, qs.end, True)], 0, chunk)
+
+    return lax.map(one_block, jnp.arange(lay.n_pad // block, dtype=jnp.int32))
+
+
+def _sweep(lay: _Layout, rule: _Rule, plan):
+    """Runs the sweep for every query block of the layout; returns the final accumulators
+    (stacked over blocks).
+
     ``plan`` = (block, chunk, window, reach): query rows per block, columns per sweep step, and the
     fixed first step (``window`` > 0): ``block + 2 window`` columns from ``window`` rows below the
     block's c2 range in its own stripe and in ``reach`` stripes on each side; the sweep then
     extends these ranges only where the bounds do not already close them.
     """
-    block, chunk_rows, window, reach = plan
-    n_pad = zs.shape[0]
-    n_stripes = lo1.shape[0]
-    n_blocks = n_pad // block
-    big = jnp.asarray(jnp.inf, zs.dtype)
-
-    def one_block(b, phase, acc_in=None):
-        start = b * block
-        q = lax.dynamic_slice_in_dim(zs, start, block)
-        qv = start + jnp.arange(block) < n
-        q1, q2 = q[:, c1], q[:, c2]
-        n_valid = jnp.sum(qv)
-        q2_mid = q2[jnp.maximum((n_valid - 1) // 2, 0)]
-        own = (start // stripe).astype(jnp.int32)
-        end = jnp.minimum(start + block, n)
-
-        def done(gap, acc):
-            return (gap >= radius(acc)) | ~qv
-
-        def closed(gap, acc):
-            return jnp.all(done(gap, acc))
-
-        def min_gap(gap):
-            return jnp.min(jnp.where(qv, gap, big))
-
-        def columns(a, e, width):
-            """Rows [a, e) (e - a <= width) as a [width, d] slice and its column mask."""
-            cs = jnp.clip(a, 0, n_pad - width)
-            cols = cs + jnp.arange(width)
-            return lax.dynamic_slice_in_dim(zs, cs, width), (cols >= a) & (cols < e)
-
-        def step(acc, a, e, width):
-            rows, mask = columns(a, e, width)
-            return update(acc, _ksg._max_dist(q, rows.T), mask)
-
-        def stripe_end(t):
-            return jnp.minimum(t * stripe + stripe, n)
-
-        def insertion(t, value):
-            """First row of stripe t with c2 >= value (binary search; padding is +inf)."""
-
-            def halve(_, state):
-                lo, hi = state
-                mid = (lo + hi) // 2
-                go = lo < hi
-                right = c2s[jnp.minimum(mid, n_pad - 1)] < value
-                return jnp.where(go & right, mid + 1, lo), jnp.where(go & ~right, mid, hi)
-
-            bounds = (t * stripe, t * stripe + stripe)
-            return lax.fori_loop(0, stripe.bit_length() + 1, halve, bounds)[0]
-
-        def edge_gaps(t, a, e):
-            gl = jnp.where(a > t * stripe, q2 - c2s[jnp.maximum(a - 1, 0)], big)
-            gr = jnp.where(e < stripe_end(t), c2s[jnp.minimum(e, n_pad - 1)] - q2, big)
-            return gl, gr
-
-        def stripe_gaps(tl, tr):
-            gl = jnp.where(tl >= 0, q1 - hi1[jnp.clip(tl, 0, n_stripes - 1)], big)
-            gr = jnp.where(tr < n_stripes, lo1[jnp.clip(tr, 0, n_stripes - 1)] - q1, big)
-            return gl, gr
-
-        def scan_stripe(t, lo, hi, acc):
-            def cond(state):
-                lo, hi, acc = state
-                gl, gr = edge_gaps(t, lo, hi)
-                return ~(closed(gl, acc) & closed(gr, acc))
-
-            def body(state):
-                lo, hi, acc = state
-                gl, gr = edge_gaps(t, lo, hi)
-                left = ~closed(gl, acc) & (closed(gr, acc) | (min_gap(gl) <= min_gap(gr)))
-                a = jnp.where(left, jnp.maximum(lo - chunk_rows, t * stripe), hi)
-                e = jnp.where(left, lo, jnp.minimum(hi + chunk_rows, stripe_end(t)))
-                acc = step(acc, a, e, chunk_rows)
-                return jnp.where(left, a, lo), jnp.where(left, hi, e), acc
-
-            return lax.while_loop(cond, body, (lo, hi, acc))[2]
-
-        def sweep(acc, spans, reach):
-            """Extends each scanned range [lo, hi) of the stripes own - reach .. own + reach until
-            closed, then the stripes beyond, in order of their c1 gap, until closed."""
-            for t, lo, hi, exists in spans:
-                acc = lax.cond(
-                    exists, lambda acc, t=t, lo=lo, hi=hi: scan_stripe(t, lo, hi, acc),
-                    lambda acc: acc, acc,
-                )  # fmt: skip
-
-            def cond(state):
-                tl, tr, acc = state
-                gl, gr = stripe_gaps(tl, tr)
-                return ~(closed(gl, acc) & closed(gr, acc))
-
-            def body(state):
-                tl, tr, acc = state
-                gl, gr = stripe_gaps(tl, tr)
-                left = ~closed(gl, acc) & (closed(gr, acc) | (min_gap(gl) <= min_gap(gr)))
-                t = jnp.where(left, tl, tr)
-                p0 = jnp.minimum(insertion(t, q2_mid), stripe_end(t))
-                acc = scan_stripe(t, p0, p0, acc)
-                return jnp.where(left, tl - 1, tl), jnp.where(left, tr, tr + 1), acc
-
-            return lax.while_loop(cond, body, (own - reach - 1, own + reach + 1, acc))[2]
-
-        if not window:
-            acc = step(acc0(b), start, end, block)
-            return sweep(acc, [(own, start, end, jnp.asarray(True))], 0)
-
-        width = block + 2 * window
-        spans = []
-        for off in range(-reach, reach + 1):
-            t = own + off
-            exists = (t >= 0) & (t < n_stripes)
-            tc = jnp.clip(t, 0, n_stripes - 1)
-            lo = jnp.maximum(insertion(tc, q2[0]) - window, tc * stripe)
-            hi = jnp.minimum(lo + width, stripe_end(tc))
-            spans.append((tc, lo, hi, exists))
-        if phase == 2:
-            return sweep(acc_in, spans, reach)
-        dists, masks = [], []
-        for _, lo, hi, exists in spans:
-            rows, mask = columns(lo, hi, width)
-            dists.append(_ksg._max_dist(q, rows.T))
-            masks.append(mask & exists)
-        acc = update(acc0(b), jnp.concatenate(dists, axis=1), jnp.concatenate(masks))
-        ok = jnp.ones(block, bool)
-        for tc, lo, hi, exists in spans:
-            gl, gr = edge_gaps(tc, lo, hi)
-            ok &= ~exists | (done(gl, acc) & done(gr, acc))
-        gl, gr = stripe_gaps(own - reach - 1, own + reach + 1)
-        ok &= done(gl, acc) & done(gr, acc)
-        return acc, jnp.all(ok)
-
-    blocks = jnp.arange(n_blocks, dtype=jnp.int32)
+    block, chunk, window, reach = plan
     if not window:
-        return lax.map(lambda b: one_block(b, 0), blocks)
+        return _sweep_wide(lay, rule, plan)
+    width = block + 2 * window
+    n_blocks = lay.n_pad // block
+
+    def first(b):
+        qs = _queries(lay, b, block)
+        spans = _first_spans(lay, qs, window, reach, width)
+        return _first_step(lay, rule, qs, b, spans, width, reach)
+
     # Phase 1, all blocks side by side: the fixed first step and its bounds.
-    acc, ok = lax.map(lambda b: one_block(b, 1), blocks, batch_size=min(BATCH, n_blocks))
+    blocks = jnp.arange(n_blocks, dtype=jnp.int32)
+    acc, ok = lax.map(first, blocks, batch_size=min(BATCH, n_blocks))
     # Phase 2, one block at a time: sweep on from the first step where its bounds were not enough.
     todo = jnp.nonzero(~ok, size=n_blocks, fill_value=0)[0]
 
     def resume(i, acc):
         b = todo[i]
+        qs = _queries(lay, b, block)
+        spans = _first_spans(lay, qs, window, reach, width)
         mine = jax.tree.map(lambda a: a[b], acc)
-        mine = one_block(b, 2, mine)
+        mine = _sweep_outwards(lay, rule, qs, mine, spans, reach, chunk)
         return jax.tree.map(lambda a, m: a.at[b].set(m), acc, mine)
 
     return lax.fori_loop(0, jnp.sum(~ok), resume, acc)
@@ -336,13 +428,11 @@ def _knn_eps(z, *, k: int, c1: int, c2: int, stripe: int, plan):
         width = dist.shape[1]
         if width > 1024:
             both = jnp.concatenate([acc, dist], axis=1)
-            return _ksg.smallest(both, kk, "grouped", _ksg.group_size(width + kk, kk))
+            return _neighbours.smallest(both, kk, "grouped", _neighbours.group_size(width + kk, kk))
         return _insert(acc, dist)
 
-    best = _sweep(
-        zs, c2s, lo1, hi1, n=n, c1=c1, c2=c2, stripe=stripe, plan=plan,
-        acc0=acc0, radius=radius, update=update,
-    )  # fmt: skip
+    lay = _Layout(zs, c2s, lo1, hi1, n=n, c1=c1, c2=c2, stripe=stripe)
+    best = _sweep(lay, _Rule(acc0, radius, update), plan)
     eps_sorted = best.reshape(-1, kk)[:n, k]
     # also the c1 column in ascending order (reused by a one-coordinate count)
     return jnp.zeros(n, z.dtype).at[perm].set(eps_sorted), z[rank1, c1]
@@ -397,10 +487,8 @@ def _count(v: jax.Array, eps: jax.Array, *, stripe: int, plan, v_sorted=None) ->
         inside = (dist < r[:, None]) & mask[None, :]
         return cnt + jnp.sum(inside, axis=1, dtype=jnp.int32), r
 
-    cnt, _ = _sweep(
-        zs, c2s, lo1, hi1, n=n, c1=0, c2=c2, stripe=stripe, plan=plan,
-        acc0=acc0, radius=radius, update=update,
-    )  # fmt: skip
+    lay = _Layout(zs, c2s, lo1, hi1, n=n, c1=0, c2=c2, stripe=stripe)
+    cnt, _ = _sweep(lay, _Rule(acc0, radius, update), plan)
     return jnp.zeros(n, jnp.int32).at[perm].set(cnt.reshape(-1)[:n])
 
 
@@ -417,25 +505,9 @@ def plan_for(n: int, d: int, k: int) -> tuple[int, tuple[int, int, int, int]]:
     return -(-n // block) * block, (block, chunk, 0, 0)
 
 
-def _stored(*arrays):
-    """The arrays, materialised once. Every sort, gather and comparison of the sweep must see the
-    very same values; XLA:CPU would otherwise fuse their producer (e.g. the standardisation) into
-    each consumer, where a recomputed column mean can round differently (observed: 1e-3 nats at
-    n = 300). A loop whose trip count XLA cannot prove (1 unless the data hold a NaN) and whose
-    carried arrays change (by + 0.0) is opaque to fusion; ``lax.optimization_barrier`` was not."""
-    probe = arrays[0].reshape(-1)[0]
-    once = (probe == probe).astype(jnp.int32)
-
-    def body(state):
-        i, arrays = state
-        zero = i.astype(arrays[0].dtype) * 0.0  # not foldable: the arrays are loop-carried
-        return i + 1, tuple(a + zero for a in arrays)
-
-    return lax.while_loop(lambda s: s[0] < once, body, (jnp.zeros((), jnp.int32), arrays))[1]
-
-
 def ksg_counts_sorted(x: jax.Array, y: jax.Array, *, k: int, metric: str = "max"):
-    """Per-point (eps_i, n_x(i), n_y(i)) like :func:`cch_jax.mi._ksg.ksg_counts`, by the sweep.
+    """Per-point (eps_i, n_x(i), n_y(i)) like :func:`cch_jax.mi._neighbours.brute_counts`, by the
+    sweep.
 
     Args:
       x: [n, dx] and y: [n, dy] (already standardised/jittered), one dataset.
@@ -447,7 +519,7 @@ def ksg_counts_sorted(x: jax.Array, y: jax.Array, *, k: int, metric: str = "max"
     """
     if metric != "max":
         raise ValueError(f"search: 'sorted' needs metric='max', got metric={metric!r}")
-    x, y = _stored(x, y)
+    x, y = _neighbours.stored(x, y)
     n, dx = x.shape
     z = jnp.concatenate([x, y], axis=1)
     stripe, plan = plan_for(n, z.shape[1], k)
