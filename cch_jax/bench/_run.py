@@ -839,6 +839,39 @@ def _prediction_json(pred) -> dict:
     }
 
 
+def _score_setting(predictors, inputs, names, key, errors: list[str]) -> dict:
+    """``predictors.predict`` on one setting: all ``names`` in one call, or one by one when that
+    call fails; a predictor that raises is recorded as 'abstain' with its error (and retried by
+    the next scoring). Warnings raised by the predictors are not repeated per setting."""
+    import warnings
+
+    def one(todo):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return predictors.predict(inputs, names=todo, key=key)
+
+    try:
+        return {n: _prediction_json(p) for n, p in one(tuple(names)).items()}
+    except Exception:  # noqa: BLE001 -- find which predictor fails, keep the others
+        pass
+    out = {}
+    for name in names:
+        t0 = time.perf_counter()
+        try:
+            out.update({n: _prediction_json(p) for n, p in one((name,)).items()})
+        except Exception as err:  # noqa: BLE001 -- a predictor's bug must not stop the benchmark
+            text = f"{name}: {type(err).__name__}: {err}"
+            errors.append(text)
+            out[name] = {
+                "call": "abstain",
+                "score": None,
+                "cost_s": time.perf_counter() - t0,
+                "details": {"error": text},
+                "error": True,
+            }
+    return out
+
+
 # --------------------------------------------------------------------------------------------------
 # The whole benchmark of one dataset
 
@@ -948,6 +981,7 @@ def run_bench(
             all_runs.append((g, sr))
     scores = {} if rescore else cache.read_json("scores")
     score_note = ""
+    score_errors: list[str] = []
     if phase in ("all", "score"):
         try:
             from cch_jax import predictors
@@ -971,17 +1005,23 @@ def run_bench(
                     )
             for i, (g, sr) in enumerate(all_runs):
                 done = scores.get(sr.setting.setting, {})
-                todo = tuple(n for n in names if n not in done)
+                todo = tuple(n for n in names if n not in done or done[n].get("error"))
                 if not todo:
                     continue
                 inputs = predictor_inputs(plan, g, sr, fulls[g.index], teachers)
                 key = jax.random.fold_in(jax.random.key(config.seed), 5000 + i)
-                preds = predictors.predict(inputs, names=todo, key=key)
-                done.update({n: _prediction_json(p) for n, p in preds.items()})
+                done.update(_score_setting(predictors, inputs, todo, key, score_errors))
                 scores[sr.setting.setting] = done
                 cache.write_json("scores", scores)
                 _say(progress, f"scored {i + 1}/{len(all_runs)}: {sr.setting.setting}")
             times["score"] = time.perf_counter() - t0
+            if score_errors:
+                score_note = (
+                    f"{len(score_errors)} predictor call(s) failed and count as 'abstain' (retried "
+                    f"by the next --phase score): "
+                    + "; ".join(sorted(set(score_errors))[:8])
+                )
+                _say(progress, score_note)
     times["total (this call)"] = time.perf_counter() - t_all
     info = {
         "dataset": config.dataset,
