@@ -262,3 +262,68 @@ def test_gaussian_delta_agrees_in_sign_with_the_theory():
         d = kd_perf - nokd
         assert np.sign(d.mean()) == np.sign(theory_delta[j])
         assert np.all(np.sign(d) == np.sign(theory_delta[j]))  # every seed: p = min_p
+
+
+CONTRACT = (
+    "dataset", "setting", "student", "teacher", "kd_weight", "temperature", "task", "num_seeds",
+    "perf_nokd", "perf_kd", "perf_control", "delta_kd", "p_kd", "outcome_kd", "delta_transfer",
+    "p_transfer", "outcome_transfer", "mde_kd", "mde_transfer", "min_p", "epochs_nokd",
+    "epochs_kd", "teacher_accuracy", "student_accuracy",
+)  # fmt: skip
+
+
+def test_scoring_phase_with_fake_predictors(breast_cancer_run, monkeypatch):
+    import types
+
+    import cch_jax
+
+    cfg, out, first = breast_cancer_run
+    assert set(CONTRACT) <= set(first.rows[0])
+    seen = []
+
+    def predict(inputs, names=None, *, key):
+        seen.append(tuple(names))
+        if "broken" in names:
+            raise ValueError("broken: always fails")
+        gap = inputs.teacher_accuracy - inputs.student_accuracy
+        pred = types.SimpleNamespace(
+            call="distill" if gap > 0 else "dont", score=gap, cost_s=0.5, details={}
+        )
+        return {n: pred for n in names}
+
+    fake = types.SimpleNamespace(
+        REGISTRY={"teacher_gap": None, "broken": None},
+        predict=predict,
+        PredictorInputs=lambda **kw: types.SimpleNamespace(**kw),
+    )
+    monkeypatch.setitem(__import__("sys").modules, "cch_jax.predictors", fake)
+    monkeypatch.setattr(cch_jax, "predictors", fake, raising=False)
+    res = bench.run_bench(cfg, out=out, phase="score")
+    row = res.rows[0]
+    want = "distill" if row["teacher_accuracy"] > row["student_accuracy"] else "dont"
+    assert row["call:teacher_gap"] == want and row["cost:teacher_gap"] == 0.5
+    assert row["score:teacher_gap"] == pytest.approx(
+        (row["teacher_accuracy"] - row["student_accuracy"]) / 100
+    )
+    assert row["call:broken"] == "abstain" and "broken" in res.info["score_note"]
+    header = (out / "breast_cancer" / "settings.csv").read_text().splitlines()[0].split(",")
+    assert {"call:teacher_gap", "score:teacher_gap", "cost:teacher_gap"} <= set(header)
+    # resumable: cached scores are kept, only the failed predictor is tried again
+    seen.clear()
+    bench.run_bench(cfg, out=out, phase="score")
+    assert seen and all(names == ("broken",) for names in seen)
+
+
+def test_score_phase_needs_finished_training(tmp_path):
+    cfg = bench.BenchConfig(dataset="gaussian", num_seeds=6)
+    with pytest.raises(ValueError, match="^phase: 'score' needs the finished training"):
+        bench.run_bench(cfg, out=tmp_path, phase="score")
+
+
+@pytest.mark.realdata
+def test_mfeat_plan_checks_every_setting_before_training():
+    plan = bench.prepare(bench.BenchConfig(dataset="mfeat"))
+    assert len(plan.settings) == 60 and len(plan.groups) == 6
+    assert all(len(g.teachers) == 5 for g in plan.groups)
+    assert plan.sizes["fit"] + plan.sizes["validation"] == 1000
+    assert plan.batch_size == bench.batch_size_for(plan.sizes["fit"])
