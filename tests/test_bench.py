@@ -291,8 +291,9 @@ def test_scoring_phase_with_fake_predictors(breast_cancer_run, monkeypatch):
         )
         return {n: pred for n in names}
 
+    natural = types.SimpleNamespace(threshold="natural")
     fake = types.SimpleNamespace(
-        REGISTRY={"teacher_gap": None, "broken": None},
+        REGISTRY={"teacher_gap": natural, "broken": natural},
         predict=predict,
         PredictorInputs=lambda **kw: types.SimpleNamespace(**kw),
     )
@@ -312,6 +313,12 @@ def test_scoring_phase_with_fake_predictors(breast_cancer_run, monkeypatch):
     seen.clear()
     bench.run_bench(cfg, out=out, phase="score")
     assert seen and all(names == ("broken",) for names in seen)
+    # cch bench leaderboard ranks the predictors of every settings table under --out
+    from cch_jax import cli
+
+    assert cli.main(["bench", "leaderboard", "--out", str(out)]) == 0
+    board = (out / "leaderboard.csv").read_text()
+    assert "teacher_gap" in board and (out / "records.json").exists()
 
 
 def test_score_phase_needs_finished_training(tmp_path):

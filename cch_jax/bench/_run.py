@@ -410,8 +410,16 @@ def train_teachers(plan: Plan, *, progress=None) -> dict:
 
 
 def control_permutation(seed: int, n: int) -> np.ndarray:
-    """The control teacher's fixed row permutation of seed ``seed`` over ``n`` fit rows:
-    ``numpy.random.default_rng([seed, 7]).permutation(n)`` (row i gets row perm[i]'s logits)."""
+    """The control teacher's fixed row permutation for one seed.
+
+    Args:
+      seed: the student seed (>= 0); the same permutation serves every teacher and kd_weight.
+      n: number of fit rows (>= 1).
+
+    Returns:
+      ``[n]`` int: ``numpy.random.default_rng([seed, 7]).permutation(n)``; the control run's row
+      i is distilled from the teacher's outputs on row ``perm[i]``.
+    """
     seed = _checks.check_int("seed", seed, minimum=0)
     n = _checks.check_int("n", n, minimum=1)
     return np.random.default_rng([seed, 7]).permutation(n)
@@ -1018,8 +1026,7 @@ def run_bench(
             if score_errors:
                 score_note = (
                     f"{len(score_errors)} predictor call(s) failed and count as 'abstain' (retried "
-                    f"by the next --phase score): "
-                    + "; ".join(sorted(set(score_errors))[:8])
+                    f"by the next --phase score): " + "; ".join(sorted(set(score_errors))[:8])
                 )
                 _say(progress, score_note)
     times["total (this call)"] = time.perf_counter() - t_all

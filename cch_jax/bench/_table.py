@@ -185,7 +185,16 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def write_combined(root: Path) -> Path:
-    """``root/settings.csv``: every ``root/<dataset>/settings.csv`` concatenated (dataset order)."""
+    """Writes the combined settings table of a benchmark folder.
+
+    Args:
+      root: the benchmark folder (``results/bench``) holding ``<dataset>/settings.csv`` files.
+
+    Returns:
+      The path ``root/settings.csv``: every dataset's rows concatenated in
+      :data:`DATASET_NAMES` order, with the union of their columns (not written when no dataset
+      has a table yet).
+    """
     rows = []
     for name in _settings.DATASET_NAMES:
         p = Path(root) / name / "settings.csv"
