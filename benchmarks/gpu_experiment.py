@@ -66,7 +66,7 @@ def main() -> None:
             hidden=(32, 64, 128),
             teacher_epochs=args.teacher_epochs,
             epochs=args.epochs,
-            probe_epochs=1,
+            encoder_epochs=1,
             batch_size=128,
             seeds=tuple(range(args.num_seeds)),
             mi_examples=args.mi_examples,

@@ -12,12 +12,14 @@ Subpackages (imported on first use, so that ``import cch_jax`` stays fast):
 ``cch_jax.InputWarning``: the warning category for non-fatal input problems that were handled
 (tied columns jittered, constant columns dropped, rows subsampled); the CLI prints them as notes.
 ``cch_jax.DivergenceWarning``: some runs of a training sweep diverged (``kd.fit``'s
-``FitResult.diverged`` says which).
+``FitResult.diverged`` says which). Both live in ``cch_jax._warnings``.
+
+``cch_jax.__version__``: the installed distribution's version (``cch_jax._version``).
 """
 
 import importlib
 
-__version__ = "0.1.0"
+from cch_jax._version import __version__ as __version__
 
 _SUBPACKAGES = ("theory", "mi", "kd", "data", "experiments", "criterion")
 
@@ -28,7 +30,7 @@ def __getattr__(name: str):
     if name == "check":
         return importlib.import_module("cch_jax.criterion").check
     if name in ("InputWarning", "DivergenceWarning"):
-        return getattr(importlib.import_module("cch_jax._checks"), name)
+        return getattr(importlib.import_module("cch_jax._warnings"), name)
     raise AttributeError(f"module 'cch_jax' has no attribute {name!r}")
 
 

@@ -13,28 +13,24 @@ before they trace.
 Scalars: :func:`check_choice`, :func:`check_int`, :func:`check_real`, :func:`check_bool`.
 Sequences: :func:`check_int_tuple`, :func:`check_real_tuple`. Arrays: :func:`as_float_array`,
 :func:`check_finite`, :func:`check_same_rows`, :func:`check_spd`. Objects:
-:func:`check_instance`, :func:`check_key`. Files: :func:`check_output_dir`.
+:func:`check_instance`, :func:`check_key`.
+
+Also re-exported here, for the modules that import them from ``_checks``: the warning categories
+(:mod:`cch_jax._warnings`) and :func:`check_output_dir` (:func:`cch_jax._files.output_dir`).
 """
 
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-class InputWarning(UserWarning):
-    """A non-fatal problem with user input that was handled (e.g. a constant column dropped)."""
-
-
-class DivergenceWarning(RuntimeWarning):
-    """Some runs of a training sweep diverged (non-finite or exploding loss); see their flags."""
+from cch_jax import _files
+from cch_jax._warnings import DivergenceWarning as DivergenceWarning
+from cch_jax._warnings import InputWarning as InputWarning
 
 
 def is_traced(x) -> bool:
@@ -441,35 +437,17 @@ def check_key(name: str, key) -> jax.Array:
     )
 
 
-# --------------------------------------------------------------------------------------------------
-# Files
-
-
-def check_output_dir(name: str, path) -> Path:
-    """Creates the output folder ``path`` (and parents) and proves it writable, before any work.
+def check_output_dir(name: str, path):
+    """Creates the output folder ``path`` and proves it writable: :func:`cch_jax._files.output_dir`.
 
     Args:
-      name: the argument's name (e.g. ``"out"`` or ``"--out"``), used in error messages.
+      name: the argument's name, used in error messages.
       path: a folder path (str or ``os.PathLike``).
 
     Returns:
-      The folder as a ``Path``.
+      The folder as a ``pathlib.Path``.
     """
-    if path is None or (isinstance(path, str) and not path.strip()):
-        raise ValueError(f"{name}: expected a folder path, got {path!r}")
-    if not isinstance(path, str | os.PathLike):
-        raise ValueError(f"{name}: expected a folder path, got {_describe(path)}")
-    folder = Path(path).expanduser()
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{name}: {str(folder)!r} exists and is not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".cch_write_test_"):
-            pass
-    except OSError as err:
-        reason = err.strerror or type(err).__name__
-        raise ValueError(f"{name}: cannot write to folder {str(folder)!r} ({reason})") from None
-    return folder
+    return _files.output_dir(name, path)
 
 
 def _show(values: np.ndarray) -> str:

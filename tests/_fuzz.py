@@ -235,7 +235,7 @@ for field, bad in [
     ("s11", np.zeros((0, 0))),
 ]:
     add(f"hand-built GaussianModel {field}", "model",
-        lambda field=field, bad=bad: theory.cch_check(MODEL._replace(**{field: jnp.asarray(bad)})))  # fmt: skip
+        lambda field=field, bad=bad: theory.cch_report(MODEL._replace(**{field: jnp.asarray(bad)})))  # fmt: skip
 add("make_gaussian_model d=0", "s22", lambda: theory.make_gaussian_model(
     s11=np.eye(1), s22=np.zeros((0, 0)), s12=np.zeros((1, 0)), s1y=np.zeros(1), s2y=np.zeros(0),
     var_y=1.0, w1=np.ones(1)))  # fmt: skip

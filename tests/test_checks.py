@@ -221,10 +221,28 @@ def test_legacy_helpers_still_work():
         _checks.check_spd("cov", np.diag([1.0, -1.0]))
 
 
-def test_input_warning_is_a_user_warning():
-    with pytest.warns(_checks.InputWarning, match="dropped"):
-        warnings.warn("x: column 0 dropped", _checks.InputWarning, stacklevel=1)
-    assert issubclass(_checks.InputWarning, UserWarning)
+def test_input_warning_comes_from_the_code_that_handles_the_input():
+    """A constant column dropped by the criterion's input clean-up warns with the one public
+    InputWarning (cch_jax.InputWarning is the class _checks re-exports) and records the same text;
+    an error filter on InputWarning leaves other warnings alone."""
+    import cch_jax
+    from cch_jax.criterion import _prepare
+
+    assert cch_jax.InputWarning is _checks.InputWarning
+    a = np.ones((6, 3), np.float32)
+    a[:, 1] = np.arange(6)
+    notes = []
+    with pytest.warns(cch_jax.InputWarning) as caught:
+        kept = _prepare._drop_columns("student", a, notes)
+    assert [str(w.message) for w in caught] == notes
+    assert notes == ["student: dropped 2 constant column(s) of 3; 1 kept"]
+    np.testing.assert_array_equal(kept, a[:, 1:2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cch_jax.InputWarning)
+        with pytest.raises(cch_jax.InputWarning):
+            _prepare._drop_columns("student", a, [])
+        with pytest.warns(cch_jax.DivergenceWarning):  # a RuntimeWarning, not an InputWarning
+            warnings.warn("runs 0, 3 diverged", cch_jax.DivergenceWarning, stacklevel=1)
 
 
 def test_values_beyond_float32_and_lists_are_refused():

@@ -86,7 +86,7 @@ def test_fit_supervised_variants_and_errors():
 # Phases
 
 
-def test_standardize_and_degrade():
+def test_standardize_and_degrade_view():
     rng = np.random.default_rng(0)
     x = rng.normal(5.0, 3.0, size=(50, 4)).astype(np.float32)
     x[:, 2] = 1.0  # constant column -> 0, not NaN
@@ -95,22 +95,22 @@ def test_standardize_and_degrade():
     np.testing.assert_allclose(z[train].mean(0), 0, atol=1e-5)
     np.testing.assert_allclose(z[train][:, [0, 1, 3]].std(0), 1, atol=1e-5)
     assert np.all(z[:, 2] == 0)
-    noisy = experiments.degrade(z, noise=2.0, key=jax.random.key(0))
+    noisy = experiments.degrade_view(z, noise=2.0, key=jax.random.key(0))
     assert 1.5 < np.std(noisy - z) < 2.5
     with pytest.raises(ValueError, match="gamma: blur needs images"):
-        experiments.degrade(z, gamma=1.0, key=jax.random.key(0))
+        experiments.degrade_view(z, gamma=1.0, key=jax.random.key(0))
     img = np.zeros((2, 9, 9, 1), np.float32)
     img[:, 4, 4] = 1.0
-    blurred = experiments.degrade(img, gamma=1.0, key=jax.random.key(0))
+    blurred = experiments.degrade_view(img, gamma=1.0, key=jax.random.key(0))
     assert blurred[0, 4, 4, 0] < 0.2 and abs(blurred.sum() - 2.0) < 1e-3  # mass preserved
 
 
-def test_teachers_probe_and_students_on_real_rows():
+def test_teachers_encoder_and_students_on_real_rows():
     mv = _mfeat_small()
     cfg = experiments.ExperimentConfig(teacher_epochs=15, epochs=3, seeds=(0, 1), batch_size=32)
     train = mv.train
     x = {v: experiments.standardize(mv.views[v], train) for v in mv.views}
-    noisy = experiments.degrade(x["pix"], noise=4.0, key=jax.random.key(1))
+    noisy = experiments.degrade_view(x["pix"], noise=4.0, key=jax.random.key(1))
     t = experiments.train_teachers(
         np.stack([x["pix"], noisy]), mv.y, train, config=cfg, num_classes=10, mi_rows=50
     )
@@ -312,7 +312,7 @@ def test_images_blur_grid_on_real_digits():
     mv = data.load_views("digits", key=jax.random.key(0), train_examples=256, test_examples=200)
     cfg = experiments.ExperimentConfig(
         gammas=(0.0, 2.0), student_noise=0.3, hidden=(4, 8, 16), teacher_epochs=2, epochs=1,
-        probe_epochs=0, batch_size=32, seeds=(0, 1), estimators=("ksg",), mi_examples=200,
+        encoder_epochs=0, batch_size=32, seeds=(0, 1), estimators=("ksg",), mi_examples=200,
     )  # fmt: skip
     res = experiments.run_experiment(mv, config=cfg, criterion_config=TINY_CRITERION)
     assert [s["teacher_name"] for s in res.settings] == ["image", "image@gamma=2"]
@@ -331,7 +331,7 @@ def test_images_through_tfds_mock(tmp_path):
         mv = data.load_views("tfds/mnist", key=jax.random.key(0), data_dir=tmp_path, download=True)
     cfg = experiments.ExperimentConfig(
         gammas=(0.0, 2.0), student_noise=0.3, hidden=(4, 8, 16), teacher_epochs=1, epochs=1,
-        probe_epochs=0, batch_size=32, seeds=(0, 1), estimators=("ksg",),
+        encoder_epochs=0, batch_size=32, seeds=(0, 1), estimators=("ksg",),
     )  # fmt: skip
     res = experiments.run_experiment(
         mv, pairs=[("mnistm", "image")], config=cfg, criterion_config=TINY_CRITERION

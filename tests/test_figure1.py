@@ -59,13 +59,40 @@ def test_cli_checks_the_output_folder_before_any_work(tmp_path, capsys, monkeypa
 
 
 def test_simulation_shapes_and_gap_zero_crossing():
-    config = Figure1Config(n=40, d=10, num_seeds=6, num_gaps=9, gap_max=0.5, num_kd_weights=3)
-    result = run_figure1(config)
+    """The KD benefit changes sign at gap 0 (theory.md: CCH <=> KD helps at a small kd_weight).
+
+    gap_max = -min_gap with 9 gaps puts gap 0 on the grid (a = b = 1: the teacher *is* the label,
+    so KD changes nothing, in the formula and in every simulated sample); the theory benefit is
+    negative below 0 and positive above, and on the fine grid its zero crossing and the KD window's
+    opening are within one grid step of 0."""
+    min_gap = float(theory.family_min_gap(1.0))
+    config = Figure1Config(n=40, d=10, num_seeds=6, num_gaps=9, gap_max=-min_gap, num_kd_weights=3)
+    result = run_figure1(config, fine_gaps=201)
     G, M = config.num_gaps, len(config.kd_weights())
     chex.assert_shape(result.risks, (6, G, M))
     chex.assert_shape([result.theory_asym, result.theory_exact], [(G, M), (G, M)])
     assert agreement(result).shape == (G, M)
     chex.assert_shape(result.alpha_benefit, (len(result.fine_gaps), len(result.fine_alphas)))
+    mid = G // 2
+    assert abs(result.gaps[mid]) < 1e-12
+    np.testing.assert_allclose(result.a[mid], 1.0, rtol=1e-6)
+    # at gap 0 every kd_weight gives the no-KD risk: exactly in the simulation, to float32 in theory
+    sim0 = result.risks[:, mid, :]
+    np.testing.assert_allclose(sim0, np.broadcast_to(sim0[:, :1], sim0.shape), rtol=1e-5)
+    for curve in (result.theory_asym, result.theory_exact):
+        benefit = curve[:, :1] - curve[:, 1:]  # R0 - R(kd_weight), kd_weight > 0
+        np.testing.assert_allclose(benefit[mid], 0.0, atol=1e-5)
+        assert (benefit[:mid] < -1e-4).all() and (benefit[mid + 1 :] > 1e-4).all()
+    # the fine grid: the benefit at the smallest kd_weight > 0 crosses 0 between neighbouring gaps
+    # around 0, and the window mu0 opens there
+    step = float(np.diff(result.fine_gaps)[0])
+    small = result.fine_benefit[:, 1]
+    fine = result.fine_gaps
+    assert (small[fine < -step] < 0).all() and (small[fine > step] > 0).all()
+    opened = result.fine_gaps[result.fine_kd_window > 0]
+    assert (
+        abs(opened.min()) <= step and (result.fine_kd_window[result.fine_gaps < -step] == 0).all()
+    )
 
 
 def test_theory_panels_match_the_family_claims():
@@ -119,6 +146,13 @@ def test_simulation_is_one_compilation_per_shape(monkeypatch):
     run_figure1(config)
     other = dict(seed=1, gap_max=0.7)  # new values, same shapes: no retrace
     run_figure1(Figure1Config(n=30, d=10, num_seeds=3, num_gaps=4, num_kd_weights=2, **other))
-    assert jax.numpy.isfinite(run_figure1(config).risks).all()
+    first = run_figure1(config).risks
+    np.testing.assert_array_equal(run_figure1(config).risks, first)  # the same draws every call
+    assert not np.array_equal(
+        run_figure1(
+            Figure1Config(n=30, d=10, num_seeds=3, num_gaps=4, num_kd_weights=2, seed=1)
+        ).risks,
+        first,
+    )  # another seed, other draws (and still no retrace)
     with pytest.raises(AssertionError):  # a new shape retraces: the guard can fail
         run_figure1(Figure1Config(n=30, d=10, num_seeds=4, num_gaps=4, num_kd_weights=2))

@@ -126,7 +126,7 @@ def test_gaussian_mi_of_independent_pairs():
 
 def test_cch_terms_equal_the_determinant_formula():
     model = theory.random_model(4, 6, key=jax.random.key(11))
-    report, m = theory.cch_check(model), theory.moments(model)
+    report, m = theory.cch_report(model), theory.moments(model)
     cov_ts = jnp.array([[m.var_t, m.cov_ts], [m.cov_ts, m.var_s]])
     np.testing.assert_allclose(report.i_ts, theory.gaussian_mi(cov_ts, 1), rtol=1e-4)
     # I(s; y) = I(x2; y): s is a sufficient statistic of x2 for y.
@@ -137,7 +137,7 @@ def test_cch_terms_equal_the_determinant_formula():
 @pytest.mark.parametrize("sigma2", [0.5, 1.0, 2.0])
 def test_family_gap_matches_the_model(sigma2):
     a = jnp.linspace(0.05, np.sqrt(1 + sigma2) - 0.05, 9)
-    reports = jax.vmap(lambda a_: theory.cch_check(theory.family_model(a_, sigma2, 7)))(a)
+    reports = jax.vmap(lambda a_: theory.cch_report(theory.family_model(a_, sigma2, 7)))(a)
     np.testing.assert_allclose(reports.gap, theory.family_gap(a, sigma2), rtol=1e-4, atol=1e-5)
     # float32 cancellation in 1 + sigma2 - sigma2 exp(-2 gap) limits the round trip to ~1e-6 absolute
     np.testing.assert_allclose(
@@ -170,7 +170,7 @@ def test_cch_is_necessary_and_sufficient_in_the_family():
 
 def test_theorem_conditions_imply_kd_helps():
     keys = jax.random.split(jax.random.key(5), 2000)
-    reports = jax.vmap(lambda k: theory.cch_check(theory.random_model(5, 5, key=k)))(keys)
+    reports = jax.vmap(lambda k: theory.cch_report(theory.random_model(5, 5, key=k)))(keys)
     applies = np.asarray(reports.theorem_applies)
     assert applies.sum() > 20  # the draw exercises the theorem
     assert np.asarray(reports.kd_helps)[applies].all()
@@ -179,7 +179,7 @@ def test_theorem_conditions_imply_kd_helps():
 
 def test_alignment_is_not_needed_but_boundedness_is():
     keys = jax.random.split(jax.random.key(6), 4000)
-    reports = jax.vmap(lambda k: theory.cch_check(theory.random_model(5, 5, key=k, aligned=False)))(
+    reports = jax.vmap(lambda k: theory.cch_report(theory.random_model(5, 5, key=k, aligned=False)))(
         keys
     )
     cch_bounded = np.asarray(reports.cch & reports.bounded)
@@ -189,9 +189,9 @@ def test_alignment_is_not_needed_but_boundedness_is():
     # Scaling the teacher up changes no correlation (the CCH still holds) but scales c up.
     m = theory.family_model(1.2, 1.0, 3)
     big = m._replace(w1=3.0 * m.w1)
-    assert bool(theory.cch_check(m).cch) and bool(theory.cch_check(big).cch)
-    assert bool(theory.cch_check(m).kd_helps) and not bool(theory.cch_check(big).kd_helps)
-    assert not bool(theory.cch_check(big).bounded)
+    assert bool(theory.cch_report(m).cch) and bool(theory.cch_report(big).cch)
+    assert bool(theory.cch_report(m).kd_helps) and not bool(theory.cch_report(big).kd_helps)
+    assert not bool(theory.cch_report(big).bounded)
 
 
 # ---------------------------------------------------------------------------- vmap and shapes
@@ -308,8 +308,8 @@ def test_theory_ranges_and_hand_built_objects():
     with pytest.raises(ValueError, match=r"^model: joint covariance: not positive semi-definite"):
         theory.moments(model._replace(var_y=jnp.asarray(-1.0)))
     with pytest.raises(ValueError, match=r"^model: joint covariance: not positive semi-definite"):
-        theory.cch_check(model._replace(s22=-model.s22))
-    theory.cch_check(theory.family_model(1.2, 1.0, 3))  # singular (t is a function of x2, y): ok
+        theory.cch_report(model._replace(s22=-model.s22))
+    theory.cch_report(theory.family_model(1.2, 1.0, 3))  # singular (t is a function of x2, y): ok
     with pytest.raises(ValueError, match=r"^model.s12: expected shape \(2, 3\)"):
         theory.moments(model._replace(s12=model.s12.T))
     with pytest.raises(ValueError, match=r"^model: zero-dimensional model"):

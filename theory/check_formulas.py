@@ -129,7 +129,7 @@ def cch_logic(draws=20_000):
     lines = []
     for bounded, aligned in [(True, True), (True, False)]:
         rep = jax.vmap(
-            lambda k, b=bounded, a=aligned: theory.cch_check(
+            lambda k, b=bounded, a=aligned: theory.cch_report(
                 theory.random_model(5, 5, key=k, bounded=b, aligned=a)
             )
         )(keys)

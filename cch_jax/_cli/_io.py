@@ -5,8 +5,9 @@ Every problem (missing file, folder, empty file, not a NumPy file, object/pickle
 name and never suggests loading pickles. ``numpy.load`` is always called with
 ``allow_pickle=False``, and only after the file's magic bytes show it is a ``.npy`` or ``.npz``.
 
-Public helpers (for ``cch`` subcommands): :func:`parse_array_spec`, :func:`load_array`, and the
-output checks :func:`output_dir` and :func:`output_file`, to call before any work starts.
+Public helpers (for ``cch`` subcommands): :func:`parse_array_spec`, :func:`load_array`,
+:func:`open_array` (a validated ``.npy`` as a read-only memory map), and the output checks
+:func:`output_dir` and :func:`output_file` (:mod:`cch_jax._files`), to call before any work starts.
 """
 
 from __future__ import annotations
@@ -16,28 +17,37 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from cch_jax import _files
+
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 
 
 def output_dir(name: str, path) -> Path:
-    """Creates the output folder and proves it writable (``_checks.check_output_dir``)."""
-    from cch_jax import _checks
+    """Creates the output folder and proves it writable (:func:`cch_jax._files.output_dir`).
 
-    return _checks.check_output_dir(name, path)
+    Args:
+      name: the argument's name (e.g. ``"--out"``), used in error messages.
+      path: a folder path.
+
+    Returns:
+      The folder as a ``Path``.
+    """
+    return _files.output_dir(name, path)
 
 
 def output_file(name: str, path) -> Path:
-    """Checks that the file ``path`` can be written (its folder is created and proven writable,
-    and ``path`` is not a folder) before any work; returns it as a ``Path``."""
-    if path is None or not str(path).strip():
-        raise ValueError(f"{name}: expected a file path, got {path!r}")
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise ValueError(f"{name}: {str(target)!r} is a folder; expected a file path")
-    output_dir(name, target.parent if str(target.parent) else ".")
-    return target
+    """Checks that the file ``path`` can be written (:func:`cch_jax._files.output_file`).
+
+    Args:
+      name: the argument's name (e.g. ``"--json"``), used in error messages.
+      path: a file path.
+
+    Returns:
+      The file path as a ``Path``.
+    """
+    return _files.output_file(name, path)
 
 
 def _reason(err: BaseException) -> str:
@@ -157,6 +167,50 @@ def load_array(
             f"{name}: expected at least {min_rows} row(s), got shape {arr.shape} in {shown}"
         )
     return arr
+
+
+def open_array(name: str, spec, *, ndims: Sequence[int] | None = None):
+    """A numeric array from ``path.npy`` as a read-only memory map (rows are read only when
+    used); ``path.npz[:key]`` members, which cannot be mapped, are loaded whole.
+
+    The file is validated like :func:`load_array` (magic bytes, header dtype, never unpickling)
+    from its header alone, before anything is mapped.
+
+    Args:
+      name: the argument's name, used in error messages (e.g. ``"--student"``).
+      spec: ``"file.npy"``, ``"file.npz:key"``, or ``"file.npz"`` holding exactly one array.
+      ndims: allowed numbers of dimensions, or None for any.
+
+    Returns:
+      A ``numpy.memmap`` (mode ``"r"``) for a ``.npy`` file, else a ``numpy.ndarray``; never
+      empty (no zero-length axis).
+    """
+    import numpy as np
+
+    path, key = parse_array_spec(spec)
+    is_npy = False
+    if key is None and path.is_file():
+        with open(path, "rb") as f:
+            is_npy = f.read(6) == _NPY_MAGIC
+    if not is_npy:
+        return load_array(name, spec, ndims=ndims)
+    shown = repr(str(path))
+    with open(path, "rb") as f:
+        shape, dtype = _read_npy_header(name, path, f)
+    problem = _describe_dtype_problem(dtype)
+    if problem:
+        raise ValueError(f"{name}: {shown} {problem}")
+    if ndims is not None and len(shape) not in ndims:
+        raise ValueError(
+            f"{name}: expected {' or '.join(map(str, ndims))} dimensions, got shape {shape} "
+            f"in {shown}"
+        )
+    if 0 in shape:
+        raise ValueError(f"{name}: {shown} is empty (shape {shape})")
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise ValueError(f"{name}: cannot read {shown} as .npy ({_reason(err)})") from None
 
 
 def _load_npz_member(name: str, path: Path, key: str | None):

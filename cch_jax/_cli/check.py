@@ -4,39 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 import warnings
 
 HELP = "Should I distill from these teachers? The CCH gap I(Ht;Hs) - I(Hs;Y) with a verdict."
 
-_STEP = re.compile(r"^\[(\d+)/(\d+)\] ")
-
 
 def _progress_printer(stream, width: int = 24):
-    """A ``progress`` callable for :func:`cch_jax.criterion.check`: on a terminal, one redrawn
-    line with a bar ``[#####-----] i/N`` for the ``[i/N]`` step messages; elsewhere (a file, a
-    pipe, CI) one plain line per message."""
-    tty = stream.isatty()
+    """A ``progress`` callable for :func:`cch_jax.criterion.check`: the package's one progress
+    display (:class:`cch_jax._progress.ProgressLine`): on a terminal one redrawn bar
+    ``[#####-----] i/N`` for the ``[i/N]`` step messages; elsewhere one plain line per message."""
+    from cch_jax._progress import ProgressLine
 
-    def show(msg: str) -> None:
-        step = _STEP.match(msg)
-        if not (tty and step):
-            print(f"cch check: {msg}", file=stream, flush=True)
-            return
-        done, total = int(step[1]), int(step[2])
-        filled = round(width * done / max(total, 1))
-        bar = "#" * filled + "-" * (width - filled)
-        end = "\n" if done >= total else ""
-        print(
-            f"\r\033[Kcch check: [{bar}] {done}/{total} {msg[step.end() :]}",
-            end=end,
-            file=stream,
-            flush=True,
-        )
-
-    return show
+    return ProgressLine(stream, prefix="cch check: ", width=width).message
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -100,38 +81,6 @@ def _parse_teachers(specs: list[str]) -> dict[str, str]:
     return teachers
 
 
-def _load(name: str, spec: str):
-    """A .npy file as a read-only memory map (rows are read only when used); .npz members whole.
-
-    Validation (magic bytes, header dtype, never unpickling) is ``_io``'s; ``.npy`` data are
-    then opened with ``mmap_mode="r"``.
-    """
-    import numpy as np
-
-    from cch_jax._cli import _io
-
-    path, key = _io.parse_array_spec(spec)
-    is_npy = False
-    if key is None and path.is_file():
-        with open(path, "rb") as f:
-            is_npy = f.read(6) == b"\x93NUMPY"
-    if not is_npy:
-        return _io.load_array(name, spec, ndims=(1, 2))
-    with open(path, "rb") as f:
-        shape, dtype = _io._read_npy_header(name, path, f)
-    problem = _io._describe_dtype_problem(dtype)
-    if problem:
-        raise ValueError(f"{name}: {str(path)!r} {problem}")
-    if len(shape) not in (1, 2):
-        raise ValueError(f"{name}: expected 1 or 2 dimensions, got shape {shape} in {str(path)!r}")
-    if not shape or shape[0] == 0 or (len(shape) == 2 and shape[1] == 0):
-        raise ValueError(f"{name}: {str(path)!r} is empty (shape {shape})")
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
-        raise ValueError(f"{name}: cannot read {str(path)!r} as .npy ({err})") from None
-
-
 def run(args: argparse.Namespace) -> int:
     from cch_jax._cli import _io
 
@@ -147,11 +96,11 @@ def run(args: argparse.Namespace) -> int:
     plot_path = None if args.plot is None else _io.output_file("--plot", args.plot)
 
     files = {"student": args.student, "labels": args.labels}
-    arrays = {"student": _load("--student", args.student)}
-    labels = _load("--labels", args.labels)
+    arrays = {"student": _io.open_array("--student", args.student, ndims=(1, 2))}
+    labels = _io.open_array("--labels", args.labels, ndims=(1, 2))
     teachers = {}
     for name, spec in teachers_spec.items():
-        teachers[name] = _load(f"--teacher {name}", spec)
+        teachers[name] = _io.open_array(f"--teacher {name}", spec, ndims=(1, 2))
         files[f"teacher {name!r}"] = spec
     rows = {f"--student {args.student}": arrays["student"].shape[0]}
     rows[f"--labels {args.labels}"] = labels.shape[0]
@@ -164,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
 
     import jax
 
-    from cch_jax import _checks
+    from cch_jax._warnings import InputWarning
     from cch_jax.criterion import CheckConfig, check
 
     config = CheckConfig(
@@ -175,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     )
     progress = False if args.quiet else _progress_printer(sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", _checks.InputWarning)
+        warnings.simplefilter("always", InputWarning)
         try:
             result = check(
                 arrays["student"],
@@ -190,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as err:
             raise ValueError(_with_file(str(err), files)) from None
     for w in caught:
-        if not issubclass(w.category, _checks.InputWarning):
+        if not issubclass(w.category, InputWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     print(result.table())
     timings = {"load": load_s, **result.timings_s}

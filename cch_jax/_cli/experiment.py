@@ -81,7 +81,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hidden", default=None, help="encoder widths: MLP a,b or CNN c1,c2,dense")
     p.add_argument("--teacher-epochs", type=int, default=5)
     p.add_argument("--epochs", type=int, default=5, help="student epochs (with and without KD)")
-    p.add_argument("--probe-epochs", type=int, default=1, help="pre-KD student encoder epochs")
+    p.add_argument(
+        "--encoder-epochs",
+        "--probe-epochs",
+        dest="encoder_epochs",
+        type=int,
+        default=1,
+        help="epochs of the pre-KD student encoder whose representations H_s enter the criterion "
+        "(0: untrained; --probe-epochs is the former name)",
+    )
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam step size")
     p.add_argument(
@@ -132,45 +140,42 @@ def _pairs(args, views: tuple[str, ...], dataset: str, defaults) -> list[tuple[s
     return [(args.teacher or defaults[1], args.student or defaults[2])]
 
 
-def run(args: argparse.Namespace) -> int:
-    start = time.perf_counter()
-    from cch_jax import _checks, data
-    from cch_jax.experiments import ExperimentConfig, analyse, run_experiment, write_report
+def _criterion_config(args):
+    """The criterion's settings from --mi-repeats / --label-estimator (None: its defaults)."""
+    if args.mi_repeats is None and args.label_estimator is None:
+        return None
+    from cch_jax import _checks, criterion
 
-    dataset = _checks.check_choice("dataset", args.dataset, tuple(data.DATASETS))
-    views_known, t_def, s_def = data.DATASETS[dataset]
-    pairs = _pairs(args, views_known, dataset, data.DATASETS[dataset])
-    if pairs is not None:
-        for t, s in pairs:
-            for role, v in (("teacher", t), ("student", s)):
-                if v not in views_known:
-                    raise ValueError(
-                        f"{role}: {dataset} has no view {v!r}; its views are {', '.join(views_known)}"
-                    )
-    if dataset == "pairs" and args.data is None:
-        raise ValueError("data: the 'pairs' dataset needs --data FILE.npz")
-    if args.data is not None and dataset != "pairs":
-        raise ValueError(f"data: --data is for the 'pairs' dataset, not {dataset}")
-    one_view_images = dataset in ("fashion_mnist", "digits", "tfds/fashion_mnist", "tfds/cifar10")
-    student_noise = args.student_noise
-    if student_noise is None:
-        student_noise = 0.5 if one_view_images else 0.0
+    overrides = {}
+    if args.mi_repeats is not None:
+        overrides["repeats"] = _checks.check_int("mi_repeats", args.mi_repeats, minimum=2)
+    if args.label_estimator is not None:
+        overrides["label_estimator"] = args.label_estimator
+    return criterion.CheckConfig(**overrides)
+
+
+def _config(args, dataset: str):
+    """The :class:`cch_jax.experiments.ExperimentConfig` from the flags."""
+    from cch_jax import _checks
+    from cch_jax.experiments import ExperimentConfig, default_student_noise
+
     seeds = (
         _ints("seeds", args.seeds)
         if args.seeds is not None
         else tuple(range(_checks.check_int("num_seeds", args.num_seeds, minimum=1)))
     )
-    repeats = _checks.check_int("repeats", args.repeats, minimum=1)
-    hidden = _ints("hidden", args.hidden) if args.hidden else ()
-    config = ExperimentConfig(
+    student_noise = args.student_noise
+    if student_noise is None:
+        student_noise = default_student_noise(dataset)
+    return ExperimentConfig(
         gammas=_floats("gammas", args.gammas),
         teacher_noise=args.teacher_noise,
         student_gamma=args.student_gamma,
         student_noise=student_noise,
-        hidden=hidden,
+        hidden=_ints("hidden", args.hidden) if args.hidden else (),
         teacher_epochs=args.teacher_epochs,
         epochs=args.epochs,
-        probe_epochs=args.probe_epochs,
+        encoder_epochs=args.encoder_epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         kd_weight=args.kd_weight,
@@ -181,70 +186,59 @@ def run(args: argparse.Namespace) -> int:
         estimators=_list(args.estimators),
         alpha=args.alpha,
     )
-    criterion_config = None
-    if args.mi_repeats is not None or args.label_estimator is not None:
-        from cch_jax import criterion
 
-        overrides = {}
-        if args.mi_repeats is not None:
-            overrides["repeats"] = _checks.check_int("mi_repeats", args.mi_repeats, minimum=2)
-        if args.label_estimator is not None:
-            overrides["label_estimator"] = args.label_estimator
-        criterion_config = criterion.CheckConfig(**overrides)
-    out = _checks.check_output_dir("out", args.out or f"results/{dataset.replace('/', '_')}")
+
+def run(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    from cch_jax import _checks, _files, data
+    from cch_jax.experiments import RANDOM_SPLIT, analyse, run_splits, write_report
+
+    dataset = _checks.check_choice("dataset", args.dataset, tuple(data.DATASETS))
+    views_known = data.DATASETS[dataset][0]
+    pairs = _pairs(args, views_known, dataset, data.DATASETS[dataset])
+    for t, s in pairs or ():
+        for role, v in (("teacher", t), ("student", s)):
+            if v not in views_known:
+                raise ValueError(
+                    f"{role}: {dataset} has no view {v!r}; its views are {', '.join(views_known)}"
+                )
+    if dataset == "pairs" and args.data is None:
+        raise ValueError("data: the 'pairs' dataset needs --data FILE.npz")
+    if args.data is not None and dataset != "pairs":
+        raise ValueError(f"data: --data is for the 'pairs' dataset, not {dataset}")
+    repeats = _checks.check_int("repeats", args.repeats, minimum=1)
+    config = _config(args, dataset)
+    criterion_config = _criterion_config(args)
+    out = _files.output_dir("out", args.out or f"results/{dataset.replace('/', '_')}")
     command = "cch " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else ""
     (out / "command.txt").write_text(command + "\n")
-    needed = None
-    if pairs is not None:
-        needed = tuple(dict.fromkeys(v for p in pairs for v in p))
     options = dict(
-        views=needed,
+        views=None if pairs is None else tuple(dict.fromkeys(v for p in pairs for v in p)),
         train_examples=args.train_examples,
         test_examples=args.test_examples,
         target=args.target,
-        test_fraction=args.test_fraction,
         path=args.data,
         data_dir=args.data_dir,
         download=args.download,
         idx_root=args.idx_root,
     )
-    if dataset not in ("mfeat", "nutrimouse", "pairs"):
-        options.pop("test_fraction")
-        if repeats > 1:
-            raise ValueError(f"repeats: {dataset} has a fixed train/test split; use --repeats 1")
-    import jax
-
-    settings, runs, crit = [], [], []
-    result = None
-    for r in range(repeats):
-        mv = data.load_views(
-            dataset, key=jax.random.fold_in(jax.random.key(args.seed), r), **options
-        )
-        sub = out if repeats == 1 else out / f"split{r}"
-        res = run_experiment(
-            mv,
-            pairs=pairs,
-            config=config,
-            out_dir=sub,
-            criterion_config=criterion_config,
-            progress=not args.quiet,
-        )
-        for rows, into in ((res.settings, settings), (res.runs, runs), (res.criterion, crit)):
-            for row in rows:
-                if repeats > 1:
-                    row = dict(row, split=r)
-                    if "teacher_name" in row:
-                        row["teacher_name"] = f"{row['teacher_name']}#split{r}"
-                into.append(row)
-        if result is None:
-            result = res
-        else:
-            for k, v in res.info["seconds"].items():
-                result.info["seconds"][k] += v
-    result = result._replace(settings=settings, runs=runs, criterion=crit)
-    result.info["repeats"] = repeats
+    if dataset in RANDOM_SPLIT:
+        options["test_fraction"] = args.test_fraction
+    result = run_splits(
+        dataset,
+        repeats=repeats,
+        seed=args.seed,
+        load_options=options,
+        pairs=pairs,
+        config=config,
+        out_dir=out,
+        criterion_config=criterion_config,
+        progress=not args.quiet,
+    )
     result.info["command"] = command
-    analysis = analyse(settings, runs, alpha=config.alpha, gap_estimator=config.estimators[0])
+    analysis = analyse(
+        result.settings, result.runs, alpha=config.alpha, gap_estimator=config.estimators[0]
+    )
     paths = write_report(result, analysis, out)
     result.info["seconds"]["total"] = time.perf_counter() - start
     print((out / "report.md").read_text())

@@ -9,5 +9,6 @@ from cch_jax.criterion._check import check as check
 from cch_jax.criterion._config import ESTIMATORS as ESTIMATORS
 from cch_jax.criterion._config import LABEL_ESTIMATORS as LABEL_ESTIMATORS
 from cch_jax.criterion._config import CheckConfig as CheckConfig
+from cch_jax.criterion._result import ROW_FIELDS as ROW_FIELDS
 from cch_jax.criterion._result import SCHEMA as SCHEMA
 from cch_jax.criterion._result import CheckResult as CheckResult

@@ -84,14 +84,7 @@ def check(
         ``target="classes"``, a class smaller than k + 1, unknown estimator, bad config).
     """
     t_start = time.perf_counter()
-    config = CheckConfig() if config is None else config
-    if not isinstance(config, CheckConfig):
-        raise ValueError(f"config: expected a CheckConfig, got {type(config).__name__}")
-    if target not in TARGETS:
-        raise ValueError(f"target: expected one of {TARGETS}, got {target!r}")
-    estimators = _check_estimators(estimators)
-    label_estimator = config.resolved_label_estimator(target)
-    _checks.check_key("key", key)
+    config, estimators, label_estimator = _validated(config, target, estimators, key)
     say = _progress_fn(progress)
     k_rows, k_sub, k_label, k_est = jax.random.split(key, 4)
 
@@ -103,78 +96,25 @@ def check(
     idx = _estimate.subsample_indices(k_sub, n, config.repeats, config.subsample_fraction)
     m = _estimate.subsample_size(n, config.subsample_fraction)
     timings = {"prepare": time.perf_counter() - t_start}
-    notes = list(prep.notes)
-    if "ksg" in estimators or label_estimator in ("ross", "ksg"):
-        q = _estimate.effective_pca_dim(config, n)
-        notes.append(
-            f"ksg/{label_estimator}: canonical variates fitted in {q} principal components "
-            f"(pca_dim={config.pca_dim}, at most one per 100 fitting rows), {config.cca_dim} kept"
-        )
+    notes = [*prep.notes, *_dimension_notes(config, n, estimators, label_estimator)]
     say(
         f"{n} rows, student {prep.student.shape[1]} columns, {len(prep.teachers)} teacher(s); "
         f"{config.repeats} subsamples of {m} rows"
     )
-
-    t0 = time.perf_counter()
-    total = 1 + len(estimators) * len(prep.teachers)  # steps: the label term, then each pair
-    say(f"[0/{total}] I(Hs;Y) with {label_estimator} ...")
-    if "mine" in estimators or label_estimator == "mine":
-        notes.append(
-            f"mine: {_estimate.effective_mine_dim(config, n)} principal components "
-            f"(mine_pca_dim={config.mine_pca_dim}, at most one per 100 training rows)"
-        )
-    if "latent" in estimators:
-        notes.append(
-            f"latent: {_estimate.effective_latent_dim(config, n)} principal components "
-            f"(latent_pca_dim={config.latent_pca_dim}, at most one per 100 training rows)"
-        )
-    label_values = _estimate.student_label(
-        label_estimator, prep.student, prep.labels, num_classes, idx, k_label, config
-    )
-    timings[f"label:{label_estimator}"] = time.perf_counter() - t0
-    say(
-        f"[1/{total}] I(Hs;Y) with {label_estimator}: {label_values.mean():.3f} nats "
-        f"({timings[f'label:{label_estimator}']:.1f} s)"
-    )
     fraction = m / n
-    interval = lambda v: Estimate(  # noqa: E731
-        *_estimate.interval(v, fraction=fraction, level=config.level)
-    )
-    label_est = interval(label_values)
+    total = 1 + len(estimators) * len(prep.teachers)  # steps: the label term, then each pair
 
-    estimates = {}
-    est_keys = jax.random.split(k_est, len(estimators))
-    done = 1
-    for est, k_e in zip(estimators, est_keys, strict=True):
-        t0 = time.perf_counter()
-        for t_i, (name, h_t) in enumerate(prep.teachers.items()):
-            values = _estimate.teacher_student(
-                est, h_t, prep.student, idx, jax.random.fold_in(k_e, t_i), config
-            )
-            gap = interval(values - label_values)
-            allowance = config.bias_allowance * max(abs(float(values.mean())), abs(label_est.value))
-            gap = Estimate(gap.value, gap.low - allowance, gap.high + allowance)
-            estimates[(name, est)] = dict(
-                teacher_student=interval(values),
-                student_label=label_est,
-                gap=gap,
-                allowance=allowance,
-                verdict=verdict_of(gap.low, gap.high),
-            )
-            done += 1
-            say(
-                f"[{done}/{total}] {est} {name}: I(Ht;Hs) {values.mean():.3f}, gap "
-                f"{gap.value:+.3f} [{gap.low:+.3f}, {gap.high:+.3f}] "
-                f"({time.perf_counter() - t0:.1f} s)"
-            )
-        timings[est] = time.perf_counter() - t0
+    label_values, timings[f"label:{label_estimator}"] = _label_term(
+        prep, label_estimator, num_classes, idx, k_label, config, say, total
+    )
+    label_est = Estimate(*_estimate.interval(label_values, fraction=fraction, level=config.level))
+    estimates, teacher_timings = _teacher_terms(
+        prep, estimators, label_values, label_est, idx, k_est, config, fraction, say, total
+    )
+    timings.update(teacher_timings)
 
     names = tuple(prep.teachers)
-    verdicts = {t: combine([estimates[(t, e)]["verdict"] for e in estimators]) for t in names}
-    mean_gap = {
-        t: float(np.mean([estimates[(t, e)]["gap"].value for e in estimators])) for t in names
-    }
-    ranking = tuple(sorted(names, key=lambda t: -mean_gap[t]))
+    verdicts, ranking = _decide(estimates, names, estimators)
     timings["total"] = time.perf_counter() - t_start
     return CheckResult(
         target=target,
@@ -195,3 +135,128 @@ def check(
         timings_s=timings,
         config=config.to_dict(),
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# The phases of check
+
+
+def _validated(config, target, estimators, key) -> tuple[CheckConfig, tuple[str, ...], str]:
+    """Phase 0: (config, teacher-term estimators, label estimator), or a ValueError."""
+    config = CheckConfig() if config is None else config
+    if not isinstance(config, CheckConfig):
+        raise ValueError(f"config: expected a CheckConfig, got {type(config).__name__}")
+    if target not in TARGETS:
+        raise ValueError(f"target: expected one of {TARGETS}, got {target!r}")
+    estimators = _check_estimators(estimators)
+    label_estimator = config.resolved_label_estimator(target)
+    _checks.check_key("key", key)
+    return config, estimators, label_estimator
+
+
+def _dimension_notes(config, n: int, estimators, label_estimator: str) -> list[str]:
+    """What each estimator is given after the principal-component caps, for the user."""
+    notes = []
+    if "ksg" in estimators or label_estimator in ("ross", "ksg"):
+        q = _estimate.effective_pca_dim(config, n)
+        notes.append(
+            f"ksg/{label_estimator}: canonical variates fitted in {q} principal components "
+            f"(pca_dim={config.pca_dim}, at most one per 100 fitting rows), {config.cca_dim} kept"
+        )
+    if "mine" in estimators or label_estimator == "mine":
+        notes.append(
+            f"mine: {_estimate.effective_mine_dim(config, n)} principal components "
+            f"(mine_pca_dim={config.mine_pca_dim}, at most one per 100 training rows)"
+        )
+    if "latent" in estimators:
+        notes.append(
+            f"latent: {_estimate.effective_latent_dim(config, n)} principal components "
+            f"(latent_pca_dim={config.latent_pca_dim}, at most one per 100 training rows)"
+        )
+    return notes
+
+
+def _label_term(prep, label_estimator, num_classes, idx, key, config, say, total):
+    """Phase 2: the R subsample values of I(H_s; Y) [R] and the seconds they took."""
+    t0 = time.perf_counter()
+    say(f"[0/{total}] I(Hs;Y) with {label_estimator} ...")
+    values = _estimate.student_label(
+        label_estimator, prep.student, prep.labels, num_classes, idx, key, config
+    )
+    seconds = time.perf_counter() - t0
+    say(f"[1/{total}] I(Hs;Y) with {label_estimator}: {values.mean():.3f} nats ({seconds:.1f} s)")
+    return values, seconds
+
+
+def gap_estimate(
+    teacher_values, label_values, *, fraction: float, level: float, bias_allowance: float
+) -> tuple[Estimate, float]:
+    """The gap I(H_t; H_s) - I(H_s; Y) with its interval widened by the bias allowance.
+
+    The sampling interval of the paired differences (:func:`_estimate.interval`) is widened on
+    both sides by ``bias_allowance`` x max(|mean I(H_t; H_s)|, |mean I(H_s; Y)|).
+
+    Args:
+      teacher_values: [R] subsample estimates of I(H_t; H_s), nats.
+      label_values: [R] estimates of I(H_s; Y) on the same subsamples, nats.
+      fraction: the subsample fraction m / n.
+      level: the interval's two-sided level.
+      bias_allowance: the fraction of the larger term added on each side, >= 0.
+
+    Returns:
+      (gap :class:`Estimate` in nats, the allowance in nats).
+    """
+    gap = Estimate(
+        *_estimate.interval(teacher_values - label_values, fraction=fraction, level=level)
+    )
+    label_centre = _estimate.interval(label_values, fraction=fraction, level=level)[0]
+    allowance = bias_allowance * max(abs(float(teacher_values.mean())), abs(label_centre))
+    return Estimate(gap.value, gap.low - allowance, gap.high + allowance), allowance
+
+
+def _teacher_terms(
+    prep, estimators, label_values, label_est, idx, key, config, fraction, say, total
+):
+    """Phase 3: per (teacher, estimator) the teacher term, the gap and the row verdict, and the
+    seconds per estimator."""
+    estimates, timings = {}, {}
+    done = 1
+    for est, k_e in zip(estimators, jax.random.split(key, len(estimators)), strict=True):
+        t0 = time.perf_counter()
+        for t_i, (name, h_t) in enumerate(prep.teachers.items()):
+            values = _estimate.teacher_student(
+                est, h_t, prep.student, idx, jax.random.fold_in(k_e, t_i), config
+            )
+            gap, allowance = gap_estimate(
+                values,
+                label_values,
+                fraction=fraction,
+                level=config.level,
+                bias_allowance=config.bias_allowance,
+            )
+            estimates[(name, est)] = dict(
+                teacher_student=Estimate(
+                    *_estimate.interval(values, fraction=fraction, level=config.level)
+                ),
+                student_label=label_est,
+                gap=gap,
+                allowance=allowance,
+                verdict=verdict_of(gap.low, gap.high),
+            )
+            done += 1
+            say(
+                f"[{done}/{total}] {est} {name}: I(Ht;Hs) {values.mean():.3f}, gap "
+                f"{gap.value:+.3f} [{gap.low:+.3f}, {gap.high:+.3f}] "
+                f"({time.perf_counter() - t0:.1f} s)"
+            )
+        timings[est] = time.perf_counter() - t0
+    return estimates, timings
+
+
+def _decide(estimates, names, estimators) -> tuple[dict, tuple[str, ...]]:
+    """Phase 4: each teacher's verdict (all estimators combined) and the ranking by mean gap."""
+    verdicts = {t: combine([estimates[(t, e)]["verdict"] for e in estimators]) for t in names}
+    mean_gap = {
+        t: float(np.mean([estimates[(t, e)]["gap"].value for e in estimators])) for t in names
+    }
+    return verdicts, tuple(sorted(names, key=lambda t: -mean_gap[t]))

@@ -13,13 +13,9 @@ import warnings
 import jax
 import numpy as np
 
-from cch_jax import _checks
+from cch_jax._warnings import InputWarning
 
 _CHUNK_ROWS = 8192
-
-
-def _input_warning():
-    return getattr(_checks, "InputWarning", UserWarning)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +109,7 @@ def _drop_columns(name: str, a: np.ndarray, notes: list[str]) -> np.ndarray:
         if n_dup:
             parts.append(f"{n_dup} duplicated")
         msg = f"{name}: dropped {' and '.join(parts)} column(s) of {d}; {len(idx)} kept"
-        warnings.warn(msg, _input_warning(), stacklevel=4)
+        warnings.warn(msg, InputWarning, stacklevel=4)
         notes.append(msg)
         return np.ascontiguousarray(a[:, idx])
     return a
@@ -197,7 +193,7 @@ def prepare(
             f"rows: using a random subsample of {max_rows} of the {n} rows (max_rows); "
             "raise max_rows (--max-rows) to use more"
         )
-        warnings.warn(msg, _input_warning(), stacklevel=3)
+        warnings.warn(msg, InputWarning, stacklevel=3)
         notes.append(msg)
     dims = {}
     cleaned = {}

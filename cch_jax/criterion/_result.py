@@ -168,7 +168,7 @@ class CheckResult:
 
     def to_dict(self) -> dict:
         """The JSON form, schema ``"cch-check/1"`` (documented in the README)."""
-        from cch_jax import __version__
+        from cch_jax._version import __version__
 
         teachers = []
         for teacher in self.teachers:

@@ -23,7 +23,7 @@ from cch_jax.experiments._figure1_plot import write_figure1_csv as write_figure1
 from cch_jax.experiments._pipeline import ExperimentConfig as ExperimentConfig
 from cch_jax.experiments._pipeline import Students as Students
 from cch_jax.experiments._pipeline import Teachers as Teachers
-from cch_jax.experiments._pipeline import degrade as degrade
+from cch_jax.experiments._pipeline import degrade_view as degrade_view
 from cch_jax.experiments._pipeline import estimate_criterion as estimate_criterion
 from cch_jax.experiments._pipeline import standardize as standardize
 from cch_jax.experiments._pipeline import student_representations as student_representations
@@ -35,3 +35,8 @@ from cch_jax.experiments._report import plot_delta_vs_gap as plot_delta_vs_gap
 from cch_jax.experiments._report import write_report as write_report
 from cch_jax.experiments._run import ExperimentResult as ExperimentResult
 from cch_jax.experiments._run import run_experiment as run_experiment
+from cch_jax.experiments._splits import RANDOM_SPLIT as RANDOM_SPLIT
+from cch_jax.experiments._splits import default_student_noise as default_student_noise
+from cch_jax.experiments._splits import merge_splits as merge_splits
+from cch_jax.experiments._splits import run_splits as run_splits
+from cch_jax.experiments._splits import split_teacher_name as split_teacher_name

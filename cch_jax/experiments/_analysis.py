@@ -3,9 +3,9 @@
 For each setting the KD effect is Delta = accuracy with KD - accuracy without, paired by seed (the
 two runs of a seed share initialisation and minibatch order). Its significance comes from an exact
 two-sided sign-flip (permutation) test of the paired differences (all 2^S sign patterns for S <= 20
-seeds, else 2^16 random ones; :func:`cch_jax.bench._stats.paired_sign_flip`), which assumes only that
+seeds, else 2^16 random ones; :func:`cch_jax.bench.paired_sign_flip`), which assumes only that
 the differences are symmetric about 0 under the null. The outcome is 'gain' or 'loss' when p < alpha,
-else 'none'. The test, :func:`outcome` and :func:`spearman` live in ``cch_jax.bench._stats``; the
+else 'none'. The test, :func:`outcome` and :func:`spearman` are ``cch_jax.bench``'s; the
 names here delegate to them (imported on call, so that the two packages never import in a cycle).
 
 Across settings, predictors are scored against the outcomes: the CCH verdict ('holds' -> gain,
@@ -36,10 +36,10 @@ def paired_test(with_kd, without_kd) -> dict:
 
     Returns:
       ``{'delta', 'delta_se', 'p_value', 'n'}``; delta_se is the std of the differences over
-      sqrt(S) (0 for S = 1); p_value (:func:`cch_jax.bench._stats.paired_sign_flip`) is 1 when
+      sqrt(S) (0 for S = 1); p_value (:func:`cch_jax.bench.paired_sign_flip`) is 1 when
       every difference is 0.
     """
-    from cch_jax.bench._stats import paired_sign_flip
+    from cch_jax.bench import paired_sign_flip
 
     a = np.asarray(with_kd, float)
     b = np.asarray(without_kd, float)
@@ -57,7 +57,7 @@ def paired_test(with_kd, without_kd) -> dict:
 def outcome(delta: float, p_value: float, alpha: float = 0.05) -> str:
     """'gain' or 'loss' when the paired test rejects at ``alpha``, else 'none'.
 
-    The same function as :func:`cch_jax.bench._stats.outcome` (which this calls).
+    The same function as :func:`cch_jax.bench.outcome` (which this calls).
 
     Args:
       delta: mean paired difference KD - no KD (its sign decides gain or loss).
@@ -67,7 +67,7 @@ def outcome(delta: float, p_value: float, alpha: float = 0.05) -> str:
     Returns:
       ``'gain'``, ``'loss'`` or ``'none'``.
     """
-    from cch_jax.bench._stats import outcome as _outcome
+    from cch_jax.bench import outcome as _outcome
 
     return _outcome(delta, p_value, alpha)
 
@@ -140,7 +140,7 @@ def summarize(
 def spearman(x, y) -> float:
     """Spearman's rank correlation (average ranks for ties); NaN with < 3 pairs or no spread.
 
-    The same function as :func:`cch_jax.bench._stats.spearman` (which this calls).
+    The same function as :func:`cch_jax.bench.spearman` (which this calls).
 
     Args:
       x: values [n]; pairs where ``x`` or ``y`` is not finite are dropped.
@@ -149,7 +149,7 @@ def spearman(x, y) -> float:
     Returns:
       The rank correlation in [-1, 1], or NaN.
     """
-    from cch_jax.bench._stats import spearman as _spearman
+    from cch_jax.bench import spearman as _spearman
 
     return _spearman(x, y)
 

@@ -51,11 +51,20 @@ def lstsq_solver(x2: jax.Array, y: jax.Array, t: jax.Array, kd_weights: jax.Arra
 def trainer_solver(x2: jax.Array, y: jax.Array, t: jax.Array, kd_weights: jax.Array) -> jax.Array:
     """KD students trained by full-batch heavy-ball gradient descent with cch_jax.kd's trainer.
 
-    Same interface and minimiser as :func:`lstsq_solver`; see ``cch_jax/kd/_linear.py``.
-    """
-    from cch_jax.kd._linear import trainer_solver as solve  # flax/optax load only when chosen
+    Same interface and minimiser as :func:`lstsq_solver`: :func:`cch_jax.kd.linear_trainer_solver`.
 
-    return solve(x2, y, t, kd_weights)
+    Args:
+      x2: student inputs, [n, d] (n > d).
+      y: labels, [n].
+      t: teacher predictions, [n].
+      kd_weights: KD weights in [0, 1], [m].
+
+    Returns:
+      Student weights, [m, d].
+    """
+    from cch_jax import kd  # flax/optax load only when this solver is chosen
+
+    return kd.linear_trainer_solver(x2, y, t, kd_weights)
 
 
 SOLVERS: dict[str, Solver] = {"lstsq": lstsq_solver, "trainer": trainer_solver}

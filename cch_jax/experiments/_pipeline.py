@@ -4,13 +4,13 @@ Does the Cross-modal Complementarity Hypothesis predict when distilling from a t
 helps a student modality? For each *setting* (a teacher view at a degradation level, and a student
 view):
 
-1. :func:`degrade` the teacher's input (Gaussian blur gamma for images, pixel/feature noise sigma);
-   :func:`standardize` vector views with training-row statistics;
+1. :func:`degrade_view` the teacher's input (Gaussian blur gamma for images, pixel/feature noise
+   sigma); :func:`standardize` vector views with training-row statistics;
 2. :func:`train_teachers`: supervised networks on the teacher inputs (no KD; several levels of one
    view train as variants of one vmapped program), giving their test accuracy, their logits on the
    training rows and their representations H_t on held-out rows;
 3. :func:`student_representations`: H_s from a student encoder trained briefly without KD
-   (``probe_epochs``; 0: untrained) on the same held-out rows;
+   (``encoder_epochs``; 0: untrained) on the same held-out rows;
 4. :func:`estimate_criterion`: I(H_t; H_s), I(H_s; Y), the gap, intervals and the verdict with
    ``cch_jax.criterion.check`` (the core of ``cch check``), with several estimators;
 5. :func:`train_students`: students with KD against every teacher (seeds x teachers, one vmapped
@@ -54,13 +54,13 @@ class ExperimentConfig:
       student_gamma, student_noise: the same for the student's input.
       hidden: encoder widths: MLP hidden widths, or the CNN's (conv1, conv2, dense); () picks
         (64,) for the MLP and (16, 32, 64) for the CNN.
-      teacher_epochs, epochs, probe_epochs: epochs of the teachers, of the students (with and
+      teacher_epochs, epochs, encoder_epochs: epochs of the teachers, of the students (with and
         without KD) and of the pre-KD student encoder used for H_s (0: untrained).
       batch_size, learning_rate: Adam minibatch size (capped at the training rows) and step size.
       kd_weight, temperature: the KD loss (1 - kd_weight) CE + kd_weight T^2 KL; kd_weight in
         (0, 1], temperature > 0 (paper: 0.5, 3).
       seeds: student seeds, shared by the KD and no-KD runs (paired by seed).
-      seed: seed of the degradations, teachers, probe encoder and MI estimators.
+      seed: seed of the degradations, teachers, student encoder and MI estimators.
       mi_examples: held-out rows used for the MI estimates (at most all of them).
       estimators: MI estimators passed to the criterion (``'latent'`` is the paper's).
       alpha: significance level of the paired test of each setting's KD effect.
@@ -74,7 +74,7 @@ class ExperimentConfig:
     hidden: tuple[int, ...] = ()
     teacher_epochs: int = 5
     epochs: int = 5
-    probe_epochs: int = 1
+    encoder_epochs: int = 1
     batch_size: int = 128
     learning_rate: float = 1e-3
     kd_weight: float = 0.5
@@ -99,7 +99,7 @@ class ExperimentConfig:
         object.__setattr__(self, "hidden", c.check_int_tuple("hidden", self.hidden, minimum=1))
         c.check_int("teacher_epochs", self.teacher_epochs, minimum=1)
         c.check_int("epochs", self.epochs, minimum=1)
-        c.check_int("probe_epochs", self.probe_epochs, minimum=0)
+        c.check_int("encoder_epochs", self.encoder_epochs, minimum=0)
         c.check_int("batch_size", self.batch_size, minimum=1)
         c.check_real("learning_rate", self.learning_rate, low=0.0, low_open=True)
         c.check_real("kd_weight", self.kd_weight, low=0.0, high=1.0, low_open=True)
@@ -153,8 +153,11 @@ def standardize(x, train) -> np.ndarray:
     return ((x - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
 
 
-def degrade(x, *, gamma: float = 0.0, noise: float = 0.0, key: jax.Array) -> np.ndarray:
-    """Weakens one view: Gaussian blur ``gamma`` (images only), then N(0, noise^2) noise.
+def degrade_view(x, *, gamma: float = 0.0, noise: float = 0.0, key: jax.Array) -> np.ndarray:
+    """Weakens one whole view: Gaussian blur ``gamma`` (images only), then N(0, noise^2) noise.
+
+    Images go through :func:`cch_jax.data.degrade` in chunks of 8192 rows (chunk i with key
+    ``fold_in(key, i)``), which bounds the blur's memory; vectors only take the noise.
 
     Args:
       x: ``[n, H, W, C]`` images in [0, 1] or ``[n, d]`` (standardized) vectors.
@@ -274,7 +277,7 @@ def train_teachers(
 def student_representations(
     x, y, train, *, config: ExperimentConfig, num_classes: int, mi_rows: int
 ) -> np.ndarray:
-    """H_s before distillation: a student encoder trained ``probe_epochs`` without KD.
+    """H_s before distillation: a student encoder trained ``encoder_epochs`` without KD.
 
     Args:
       x: ``[n, ...]`` student inputs; y: ``[n]``; train: ``[n]`` bool.
@@ -287,10 +290,10 @@ def student_representations(
 
     x = np.asarray(x, np.float32)
     y = np.asarray(y)
-    epochs = max(config.probe_epochs, 1)
+    epochs = max(config.encoder_epochs, 1)
     cfg = train_config(config, x.shape[1:], num_classes, epochs, int(train.sum()))
     model = kd.make_model(cfg.model)
-    if config.probe_epochs > 0:
+    if config.encoder_epochs > 0:
         params = _run(kd.fit_supervised(cfg, x[train], y[train], seeds=(config.seed,)).params, 0)
     else:
         params = model.init(jax.random.key(config.seed))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,9 +19,9 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from cch_jax.criterion._result import ROW_FIELDS
+from cch_jax.criterion import ROW_FIELDS
 from cch_jax.experiments import _pipeline
-from cch_jax.experiments._pipeline import ExperimentConfig, degrade, is_image, standardize
+from cch_jax.experiments._pipeline import ExperimentConfig, degrade_view, is_image, standardize
 
 # The criterion's per-(teacher, estimator) fields copied into a setting's row as "<estimator>_<field>".
 _PER_ESTIMATOR_FIELDS = tuple(
@@ -108,13 +109,15 @@ def _fingerprint(mv, pairs, config: ExperimentConfig) -> str:
 
 def _source_digest() -> str:
     """sha256 (12 hex digits) of the criterion's and MI estimators' source files, so that a result
-    records which version of the criterion produced its MI terms."""
-    import cch_jax
+    records which version of the criterion produced its MI terms (read from the installed package
+    with ``importlib.resources``, wherever it lives)."""
+    from importlib.resources import files
 
     h = hashlib.sha256()
-    root = Path(cch_jax.__file__).parent
+    root = files("cch_jax")
     for sub in ("criterion", "mi"):
-        for f in sorted((root / sub).glob("*.py")):
+        sources = [f for f in root.joinpath(sub).iterdir() if f.name.endswith(".py")]
+        for f in sorted(sources, key=lambda f: f.name):
             h.update(f.name.encode())
             h.update(f.read_bytes())
     return h.hexdigest()[:12]
@@ -163,8 +166,67 @@ def run_experiment(
     Returns:
       :class:`ExperimentResult`.
     """
-    import sys
+    config, pairs = _check_inputs(mv, pairs, config)
+    train = np.asarray(mv.train, bool)
+    y = np.asarray(mv.y, np.int32)
+    n_test = int((~train).sum())
+    mi_rows = min(config.mi_examples, n_test)
+    say = _say if progress else (lambda m: None)
+    cache = _Cache(out_dir, _fingerprint(mv, pairs, config))
+    clock = _Clock()
+    key = jax.random.key(config.seed)
 
+    std = {v: clock.timed("inputs", standardize, mv.views[v], train) for v in mv.views}
+    run = _Run(
+        mv=mv, pairs=pairs, config=config, std=std,
+        levels=[(g, config.teacher_noise) for g in config.gammas],
+        y=y, train=train, mi_rows=mi_rows, cache=cache, clock=clock, key=key, say=say,
+        progress=progress,
+    )  # fmt: skip
+    teachers = _teacher_phase(run)
+
+    settings, runs, crit_rows, mi_notes = [], [], [], []
+    # the criterion's cache entry is keyed by its configuration: changing only the criterion
+    # settings reuses the trained teachers and students
+    crit_tag = hashlib.sha256(repr(criterion_config).encode()).hexdigest()[:10]
+    for si, s in enumerate(dict.fromkeys(p[1] for p in pairs)):
+        rows, notes = _student_phase(run, s, si, teachers, criterion_config, crit_tag)
+        settings += rows[0]
+        runs += rows[1]
+        crit_rows += rows[2]
+        mi_notes += notes
+    info = _info(mv, pairs, config, n_test, mi_rows, mi_notes, cache, clock)
+    return ExperimentResult(settings, runs, crit_rows, info)
+
+
+# --------------------------------------------------------------------------------------------------
+# The phases of run_experiment
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class _Clock:
+    """Wall seconds per phase, summed over calls."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {
+            "inputs": 0.0,
+            "teachers": 0.0,
+            "mi": 0.0,
+            "students": 0.0,
+        }
+
+    def timed(self, phase: str, fn, *args):
+        t0 = time.perf_counter()
+        value = fn(*args)
+        self.seconds[phase] += time.perf_counter() - t0
+        return value
+
+
+def _check_inputs(mv, pairs, config) -> tuple[ExperimentConfig, list[tuple[str, str]]]:
+    """Phase 0: the configuration and the (teacher view, student view) pairs, or a ValueError."""
     config = ExperimentConfig() if config is None else config
     if not isinstance(config, ExperimentConfig):
         raise ValueError(f"config: expected an ExperimentConfig, got {type(config).__name__}")
@@ -176,161 +238,195 @@ def run_experiment(
         for role, v in (("teacher", t), ("student", s)):
             if v not in mv.views:
                 raise ValueError(f"{role}: {mv.name} has no view {v!r}; views: {', '.join(views)}")
-    train = np.asarray(mv.train, bool)
-    y = np.asarray(mv.y, np.int32)
-    n_test = int((~train).sum())
-    mi_rows = min(config.mi_examples, n_test)
     for t, _ in pairs:
         if any(config.gammas) and not is_image(mv.views[t]):
             raise ValueError(f"gammas: teacher view {t!r} holds vectors; blur needs images")
-    say = (lambda m: print(m, file=sys.stderr, flush=True)) if progress else (lambda m: None)
-    cache = _Cache(out_dir, _fingerprint(mv, pairs, config))
-    seconds: dict[str, float] = {"inputs": 0.0, "teachers": 0.0, "mi": 0.0, "students": 0.0}
-    key = jax.random.key(config.seed)
+    return config, pairs
 
-    def timed(phase, fn):
-        t0 = time.perf_counter()
-        value = fn()
-        seconds[phase] += time.perf_counter() - t0
-        return value
 
-    std = {v: timed("inputs", lambda v=v: standardize(mv.views[v], train)) for v in views}
-    levels = [(g, config.teacher_noise) for g in config.gammas]
+class _Run(NamedTuple):
+    """What every phase of one :func:`run_experiment` call reads."""
 
-    # Teachers: one vmapped program per teacher view over its degradation levels.
+    mv: Any
+    pairs: list[tuple[str, str]]
+    config: ExperimentConfig
+    std: dict[str, np.ndarray]  # view -> standardized inputs
+    levels: list[tuple[float, float]]  # teacher (gamma, noise) levels
+    y: np.ndarray  # [n] int32 classes
+    train: np.ndarray  # [n] bool
+    mi_rows: int
+    cache: _Cache
+    clock: _Clock
+    key: jax.Array
+    say: Any
+    progress: bool
+
+
+def _teacher_phase(run: _Run) -> dict[str, dict]:
+    """Phase 2: teacher view -> the cached :class:`Teachers` fields (one vmapped program per view
+    over its degradation levels)."""
     teachers: dict[str, dict] = {}
-    for ti, t in enumerate(dict.fromkeys(p[0] for p in pairs)):
+    for ti, t in enumerate(dict.fromkeys(p[0] for p in run.pairs)):
 
         def make_teacher(t=t, ti=ti):
-            k = jax.random.fold_in(key, 1000 + ti)
-            xs = np.stack([degrade(std[t], gamma=g, noise=nz, key=k) for g, nz in levels])
+            k = jax.random.fold_in(run.key, 1000 + ti)
+            xs = np.stack(
+                [degrade_view(run.std[t], gamma=g, noise=nz, key=k) for g, nz in run.levels]
+            )
             r = _pipeline.train_teachers(
-                xs, y, train, config=config, num_classes=mv.num_classes, mi_rows=mi_rows
+                xs,
+                run.y,
+                run.train,
+                config=run.config,
+                num_classes=run.mv.num_classes,
+                mi_rows=run.mi_rows,
             )
             return r._asdict()
 
-        teachers[t] = timed("teachers", lambda m=make_teacher, t=t: cache.get(f"teacher_{t}", m))
-        say(
+        teachers[t] = run.clock.timed("teachers", run.cache.get, f"teacher_{t}", make_teacher)
+        run.say(
             f"teacher {t}: test accuracy "
             + ", ".join(
                 f"{_level_name(t, g, nz)} {a:.4f}"
-                for (g, nz), a in zip(levels, teachers[t]["accuracy"], strict=True)
+                for (g, nz), a in zip(run.levels, teachers[t]["accuracy"], strict=True)
             )
         )
+    return teachers
 
-    settings, runs, crit_rows, mi_notes = [], [], [], []
-    # the criterion's cache entry is keyed by its configuration: changing only the criterion
-    # settings reuses the trained teachers and students
-    crit_tag = hashlib.sha256(repr(criterion_config).encode()).hexdigest()[:10]
-    for si, s in enumerate(dict.fromkeys(p[1] for p in pairs)):
-        k_s = jax.random.fold_in(key, 2000 + si)
-        x_s = timed(
-            "inputs",
-            lambda s=s, k_s=k_s: degrade(
-                std[s], gamma=config.student_gamma, noise=config.student_noise, key=k_s
-            ),
-        )
-        tviews = [t for t, s2 in pairs if s2 == s]
-        names, logits, reps, t_acc = [], [], [], []
-        for t in tviews:
-            for li, (g, nz) in enumerate(levels):
-                names.append((t, g, nz, _level_name(t, g, nz)))
-                logits.append(teachers[t]["train_logits"][li])
-                reps.append(teachers[t]["test_reps"][li])
-                t_acc.append(float(teachers[t]["accuracy"][li]))
 
-        def make_probe(x_s=x_s):
-            return {
-                "reps": _pipeline.student_representations(
-                    x_s, y, train, config=config, num_classes=mv.num_classes, mi_rows=mi_rows
-                )
-            }
-
-        h_s = timed("mi", lambda m=make_probe, s=s: cache.get(f"probe_{s}", m))["reps"]
-
-        def make_criterion(h_s=h_s, names=names, reps=reps, si=si):
-            res, notes = _pipeline.estimate_criterion(
-                h_s,
-                y[~train][:mi_rows],
-                {n[3]: r for n, r in zip(names, reps, strict=True)},
-                key=jax.random.fold_in(key, 3000 + si),
-                estimators=config.estimators,
-                criterion_config=criterion_config,
-            )
-            return {
-                "rows": _plain(res.rows()),
-                "verdicts": _plain(dict(res.verdicts)),
-                "notes": notes,
-            }
-
-        crit = timed(
-            "mi", lambda m=make_criterion, s=s: cache.get_json(f"criterion_{s}_{crit_tag}", m)
-        )
-        mi_notes.extend(f"student {s}: {m}" for m in crit.get("notes", []))
-        say(f"student {s}: criterion " + ", ".join(f"{k} {v}" for k, v in crit["verdicts"].items()))
-
-        def make_students(x_s=x_s, logits=logits, s=s):
-            ckpt = cache.path(f"students_{s}")
-            r = _pipeline.train_students(
+def _student_phase(run: _Run, s: str, si: int, teachers: dict, criterion_config, crit_tag: str):
+    """Phases 1 and 3-6 for student view ``s``: its inputs, H_s, the criterion against each of its
+    teachers, its students with and without KD, and its rows ((settings, runs, criterion rows),
+    criterion notes)."""
+    k_s = jax.random.fold_in(run.key, 2000 + si)
+    x_s = run.clock.timed(
+        "inputs",
+        lambda: degrade_view(
+            run.std[s], gamma=run.config.student_gamma, noise=run.config.student_noise, key=k_s
+        ),
+    )
+    names = [
+        (t, li, g, nz, _level_name(t, g, nz))
+        for t in (t for t, s2 in run.pairs if s2 == s)
+        for li, (g, nz) in enumerate(run.levels)
+    ]
+    h_s = run.clock.timed(
+        "mi",
+        run.cache.get,
+        f"encoder_{s}",
+        lambda: {
+            "reps": _pipeline.student_representations(
                 x_s,
-                y,
-                train,
-                np.stack(logits),
-                config=config,
-                num_classes=mv.num_classes,
-                checkpoint_dir=ckpt,
-                progress=progress,
+                run.y,
+                run.train,
+                config=run.config,
+                num_classes=run.mv.num_classes,
+                mi_rows=run.mi_rows,
             )
-            return r._asdict()
+        },
+    )["reps"]
+    reps = {name: teachers[t]["test_reps"][li] for t, li, _, _, name in names}
+    crit = run.clock.timed(
+        "mi",
+        run.cache.get_json,
+        f"criterion_{s}_{crit_tag}",
+        lambda: _criterion_phase(
+            h_s,
+            run.y[~run.train][: run.mi_rows],
+            reps,
+            key=jax.random.fold_in(run.key, 3000 + si),
+            config=run.config,
+            criterion_config=criterion_config,
+        ),
+    )
+    run.say(f"student {s}: criterion " + ", ".join(f"{k} {v}" for k, v in crit["verdicts"].items()))
+    logits = np.stack([teachers[t]["train_logits"][li] for t, li, _, _, _ in names])
+    st = run.clock.timed(
+        "students",
+        run.cache.get,
+        f"students_{s}",
+        lambda: _pipeline.train_students(
+            x_s,
+            run.y,
+            run.train,
+            logits,
+            config=run.config,
+            num_classes=run.mv.num_classes,
+            checkpoint_dir=run.cache.path(f"students_{s}"),
+            progress=run.progress,
+        )._asdict(),
+    )
+    run.say(
+        f"student {s}: no-KD accuracy {np.mean(st['no_kd']):.4f} over {len(run.config.seeds)} seeds"
+    )
+    notes = [f"student {s}: {m}" for m in crit.get("notes", [])]
+    return _student_rows(run.mv.name, s, names, teachers, crit, st), notes
 
-        st = timed("students", lambda m=make_students, s=s: cache.get(f"students_{s}", m))
-        say(
-            f"student {s}: no-KD accuracy {np.mean(st['no_kd']):.4f} over {len(config.seeds)} seeds"
+
+def _criterion_phase(h_s, labels, reps, *, key, config, criterion_config) -> dict:
+    """Phase 4: the criterion's rows, verdicts and notes for one student, JSON-ready."""
+    res, notes = _pipeline.estimate_criterion(
+        h_s,
+        labels,
+        reps,
+        key=key,
+        estimators=config.estimators,
+        criterion_config=criterion_config,
+    )
+    return {"rows": _plain(res.rows()), "verdicts": _plain(dict(res.verdicts)), "notes": notes}
+
+
+def _student_rows(dataset: str, student: str, names, teachers, crit, st):
+    """Phase 6: the tidy rows of one student view: (settings, runs, criterion rows)."""
+    settings, runs, crit_rows = [], [], []
+    for vi, (t, li, g, nz, name) in enumerate(names):
+        setting = dict(
+            dataset=dataset,
+            teacher=t,
+            student=student,
+            teacher_gamma=g,
+            teacher_noise=nz,
+            teacher_name=name,
+            teacher_accuracy=float(teachers[t]["accuracy"][li]),
+            verdict=crit["verdicts"][name],
         )
-
-        for vi, (t, g, nz, name) in enumerate(names):
-            setting = dict(
-                dataset=mv.name,
-                teacher=t,
-                student=s,
-                teacher_gamma=g,
-                teacher_noise=nz,
-                teacher_name=name,
-                teacher_accuracy=t_acc[vi],
-                verdict=crit["verdicts"][name],
-            )
-            for row in crit["rows"]:
-                if row.get("teacher") != name:
-                    continue
-                est = row.get("estimator")
-                crit_rows.append(dict(dataset=mv.name, student=s, **row))
-                for f in _PER_ESTIMATOR_FIELDS:
-                    if f in row:
-                        setting[f"{est}_{f}"] = row[f]
-            settings.append(setting)
-            for i, seed in enumerate(st["seeds"]):
-                runs.append(
-                    dict(
-                        dataset=mv.name,
-                        teacher_name=name,
-                        student=s,
-                        seed=int(seed),
-                        no_kd_accuracy=float(st["no_kd"][i]),
-                        kd_accuracy=float(st["kd"][i, vi]),
-                    )
+        for row in crit["rows"]:
+            if row.get("teacher") != name:
+                continue
+            est = row.get("estimator")
+            crit_rows.append(dict(dataset=dataset, student=student, **row))
+            for f in _PER_ESTIMATOR_FIELDS:
+                if f in row:
+                    setting[f"{est}_{f}"] = row[f]
+        settings.append(setting)
+        for i, seed in enumerate(st["seeds"]):
+            runs.append(
+                dict(
+                    dataset=dataset,
+                    teacher_name=name,
+                    student=student,
+                    seed=int(seed),
+                    no_kd_accuracy=float(st["no_kd"][i]),
+                    kd_accuracy=float(st["kd"][i, vi]),
                 )
-    info = dict(
+            )
+    return settings, runs, crit_rows
+
+
+def _info(mv, pairs, config, n_test, mi_rows, mi_notes, cache, clock) -> dict:
+    """The run's provenance: data note, sizes, configuration, versions, seconds per phase."""
+    return dict(
         dataset=mv.name,
         note=mv.note,
-        train_rows=int(train.sum()),
+        train_rows=int(np.asarray(mv.train, bool).sum()),
         test_rows=n_test,
         mi_rows=mi_rows,
         pairs=[list(p) for p in pairs],
         config=config.to_dict(),
         estimators=list(config.estimators),
         student_encoder_for_mi=(
-            f"trained {config.probe_epochs} epoch(s) without KD"
-            if config.probe_epochs
+            f"trained {config.encoder_epochs} epoch(s) without KD"
+            if config.encoder_epochs
             else "untrained"
         ),
         criterion_notes=mi_notes,
@@ -338,6 +434,5 @@ def run_experiment(
         criterion_source=_source_digest(),
         devices=[str(d) for d in jax.devices()],
         jax_version=jax.__version__,
-        seconds=seconds,
+        seconds=clock.seconds,
     )
-    return ExperimentResult(settings, runs, crit_rows, info)

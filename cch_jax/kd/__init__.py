@@ -25,6 +25,7 @@ from cch_jax.kd._fit import Progress as Progress
 from cch_jax.kd._fit import fit as fit
 from cch_jax.kd._fit import print_progress as print_progress
 from cch_jax.kd._fit import sweep_grid as sweep_grid
+from cch_jax.kd._linear import linear_trainer_solver as linear_trainer_solver
 from cch_jax.kd._losses import LossTerms as LossTerms
 from cch_jax.kd._losses import batch_classification_kd_terms as batch_classification_kd_terms
 from cch_jax.kd._losses import batch_regression_kd_terms as batch_regression_kd_terms

@@ -107,6 +107,20 @@ def train_linear_students(
     return jax.vmap(one)(kd_weights)
 
 
-def trainer_solver(x2: jax.Array, y: jax.Array, t: jax.Array, kd_weights: jax.Array) -> jax.Array:
-    """Figure 1's solver interface: ``(x2 [n, d], y [n], t [n], kd_weights [m]) -> [m, d]``."""
+def linear_trainer_solver(
+    x2: jax.Array, y: jax.Array, t: jax.Array, kd_weights: jax.Array
+) -> jax.Array:
+    """Figure 1's solver interface: ``(x2 [n, d], y [n], t [n], kd_weights [m]) -> [m, d]``.
+
+    Public in ``cch_jax.kd`` (Figure 1's ``solver="trainer"``).
+
+    Args:
+      x2: student inputs, [n, d] (n > d).
+      y: labels (the regression target), [n].
+      t: teacher predictions, [n].
+      kd_weights: KD weights in [0, 1], [m].
+
+    Returns:
+      Student weights trained by the KD trainer, [m, d].
+    """
     return train_linear_students(x2, y, t, kd_weights)

@@ -26,7 +26,7 @@ from cch_jax.theory._risk import CCHReport as CCHReport
 from cch_jax.theory._risk import Moments as Moments
 from cch_jax.theory._risk import asymptotic_f as asymptotic_f
 from cch_jax.theory._risk import best_weight as best_weight
-from cch_jax.theory._risk import cch_check as cch_check
+from cch_jax.theory._risk import cch_report as cch_report
 from cch_jax.theory._risk import finite_f as finite_f
 from cch_jax.theory._risk import kd_window as kd_window
 from cch_jax.theory._risk import moments as moments

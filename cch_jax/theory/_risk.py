@@ -268,7 +268,7 @@ def best_weight(m: Moments, f):
     return jnp.clip(jnp.where(m.c < m.sigma2, unconstrained, 0.0), 0.0, 1.0)
 
 
-def cch_check(model: GaussianModel) -> CCHReport:
+def cch_report(model: GaussianModel) -> CCHReport:
     """The CCH terms I(t; s), I(s; y) (nats), their gap, and the theorem's side conditions.
 
     A concrete model is checked first (see :func:`check_model`); batched models map.
@@ -282,14 +282,14 @@ def cch_check(model: GaussianModel) -> CCHReport:
       model or [B] for a batch.
     """
     check_model("model", model)
-    fn = _cch_check
+    fn = _cch_report
     for _ in range(np.ndim(model.var_y)):
         fn = jax.vmap(fn)
     return fn(model)
 
 
 @jax.jit
-def _cch_check(model: GaussianModel) -> CCHReport:
+def _cch_report(model: GaussianModel) -> CCHReport:
     m = _moments(model)
     rho2_ts = m.cov_ts**2 / (m.var_t * m.var_s)
     i_ts = -0.5 * jnp.log1p(-rho2_ts)
