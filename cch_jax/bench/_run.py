@@ -1022,13 +1022,18 @@ def run_bench(
                 scores[sr.setting.setting] = done
                 cache.write_json("scores", scores)
                 _say(progress, f"scored {i + 1}/{len(all_runs)}: {sr.setting.setting}")
-            times["score"] = time.perf_counter() - t0
+            spent = time.perf_counter() - t0
+            if spent > 1.0 or "score" not in cache.read_json("score_time"):
+                total = float(cache.read_json("score_time").get("score", 0.0)) + spent
+                cache.write_json("score_time", {"score": total})
             if score_errors:
                 score_note = (
                     f"{len(score_errors)} predictor call(s) failed and count as 'abstain' (retried "
                     f"by the next --phase score): " + "; ".join(sorted(set(score_errors))[:8])
                 )
                 _say(progress, score_note)
+    if "score" in cache.read_json("score_time"):
+        times["score"] = float(cache.read_json("score_time")["score"])
     times["total (this call)"] = time.perf_counter() - t_all
     info = {
         "dataset": config.dataset,
@@ -1066,4 +1071,5 @@ def run_bench(
     rows = _table.setting_rows(plan, all_runs, fulls, teachers, scores)
     _table.write_dataset(folder, rows, info, plan, fulls, pilots)
     _table.write_combined(root)
+    _table.write_summary(root)
     return BenchResult(rows, info, folder)

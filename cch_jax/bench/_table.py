@@ -11,6 +11,7 @@ differences.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 from pathlib import Path
@@ -213,6 +214,60 @@ def write_combined(root: Path) -> Path:
     return out
 
 
+def write_summary(root: Path) -> Path:
+    """Writes ``root/README.md``: one line per dataset with a finished table (settings,
+    significant outcomes, seeds, sizes, training wall time) and the totals.
+
+    Args:
+      root: the benchmark folder (``results/bench``).
+
+    Returns:
+      The path of the README.
+    """
+    root = Path(root)
+    lines = [
+        "# Benchmark of KD outcomes",
+        "",
+        "Written by `cch bench DATASET` (one command per dataset; `cch bench leaderboard` ranks "
+        "the predictors). Per dataset: `settings.csv` (one row per setting, the leaderboard's "
+        "input), `runs.csv` (per seed), `report.md`, `info.json`; `settings.csv` here concatenates "
+        "them.",
+        "",
+        "| dataset | settings | significant KD effect | significant transfer | seeds | size | "
+        "rows (fit/val/criterion/test) | training s | scoring s | predictors |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    tot = [0, 0, 0, 0.0]
+    for name in _settings.DATASET_NAMES:
+        p = root / name / "info.json"
+        if not p.exists():
+            continue
+        info = json.loads(p.read_text())
+        sz = info["sizes"]
+        secs = info["seconds"]
+        train_s = sum(
+            float(secs.get(k, 0.0)) for k in ("teachers", "students (no KD, KD, control)", "pilot")
+        )
+        rows = read_csv(root / name / "settings.csv")
+        preds = sorted(
+            {k.split(":", 1)[1] for k in (rows[0] if rows else {}) if k.startswith("call:")}
+        )
+        lines.append(
+            f"| {name} | {info['settings']} | {info['significant_kd']} | "
+            f"{info['significant_transfer']} | {info['config']['num_seeds']} | "
+            f"{info['config']['size']} | {sz['fit']}/{sz['validation']}/{sz['criterion']}/"
+            f"{sz['test']} | {train_s:.0f} | {float(secs.get('score', 0.0)):.0f} | {len(preds)} |"
+        )
+        tot[0] += info["settings"]
+        tot[1] += info["significant_kd"]
+        tot[2] += info["significant_transfer"]
+        tot[3] += train_s
+    lines.append(f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | | | | {tot[3]:.0f} | | |")
+    out = root / "README.md"
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
 def _runs_rows(plan, fulls) -> list[dict]:
     """Tidy per-run rows: one per (setting or no-KD) x seed."""
     from cch_jax.bench import _run
@@ -276,6 +331,10 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(folder / "settings.csv", rows)
     write_csv(folder / "runs.csv", _runs_rows(plan, fulls))
+    summary = dict(info, settings=len(rows))
+    summary["significant_kd"] = sum(r["outcome_kd"] != "none" for r in rows)
+    summary["significant_transfer"] = sum(r["outcome_transfer"] != "none" for r in rows)
+    (folder / "info.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
     cfg = plan.config
     spec = cfg.spec
     unit = "accuracy, %" if spec.task == "classification" else "-MSE"
