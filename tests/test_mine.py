@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cch_jax.mi import MINEConfig, MINEResult, _mine, mine, tasks
+from cch_jax.mi import MINEConfig, MINEResult, _mine, _mlp, mine, tasks
 
 # One small configuration shared by the structural tests, so that they share one compilation.
 SMALL = MINEConfig(hidden=(16, 16), steps=200, batch_size=64, eval_every=50, learning_rate=1e-2)
@@ -156,7 +156,7 @@ def test_infonce_never_exceeds_log_batch():
 
 def test_dv_surrogate_gradient_uses_moving_average():
     """The DV step's gradient equals mean(exp(T_m) grad T_m) / m, the Belghazi et al. correction."""
-    params = _mine.init_mlp(jax.random.key(0), (4, 8, 1))
+    params = _mlp.init_mlp(jax.random.key(0), (4, 8, 1))
     x, y = _small_data(n=64)
     xb, ym = x[:32, :2], y[32:, :2]
     act = jax.nn.elu

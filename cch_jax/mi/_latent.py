@@ -25,8 +25,8 @@ import jax.numpy as jnp
 import optax
 
 from cch_jax import _checks
+from cch_jax.mi import _mlp, _training
 from cch_jax.mi._ksg import ksg
-from cch_jax.mi._mine import _as_pair, _expand, init_mlp, raise_if_diverged
 from cch_jax.theory import NATS_PER_BIT
 
 _UNITS = ("nats", "bits")
@@ -180,7 +180,7 @@ def latent_mi(
             raise ValueError(f"{unknown[0]}: not a field of LatentMIConfig")
         config = dataclasses.replace(config, **overrides)
     _checks.check_choice("units", units, _UNITS)
-    x, y = _as_pair(x, y)
+    x, y = _training.as_pair(x, y)
     n = int(x.shape[0])
     n_ksg, n_train, n_val = _split_sizes(n, config)
     if n_val < 1 or n_train < 1:
@@ -196,7 +196,7 @@ def latent_mi(
     _checks.check_key("key", key)
     est = _latent_jit(x, y, key, config)
     if raise_on_divergence:
-        raise_if_diverged("latent MI", est.diverged, est.estimate, config, "estimate")
+        _training.raise_if_diverged("latent MI", est.diverged, est.estimate, config, "estimate")
     if units == "bits":
         est = est._replace(estimate=est.estimate / NATS_PER_BIT)
     return est
@@ -209,14 +209,14 @@ def _split_sizes(n: int, config: LatentMIConfig) -> tuple[int, int, int]:
     return n_ksg, n_net - n_val, n_val
 
 
-def _mlp(params, h: jax.Array, slope: float, *, last_act: bool, drop=None) -> jax.Array:
+def _apply_mlp(params, h: jax.Array, slope: float, *, last_act: bool, drop=None) -> jax.Array:
     """An MLP on rows [m, d_in] -> [m, d_out]; ``drop`` = (key, rate) applies dropout before layers."""
     keys = None if drop is None else jax.random.split(drop[0], len(params))
     for i, (w, b) in enumerate(params):
         if drop is not None:
             keep = jax.random.bernoulli(keys[i], 1.0 - drop[1], h.shape)
             h = jnp.where(keep, h / (1.0 - drop[1]), 0.0)
-        h = h @ w + _expand(b, h.ndim)
+        h = _mlp.dense(w, b, h)
         if last_act or i < len(params) - 1:
             h = jax.nn.leaky_relu(h, slope)
     return h
@@ -227,19 +227,19 @@ def _init(key, dx: int, dy: int, config: LatentMIConfig) -> dict:
     dec = tuple(reversed(config.hidden))
     kx, ky, kxx, kyy, kxy, kyx = jax.random.split(key, 6)
     return {
-        "enc_x": init_mlp(kx, (dx, *enc)),
-        "enc_y": init_mlp(ky, (dy, *enc)),
-        "dec_xx": init_mlp(kxx, (config.latent_dim, *dec, dx)),
-        "dec_yy": init_mlp(kyy, (config.latent_dim, *dec, dy)),
-        "dec_xy": init_mlp(kxy, (config.latent_dim, *dec, dy)),
-        "dec_yx": init_mlp(kyx, (config.latent_dim, *dec, dx)),
+        "enc_x": _mlp.init_mlp(kx, (dx, *enc)),
+        "enc_y": _mlp.init_mlp(ky, (dy, *enc)),
+        "dec_xx": _mlp.init_mlp(kxx, (config.latent_dim, *dec, dx)),
+        "dec_yy": _mlp.init_mlp(kyy, (config.latent_dim, *dec, dy)),
+        "dec_xy": _mlp.init_mlp(kxy, (config.latent_dim, *dec, dy)),
+        "dec_yx": _mlp.init_mlp(kyx, (config.latent_dim, *dec, dx)),
     }
 
 
 def _encode(params, x, y, slope):
     return (
-        _mlp(params["enc_x"], x, slope, last_act=True),
-        _mlp(params["enc_y"], y, slope, last_act=True),
+        _apply_mlp(params["enc_x"], x, slope, last_act=True),
+        _apply_mlp(params["enc_y"], y, slope, last_act=True),
     )
 
 
@@ -250,17 +250,17 @@ def _loss(params, x, y, config: LatentMIConfig, key=None) -> jax.Array:
     def mse(pred, target):
         return jnp.mean(jnp.square(pred - target))
 
-    self_loss = mse(_mlp(params["dec_xx"], zx, slope, last_act=False), x) + mse(
-        _mlp(params["dec_yy"], zy, slope, last_act=False), y
+    self_loss = mse(_apply_mlp(params["dec_xx"], zx, slope, last_act=False), x) + mse(
+        _apply_mlp(params["dec_yy"], zy, slope, last_act=False), y
     )
     if key is None or config.dropout == 0:
         drop_xy = drop_yx = None
     else:
         kxy, kyx = jax.random.split(key)
         drop_xy, drop_yx = (kxy, config.dropout), (kyx, config.dropout)
-    cross_loss = mse(_mlp(params["dec_xy"], zx, slope, last_act=False, drop=drop_xy), y) + mse(
-        _mlp(params["dec_yx"], zy, slope, last_act=False, drop=drop_yx), x
-    )
+    cross_loss = mse(
+        _apply_mlp(params["dec_xy"], zx, slope, last_act=False, drop=drop_xy), y
+    ) + mse(_apply_mlp(params["dec_yx"], zy, slope, last_act=False, drop=drop_yx), x)
     return config.self_weight * self_loss + config.cross_weight * cross_loss
 
 

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import optax
 
 from cch_jax import _checks
+from cch_jax.mi import _mlp, _training
 
 _BOUNDS = ("dv", "nwj", "infonce")
 _PREPROCESS = ("rank", "zscore", "none")
@@ -119,10 +120,10 @@ class MINEResult(NamedTuple):
       heldout_curve: the bound on the whole held-out split at those steps, nats,
         shape [steps // eval_every]; its last entry is ``estimate``.
       diverged: bool, shape []: training blew up -- a value of either curve is non-finite or
-        below ``DIVERGED_BELOW`` (-1 nat: a lower bound on a non-negative quantity that far below
-        zero means the critic's scores exploded, e.g. -6.7e10 nats with learning_rate=100, or a
-        held-out bound of -55 nats before the critic collapsed to a constant). ``estimate`` is
-        then meaningless. Concrete calls raise instead, unless
+        below ``cch_jax.mi._training.DIVERGED_BELOW`` (-1 nat: a lower bound on a non-negative
+        quantity that far below zero means the critic's scores exploded, e.g. -6.7e10 nats with
+        learning_rate=100, or a held-out bound of -55 nats before the critic collapsed to a
+        constant). ``estimate`` is then meaningless. Concrete calls raise instead, unless
         ``raise_on_divergence=False``; under ``jax.vmap``/``jax.jit`` check this flag.
     """
 
@@ -131,27 +132,6 @@ class MINEResult(NamedTuple):
     train_curve: jax.Array
     heldout_curve: jax.Array
     diverged: jax.Array
-
-
-# A final held-out bound below this (nats) marks the run as diverged (see MINEResult.diverged).
-DIVERGED_BELOW = -1.0
-
-
-def divergence_flag(*curves: jax.Array) -> jax.Array:
-    """True when any curve value is non-finite or below DIVERGED_BELOW (nats)."""
-    ok = jnp.stack([jnp.all(jnp.isfinite(c) & (c >= DIVERGED_BELOW)) for c in curves])
-    return ~jnp.all(ok)
-
-
-def raise_if_diverged(name: str, diverged, estimate, config, what: str) -> None:
-    """For concrete results: a ValueError naming ``learning_rate`` when training diverged."""
-    if _checks.is_traced(diverged) or not bool(diverged):
-        return
-    raise ValueError(
-        f"learning_rate: {name} training diverged ({what} {float(estimate):.3g} nats); lower "
-        f"learning_rate (now {config.learning_rate:g}) or check the data; pass "
-        f"raise_on_divergence=False to get the result with diverged=True instead"
-    )
 
 
 def mine(
@@ -221,7 +201,7 @@ def mine(
         if unknown:
             raise ValueError(f"{unknown[0]}: not a field of MINEConfig")
         config = dataclasses.replace(config, **overrides)
-    x, y = _as_pair(x, y)
+    x, y = _training.as_pair(x, y)
     n = int(x.shape[0])
     n_test, n_train = _split_sizes(n, config.heldout_fraction)
     if n_test < 2 or n_train < 2:
@@ -237,20 +217,10 @@ def mine(
     _checks.check_key("key", key)
     result = _mine_jit(x, y, key, config)
     if raise_on_divergence:
-        raise_if_diverged("MINE", result.diverged, result.estimate, config, "held-out bound")
+        _training.raise_if_diverged(
+            "MINE", result.diverged, result.estimate, config, "held-out bound"
+        )
     return result
-
-
-def _as_pair(x, y) -> tuple[jax.Array, jax.Array]:
-    x = _checks.as_float_array("x", x, ndims=(1, 2))
-    y = _checks.as_float_array("y", y, ndims=(1, 2))
-    x = x[:, None] if x.ndim == 1 else x
-    y = y[:, None] if y.ndim == 1 else y
-    _checks.check_same_rows(x=x, y=y)
-    for name, a in (("x", x), ("y", y)):
-        if a.shape[1] == 0:
-            raise ValueError(f"{name}: needs at least one column, got shape {a.shape}")
-    return x, y
 
 
 def _split_sizes(n: int, heldout_fraction: float) -> tuple[int, int]:
@@ -258,18 +228,7 @@ def _split_sizes(n: int, heldout_fraction: float) -> tuple[int, int]:
     return n_test, n - n_test
 
 
-# --- the critic: an MLP on concat(x, y), written as pure functions of a params list ---------------
-
-
-def init_mlp(key: jax.Array, sizes: tuple[int, ...]) -> list[tuple[jax.Array, jax.Array]]:
-    """Glorot-uniform weights and zero biases for an MLP with layer sizes ``sizes`` (in ... out)."""
-    keys = jax.random.split(key, len(sizes) - 1)
-    params = []
-    for k, fan_in, fan_out in zip(keys, sizes[:-1], sizes[1:], strict=True):
-        limit = math.sqrt(6.0 / (fan_in + fan_out))
-        w = jax.random.uniform(k, (fan_in, fan_out), minval=-limit, maxval=limit)
-        params.append((w, jnp.zeros((fan_out,))))
-    return params
+# --- the critic: an MLP on concat(x, y) (parameters from cch_jax.mi._mlp) -----------------------
 
 
 def _critic_pairs(params, act, x: jax.Array, y: jax.Array) -> jax.Array:
@@ -287,20 +246,15 @@ def _critic_pairs(params, act, x: jax.Array, y: jax.Array) -> jax.Array:
 def _critic(params, act, x: jax.Array, y: jax.Array) -> jax.Array:
     """T(x_i, y_i) for paired rows: [m, dx], [m, dy] -> [m]."""
     (w0, b0), *rest = params
-    h = act(jnp.concatenate([x, y], axis=-1) @ w0 + _expand(b0, 2))
+    h = act(_mlp.dense(w0, b0, jnp.concatenate([x, y], axis=-1)))
     return _mlp_tail(rest, act, h)
 
 
 def _mlp_tail(params, act, h: jax.Array) -> jax.Array:
     for w, b in params[:-1]:
-        h = act(h @ w + _expand(b, h.ndim))
+        h = act(_mlp.dense(w, b, h))
     w, b = params[-1]
-    return (h @ w + _expand(b, h.ndim))[..., 0]
-
-
-def _expand(b: jax.Array, ndim: int) -> jax.Array:
-    """A bias [k] reshaped to broadcast against [..., k] of rank ``ndim`` (rank promotion is explicit)."""
-    return b.reshape((1,) * (ndim - 1) + b.shape)
+    return _mlp.dense(w, b, h)[..., 0]
 
 
 def _logmeanexp(t: jax.Array) -> jax.Array:
@@ -353,7 +307,7 @@ def _mine_impl(x: jax.Array, y: jax.Array, key: jax.Array, config: MINEConfig) -
         y_tr, y_te = _standardize(y_tr, y_te)
     chex.assert_shape([x_tr, y_tr], [(n_train, dx), (n_train, dy)])
 
-    params = init_mlp(k_init, (dx + dy, *config.hidden, 1))
+    params = _mlp.init_mlp(k_init, (dx + dy, *config.hidden, 1))
     optimizer = optax.adam(config.learning_rate)
     bound = config.bound
     rate = config.ema_rate
@@ -416,7 +370,7 @@ def _mine_impl(x: jax.Array, y: jax.Array, key: jax.Array, config: MINEConfig) -
     _, (train_curve, heldout_curve) = jax.lax.scan(chunk, state, None, length=n_points)
     curve_steps = config.eval_every * jnp.arange(1, n_points + 1)
     estimate = heldout_curve[-1]
-    diverged = divergence_flag(train_curve, heldout_curve)
+    diverged = _training.divergence_flag(train_curve, heldout_curve)
     return MINEResult(estimate, curve_steps, train_curve, heldout_curve, diverged)
 
 

@@ -39,7 +39,7 @@ import numpy as np
 import optax
 
 from cch_jax import _checks
-from cch_jax.mi._mine import init_mlp
+from cch_jax.mi import _mlp
 
 _CLIP = 10.0  # standardised inputs are clipped to [-_CLIP, _CLIP]
 
@@ -203,9 +203,9 @@ def _probe_impl(h, labels, key, config: ProbeConfig, num_classes: int) -> ProbeR
 
     def logits(params, x):
         for w, b in params[:-1]:
-            x = jax.nn.relu(x @ w + b[None, :])
+            x = jax.nn.relu(_mlp.dense(w, b, x))
         w, b = params[-1]
-        return x @ w + b[None, :]
+        return _mlp.dense(w, b, x)
 
     def cross_entropy(params, x, y):
         logp = jax.nn.log_softmax(logits(params, x), axis=-1)
@@ -214,7 +214,7 @@ def _probe_impl(h, labels, key, config: ProbeConfig, num_classes: int) -> ProbeR
     optimizer = optax.adam(config.learning_rate)
 
     def fit(l2, x, y):
-        params = init_mlp(k_init, (d, *config.hidden, num_classes))
+        params = _mlp.init_mlp(k_init, (d, *config.hidden, num_classes))
         # Start the output bias at the log prior: the untrained probe is the marginal (estimate 0).
         w_last, _ = params[-1]
         params[-1] = (jnp.zeros_like(w_last) if not config.hidden else w_last, log_prior)
