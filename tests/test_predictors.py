@@ -474,3 +474,23 @@ def test_public_names_are_documented():
             continue
         doc = obj.__doc__ or ""
         assert doc.strip() and not doc.strip().startswith(f"{name}("), name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("estimator", ["latent", "mine"])
+@pytest.mark.parametrize("gap, call", [(0.6, "distill"), (-0.6, "dont")])
+def test_cch_latent_and_mine_on_cch_triples(estimator, gap, call):
+    task = tasks.cch_triple(gap, dim_teacher=8, dim_student=8)
+    ht, hs, y = task.sample(key=jax.random.key(2), n=2000)
+    inputs = PredictorInputs(
+        teacher_reps=ht,
+        student_reps=hs,
+        labels=np.asarray(y),
+        num_classes=4,
+        kd_weight=0.5,
+        temperature=2.0,
+        n_train=500,
+    )
+    pred = predictors.get(f"cch_{estimator}_sign").fn(inputs, jax.random.key(0))
+    assert pred.call == call
+    assert pred.score == pytest.approx(gap, abs=0.35)
