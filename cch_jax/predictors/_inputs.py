@@ -181,8 +181,9 @@ class Prediction(NamedTuple):
     Attributes:
       call: ``"distill"``, ``"dont"`` or ``"abstain"``.
       score: higher = more in favour of distilling (each predictor documents its convention).
-      cost_s: wall seconds the predictor took (for ``pilot``: the pilot's training time); under
-        :func:`predict` it includes the linear-probe fill of the inputs it used.
+      cost_s: wall seconds the predictor took (for ``pilot``: the pilot's training time), JAX
+        compilation included on a first call at new shapes; under :func:`predict` it includes
+        the linear-probe fill of the inputs it used.
       details: predictor-specific diagnostics (JSON-ready floats and strings).
     """
 
