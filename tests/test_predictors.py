@@ -301,6 +301,40 @@ def test_linear_probe_is_cross_fitted():
     assert np.corrcoef(pred[:, 0], y)[0, 1] > 0.99
 
 
+def test_probe_fit_reaches_the_penalised_optimum():
+    from cch_jax.predictors import _probe
+
+    rng = np.random.default_rng(0)
+    m, d, k, l2 = 200, 6, 3, 1e-2
+    y = rng.integers(0, k, m)
+    x = rng.normal(size=(m, d)) + np.eye(k, d)[y]
+    x = (x - x.mean(0)) / x.std(0)
+    onehot = np.eye(k)[y]
+
+    def objective(theta):
+        w, b = theta[: d * k].reshape(d, k), theta[d * k :]
+        z = x @ w + b
+        logp = z - z.max(1, keepdims=True)
+        logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
+        return -np.mean(np.sum(onehot * logp, 1)) + 0.5 * l2 * np.sum(w**2)
+
+    ref = minimize(
+        objective,
+        np.zeros(d * k + k),
+        method="L-BFGS-B",
+        options=dict(maxiter=5000, gtol=1e-10, ftol=1e-14),
+    )
+    w, b = _probe.fit_softmax(
+        jnp.asarray(x, jnp.float32),
+        jnp.asarray(onehot, jnp.float32),
+        jnp.ones(m),
+        l2,
+        _probe.DEFAULT_STEPS,
+    )
+    got = objective(np.concatenate([np.asarray(w).ravel(), np.asarray(b)]))
+    assert got == pytest.approx(ref.fun, abs=1e-6)
+
+
 # --- the simple predictors, by hand --------------------------------------------------------------------
 
 
