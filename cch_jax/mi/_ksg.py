@@ -93,18 +93,19 @@ SEARCHES = _search.SEARCHES
     jax.jit, static_argnames=("k", "metric", "standardize", "search", "block", "group", "ties")
 )
 def _ksg_one(x, y, *, k, metric, standardize, search, block, group, ties):
-    """KSG estimate (nats, []) for one dataset x [n, dx], y [n, dy]; the same code runs under an
-    outer ``jit``/``vmap`` and on concrete inputs."""
-    x, tied_x = _ties.prepare(x, ties=ties, standardize=standardize, salt=0)
-    y, tied_y = _ties.prepare(y, ties=ties, standardize=standardize, salt=1)
+    """KSG for one dataset x [n, dx], y [n, dy]: (estimate in nats [], the largest number of rows
+    sharing a value per column of x [dx] and of y [dy], None for ``ties="keep"``). The same code
+    runs under an outer ``jit``/``vmap`` and on concrete inputs."""
+    x, most_x = _ties.prepare(x, ties=ties, standardize=standardize, salt=0)
+    y, most_y = _ties.prepare(y, ties=ties, standardize=standardize, salt=1)
     n = x.shape[0]
     _, nx, ny = ksg_counts(x, y, k=k, metric=metric, search=search, block=block, group=group)
     dtype = x.dtype
     psi_xy = jnp.mean(digamma(nx.astype(dtype) + 1) + digamma(ny.astype(dtype) + 1))
     value = digamma(jnp.asarray(k, dtype)) + digamma(jnp.asarray(n, dtype)) - psi_xy
     if ties == "error":
-        value = _ties.nan_if_tied(value, tied_x, tied_y)
-    return value
+        value = _ties.nan_if_tied(value, n, most_x, most_y)
+    return value, most_x, most_y
 
 
 def ksg(
@@ -189,10 +190,14 @@ def ksg(
     euclid = metric == "bmi"
     _ksg_inputs.check_magnitude("x", x, euclid=euclid, standardize=options["standardize"])
     _ksg_inputs.check_magnitude("y", y, euclid=euclid, standardize=options["standardize"])
-    # Concrete inputs only: the warning (or, for ties="error", the ValueError). The jitter itself
-    # is computed inside _ksg_one, traced or not.
-    _ties.warn_ties(_ties.tie_note("x", x, ties=ties), _ties.tie_note("y", y, ties=ties))
-    fn = functools.partial(_ksg_one, metric=metric, ties=ties, **options)
-    if x.ndim == 3:
-        return jax.vmap(fn)(x, y)
-    return fn(x, y)
+    core_ties = ties
+    if ties == "error":  # concrete inputs are refused here; traced ones give NaN in the core
+        _ties.refuse_ties("x", x)
+        _ties.refuse_ties("y", y)
+        if not (_checks.is_traced(x) or _checks.is_traced(y)):
+            core_ties = "keep"  # checked: nothing is tied
+    fn = functools.partial(_ksg_one, metric=metric, ties=core_ties, **options)
+    value, most_x, most_y = (jax.vmap(fn) if x.ndim == 3 else fn)(x, y)
+    # The jitter ran inside _ksg_one, traced or not; the warning needs concrete counts.
+    _ties.warn_ties(_ties.counts_note("x", most_x, n), _ties.counts_note("y", most_y, n))
+    return value

@@ -70,9 +70,10 @@ def class_sizes(labels: jax.Array) -> jax.Array:
     jax.jit, static_argnames=("k", "metric", "standardize", "search", "block", "group", "ties")
 )
 def _labels_one(h, labels, *, k, metric, standardize, search, block, group, ties):
-    """Ross's estimate (nats, []) for one dataset h [n, d], labels [n]; the same code runs under
-    an outer ``jit``/``vmap`` and on concrete inputs (the tie jitter included)."""
-    h, tied = _ties.prepare(h, ties=ties, standardize=standardize, salt=0)
+    """Ross's estimate for one dataset h [n, d], labels [n]: (nats [], the largest number of rows
+    sharing a value per column of h [d], None for ``ties="keep"``). The same code runs under an
+    outer ``jit``/``vmap`` and on concrete inputs (the tie jitter included)."""
+    h, most = _ties.prepare(h, ties=ties, standardize=standardize, salt=0)
     (h,) = _neighbours.stored(h)  # queries and data rows: the very same values
     n = h.shape[0]
     kind = "max" if metric == "max" else "euclid"
@@ -105,8 +106,8 @@ def _labels_one(h, labels, *, k, metric, standardize, search, block, group, ties
         - mean_kept(digamma(m.astype(dtype)))
     )
     if ties == "error":
-        value = _ties.nan_if_tied(value, tied)
-    return value
+        value = _ties.nan_if_tied(value, n, most)
+    return value, most
 
 
 def ksg_labels(
@@ -186,8 +187,12 @@ def ksg_labels(
     _ksg_inputs.check_magnitude(
         "h", h, euclid=metric == "euclidean", standardize=options["standardize"]
     )
-    _ties.warn_ties(_ties.tie_note("h", h, ties=ties))  # concrete inputs only
-    fn = functools.partial(_labels_one, metric=metric, ties=ties, **options)
-    if h.ndim == 3:
-        return jax.vmap(fn)(h, labels)
-    return fn(h, labels)
+    core_ties = ties
+    if ties == "error":  # concrete inputs are refused here; traced ones give NaN in the core
+        _ties.refuse_ties("h", h)
+        if not _checks.is_traced(h):
+            core_ties = "keep"  # checked: nothing is tied
+    fn = functools.partial(_labels_one, metric=metric, ties=core_ties, **options)
+    value, most = (jax.vmap(fn) if h.ndim == 3 else fn)(h, labels)
+    _ties.warn_ties(_ties.counts_note("h", most, n))  # concrete counts only
+    return value

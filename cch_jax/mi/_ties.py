@@ -14,9 +14,11 @@ The ``ties=`` policies of :func:`cch_jax.mi.ksg` and :func:`cch_jax.mi.ksg_label
   ``JITTER_CONSTANT`` for a constant column. The widths are computed with ``jnp`` inside the
   estimator's jitted core by :func:`tie_stats`, so a call under ``jax.jit``/``jax.vmap`` and a
   concrete call run the same code and return the same value; only the warning
-  (:func:`tie_note`, :func:`warn_ties`) needs concrete inputs.
-- ``"error"``: concrete inputs with a tied column raise ``ValueError``; traced inputs cannot raise,
-  and the estimate is NaN instead (:func:`nan_if_tied`).
+  (:func:`counts_note`, from the counts the core returns, and :func:`warn_ties`) needs concrete
+  outputs.
+- ``"error"``: concrete inputs with a tied column raise ``ValueError`` before the estimate runs
+  (:func:`refuse_ties`); traced inputs cannot raise, and the estimate is NaN instead
+  (:func:`nan_if_tied`).
 - ``"keep"``: the raw estimator.
 """
 
@@ -54,23 +56,24 @@ def tie_limit(n: int) -> float:
 
 
 def _most_repeated(s: jax.Array) -> jax.Array:
-    """Per column of the column-wise sorted s [n, d]: the largest number of rows sharing a value."""
-    n = s.shape[0]
-    rows = jnp.arange(n)[:, None]
-    new_run = jnp.concatenate([jnp.ones((1, s.shape[1]), bool), s[1:] != s[:-1]])
-    run_start = jax.lax.cummax(jnp.where(new_run, rows, 0), axis=0)
-    return jnp.max(rows - run_start + 1, axis=0)
+    """Per row of s [d, n], each row sorted: the largest number of entries sharing a value, [d]."""
+    n = s.shape[1]
+    pos = jnp.arange(n)[None, :]
+    new_run = jnp.concatenate([jnp.ones((s.shape[0], 1), bool), s[:, 1:] != s[:, :-1]], axis=1)
+    run_start = jax.lax.cummax(jnp.where(new_run, pos, 0), axis=1)
+    return jnp.max(pos - run_start + 1, axis=1).astype(jnp.int32)
 
 
 def tie_counts(a: jax.Array) -> jax.Array:
-    """Per column of a [n, d]: the largest number of rows sharing one value, [d] (int). Counted on
-    the raw values (standardising in float32 would merge neighbouring values)."""
-    return _most_repeated(jnp.sort(a, axis=0))
+    """Per column of a [n, d]: the largest number of rows sharing one value, [d] (int32). Counted
+    on the raw values (standardising in float32 would merge neighbouring values)."""
+    return _most_repeated(jnp.sort(a.T, axis=1))  # sorting rows: ~25% faster than columns on CPU
 
 
 def tie_stats(a: jax.Array, *, standardize: bool) -> tuple[jax.Array, jax.Array]:
-    """Per column of a [n, d] (raw, before standardisation): (tied [d] bool, jitter half-width [d]
-    in the estimator's units, zero for untied columns). Pure ``jnp``: same values traced or not.
+    """Per column of a [n, d] (raw, before standardisation): (the largest number of rows sharing
+    one value [d] (int32), the jitter half-width [d] in the estimator's units: zero for untied
+    columns). Pure ``jnp`` and one sort: the same values traced or not.
 
     The resolution of a column is its smallest positive gap between sorted raw values, divided by
     the column's standard deviation when ``standardize`` (computed on the column scaled by a power
@@ -79,21 +82,21 @@ def tie_stats(a: jax.Array, *, standardize: bool) -> tuple[jax.Array, jax.Array]
     (times max(|value|, 1) without standardisation).
     """
     n = a.shape[0]
-    s = jnp.sort(a, axis=0)
-    tied = _most_repeated(s) > tie_limit(n)
+    s = jnp.sort(a.T, axis=1)  # [d, n]
+    most = _most_repeated(s)
     if standardize:
-        s = jnp.ldexp(s, -_neighbours.power_of_two_scale(a))
-    diffs = s[1:] - s[:-1]
-    gap = jnp.min(jnp.where(diffs > 0, diffs, jnp.inf), axis=0)
+        s = jnp.ldexp(s, -_neighbours.power_of_two_scale(a).T)
+    diffs = s[:, 1:] - s[:, :-1]
+    gap = jnp.min(jnp.where(diffs > 0, diffs, jnp.inf), axis=1)
     if standardize:
-        centred = s - jnp.mean(s, axis=0, keepdims=True)
-        sd = jnp.sqrt(jnp.mean(jnp.square(centred), axis=0))
+        centred = s - jnp.mean(s, axis=1, keepdims=True)
+        sd = jnp.sqrt(jnp.mean(jnp.square(centred), axis=1))
         gap = gap / jnp.where(sd > 0, sd, 1.0)
         constant = jnp.full_like(gap, JITTER_CONSTANT)
     else:
         constant = JITTER_CONSTANT * jnp.maximum(jnp.max(jnp.abs(a), axis=0), 1.0)
     widths = jnp.where(jnp.isfinite(gap), JITTER_FRACTION * gap, constant)
-    return tied, jnp.where(tied, widths, 0.0).astype(a.dtype)
+    return most, jnp.where(most > tie_limit(n), widths, 0.0).astype(a.dtype)
 
 
 def add_jitter(a: jax.Array, widths: jax.Array, salt: int) -> jax.Array:
@@ -113,52 +116,64 @@ def prepare(a: jax.Array, *, ties: str, standardize: bool, salt: int):
     ``standardize``, its tied columns jittered if ``ties="jitter"`` (key ``salt``).
 
     Returns:
-      (array [n, d], tied [d] bool, or None for ``ties="keep"``).
+      (array [n, d], the largest number of rows sharing a value per column [d] (int32; for the
+      caller's warning), or None for ``ties="keep"``).
     """
-    tied = widths = None
+    most = widths = None
     if ties != "keep":
-        tied, widths = tie_stats(a, standardize=standardize)
+        most, widths = tie_stats(a, standardize=standardize)
     if standardize:
         a = _neighbours.standardize_columns(a)
     if ties == "jitter":
         a = add_jitter(a, widths, salt)
-    return a, tied
+    return a, most
 
 
-def nan_if_tied(value: jax.Array, *tied: jax.Array) -> jax.Array:
-    """``value``, or NaN where any of the ``tied`` masks ([d] each) is set (``ties="error"`` on
-    traced inputs, which cannot raise)."""
-    any_tied = jnp.any(jnp.stack([jnp.any(t) for t in tied]))
+def nan_if_tied(value: jax.Array, n: int, *most: jax.Array) -> jax.Array:
+    """``value``, or NaN when a column of any variable is tied (``most`` [d] each, out of n rows):
+    ``ties="error"`` on traced inputs, which cannot raise."""
+    any_tied = jnp.any(jnp.stack([jnp.any(m > tie_limit(n)) for m in most]))
     return jnp.where(any_tied, jnp.nan, value)
 
 
-_tie_counts_jit = jax.jit(tie_counts)
-
-
-def tie_note(name: str, a: jax.Array, *, ties: str) -> str | None:
-    """For a concrete ``a`` ([n, d] or [B, n, d]): a note naming its tied columns, or None (also
-    for ``ties="keep"`` and for traced ``a``). Raises ``ValueError`` for ``ties="error"``. The
-    caller warns with :func:`warn_ties`."""
-    if ties == "keep" or _checks.is_traced(a):
+def counts_note(name: str, most, n: int) -> str | None:
+    """From concrete counts (``most`` [d] or [B, d], out of n rows): a note naming the tied
+    columns of variable ``name``, or None when there are none (or ``most`` is None or traced)."""
+    if most is None or _checks.is_traced(most):
         return None
-    counts = jax.vmap(_tie_counts_jit) if a.ndim == 3 else _tie_counts_jit
-    most = np.asarray(counts(a), np.float64)
-    n = a.shape[-2]
+    most = np.asarray(most, np.float64)
     tied = most > tie_limit(n)
     if not tied.any():
         return None
     cols = sorted(set(np.nonzero(tied)[-1].tolist()))
     shown = ", ".join(map(str, cols[:10])) + (", ..." if len(cols) > 10 else "")
-    note = (
+    return (
         f"{name}: column(s) {shown} have many tied values (one value in up to "
         f"{100 * most.max() / n:.0f}% of the rows; discrete or constant data?)"
     )
-    if ties == "error":
+
+
+_tie_counts_jit = jax.jit(tie_counts)
+
+
+def tie_note(name: str, a: jax.Array) -> str | None:
+    """For a concrete ``a`` ([n, d] or [B, n, d]): a note naming its tied columns, or None (also
+    for a traced ``a``). Costs one sort of ``a``."""
+    if _checks.is_traced(a):
+        return None
+    counts = jax.vmap(_tie_counts_jit) if a.ndim == 3 else _tie_counts_jit
+    return counts_note(name, counts(a), a.shape[-2])
+
+
+def refuse_ties(name: str, a: jax.Array) -> None:
+    """``ties="error"``: raises ``ValueError`` when a concrete ``a`` has a tied column (traced
+    inputs are not checked here; the estimator returns NaN for them instead)."""
+    note = tie_note(name, a)
+    if note:
         raise ValueError(
             f"{note}; the KSG estimator assumes continuous data: pass ties='jitter' to break the "
             f"ties with tiny noise, or use mi.ksg_labels for class labels"
         )
-    return note
 
 
 def warn_ties(*notes) -> None:
