@@ -51,7 +51,7 @@ def _replicate(target, rep, n, dim, estimators, label_estimator):
         truth[name] = (task.mi_teacher_student(), task.mi_student_label(), task.gap())
     cfg = criterion.CheckConfig(label_estimator=label_estimator)
     res = criterion.check(
-        np.asarray(hs), np.asarray(y), teachers, key=jax.random.key(rep), target=target,
+        np.asarray(hs), np.asarray(y), teachers, key=jax.random.key(rep), label_kind=target,
         estimators=estimators, config=cfg,
     )  # fmt: skip
     return res.rows(), truth

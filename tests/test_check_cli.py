@@ -200,3 +200,13 @@ def test_progress_bar_on_a_terminal_and_plain_lines_elsewhere():
     show("[2/4] ksg a: gap +0.1")
     show("200 rows, 3 teachers")
     assert pipe.getvalue() == "cch check: [2/4] ksg a: gap +0.1\ncch check: 200 rows, 3 teachers\n"
+
+
+def test_label_kind_flag_and_its_former_name():
+    from cch_jax import cli
+
+    base = ["check", "--student", "s.npy", "--labels", "y.npy", "--teacher", "t=t.npy"]
+    parser = cli.build_parser()
+    assert parser.parse_args(base).label_kind == "classes"
+    assert parser.parse_args([*base, "--label-kind", "continuous"]).label_kind == "continuous"
+    assert parser.parse_args([*base, "--target", "continuous"]).label_kind == "continuous"

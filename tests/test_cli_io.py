@@ -137,3 +137,76 @@ def test_cch_mi_json_file_checked_before_work(tmp_path, capsys):
     bad = [*args[:2], str(tmp_path / "missing.npy"), "--json", str(tmp_path / "f" / "r.json")]
     assert cli.main(bad) == 2
     assert capsys.readouterr().err.startswith("cch mi: error: --json: ")
+
+
+def test_open_array_maps_a_validated_npy_and_loads_npz_members(tmp_path):
+    a = np.arange(12.0, dtype=np.float32).reshape(4, 3)
+    np.save(tmp_path / "a.npy", a)
+    np.savez(tmp_path / "b.npz", feats=a)
+    mapped = _io.open_array("--student", tmp_path / "a.npy", ndims=(1, 2))
+    assert isinstance(mapped, np.memmap) and mapped.mode == "r"
+    np.testing.assert_array_equal(mapped, a)
+    member = _io.open_array("--student", f"{tmp_path}/b.npz:feats", ndims=(1, 2))
+    assert not isinstance(member, np.memmap)
+    np.testing.assert_array_equal(member, a)
+    # validated from the header alone, with the argument's name first
+    np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2), np.float32))
+    with pytest.raises(
+        ValueError, match=r"^--student: expected 1 or 2 dimensions, got shape \(2, 2, 2\)"
+    ):
+        _io.open_array("--student", tmp_path / "cube.npy", ndims=(1, 2))
+    np.save(tmp_path / "none.npy", np.zeros((3, 0), np.float32))
+    with pytest.raises(ValueError, match=r"^--labels: '.*none.npy' is empty \(shape \(3, 0\)\)"):
+        _io.open_array("--labels", tmp_path / "none.npy", ndims=(1, 2))
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match=r"^--labels: '.*obj.npy' holds Python objects"):
+        _io.open_array("--labels", tmp_path / "obj.npy")
+
+
+def test_the_one_progress_display():
+    import io
+
+    from cch_jax import _progress
+
+    assert _progress.bar(0, 4, width=8) == "[--------]"
+    assert _progress.bar(3, 4, width=8) == "[######--]"
+    assert _progress.bar(9, 4, width=8) == "[########]"  # clipped
+    assert _progress.bar(0, 0, width=4) == "[----]"
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    line = _progress.ProgressLine(term, prefix="p: ", width=4)
+    line.update(1, 2, "half")
+    line.update(2, 2, "done")
+    assert term.getvalue() == "\r\033[Kp: [##--] 1/2 half\r\033[Kp: [####] 2/2 done\n"
+    pipe = io.StringIO()
+    line = _progress.ProgressLine(pipe, prefix="p: ")
+    line.message("[1/2] half")
+    line.message("a note")
+    assert pipe.getvalue() == "p: [1/2] half\np: a note\n"
+
+
+def test_version_comes_from_the_installed_distribution():
+    import importlib.metadata
+
+    import cch_jax
+    from cch_jax import _version
+
+    assert (
+        cch_jax.__version__ == importlib.metadata.version("cch-jax") == _version.package_version()
+    )
+
+
+def test_version_of_an_uninstalled_tree(monkeypatch):
+    import importlib.metadata
+
+    from cch_jax import _version
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    assert _version.package_version() == _version.UNINSTALLED_VERSION == "0+unknown"

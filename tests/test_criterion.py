@@ -116,7 +116,7 @@ def _scenario(target, n=3000, dim=24, gaps=(0.6, 0.0, -0.6)):
 def test_check_verdicts_on_known_gaps(target, g):
     # I(Hs;Y) = 0.845 (classes) / 0.511 (continuous); the gaps are +-0.7 / +-0.8 of it and 0.
     hs, y, teachers = _scenario(target, gaps=(g, 0.0, -g))
-    res = criterion.check(hs, y, teachers, key=jax.random.key(0), target=target, config=FAST)
+    res = criterion.check(hs, y, teachers, key=jax.random.key(0), label_kind=target, config=FAST)
     good, zero, bad = teachers
     assert res.verdicts == {good: "holds", zero: "undecided", bad: "fails"}
     assert res.ranking == (good, zero, bad)
@@ -200,11 +200,15 @@ def test_check_bad_arguments():
     s, y, t = _small()
     with pytest.raises(ValueError, match="^estimators: unknown estimator 'knn'"):
         criterion.check(s, y, t, key=jax.random.key(0), estimators=("knn",))
-    with pytest.raises(ValueError, match="^target"):
+    with pytest.raises(ValueError, match="^label_kind: expected one of"):
+        criterion.check(s, y, t, key=jax.random.key(0), label_kind="labels")
+    with pytest.raises(ValueError, match="^label_kind: expected one of"):  # the former name
         criterion.check(s, y, t, key=jax.random.key(0), target="labels")
+    with pytest.raises(ValueError, match="^target: the former name of label_kind"):
+        criterion.check(s, y, t, key=jax.random.key(0), label_kind="continuous", target="classes")
     with pytest.raises(ValueError, match="^label_estimator"):
         criterion.check(s, y, t, key=jax.random.key(0), config=CheckConfig(label_estimator="probe"),
-                        target="continuous")  # fmt: skip
+                        label_kind="continuous")  # fmt: skip
     with pytest.raises(ValueError, match="^repeats"):
         CheckConfig(repeats=1)
     with pytest.raises(ValueError, match="^level"):

@@ -284,7 +284,7 @@ def test_blur_views():
     chex.assert_shape([v.teacher_input, v.student_input], (5, 28, 28, 1))
     np.testing.assert_allclose(np.asarray(v.teacher_input), images / 255.0, atol=1e-7)
     assert np.asarray(v.student_input).std() < np.asarray(v.teacher_input).std()
-    assert v.label.dtype == jnp.int32
+    assert v.labels.dtype == jnp.int32
     assert set(v.as_dict()) == {"teacher_input", "student_input", "label"}
     with pytest.raises(ValueError, match="mismatched number of rows"):
         data.blur_views(images, np.arange(4), key=jax.random.key(0))

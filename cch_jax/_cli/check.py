@@ -27,7 +27,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--student", required=True, help="student representations H_s [n, d_s]: .npy or .npz:key"
     )
-    p.add_argument("--labels", required=True, help="targets y [n]: .npy or .npz:key")
+    p.add_argument(
+        "--labels",
+        required=True,
+        help="labels Y [n] (classes, or continuous with --label-kind continuous): .npy or .npz:key",
+    )
     p.add_argument(
         "--teacher",
         action="append",
@@ -45,9 +49,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--label-estimator",
         default="auto",
         help="estimator of I(Hs;Y): auto (ross for classes, ksg for continuous), "
-        f"{', '.join(labels)} (classes), or {', '.join(pair)} on the target",
+        f"{', '.join(labels)} (classes), or {', '.join(pair)} on the labels",
     )
-    p.add_argument("--target", default="classes", help="classes (default) or continuous")
+    p.add_argument(
+        "--label-kind",
+        "--target",
+        dest="label_kind",
+        default="classes",
+        help="what --labels holds: classes (default) or continuous (--target is the former name)",
+    )
     p.add_argument(
         "--max-rows",
         type=int,
@@ -90,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
 
     estimators = tuple(e.strip() for e in args.estimators.split(",") if e.strip())
     estimators = mi.check_names("--estimators", estimators, kind="pair")
-    if args.target not in ("classes", "continuous"):
-        raise ValueError(f"--target: expected classes or continuous, got {args.target!r}")
+    if args.label_kind not in ("classes", "continuous"):
+        raise ValueError(f"--label-kind: expected classes or continuous, got {args.label_kind!r}")
     json_path = None if args.json is None else _io.output_file("--json", args.json)
     plot_path = None if args.plot is None else _io.output_file("--plot", args.plot)
 
@@ -131,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
                 labels,
                 teachers,
                 key=jax.random.key(args.seed),
-                target=args.target,
+                label_kind=args.label_kind,
                 estimators=estimators,
                 config=config,
                 progress=progress,

@@ -39,7 +39,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data", default=None, help="the .npz of 'pairs' (x_teacher, x_student, y[, train])"
     )
-    p.add_argument("--target", default=None, help="nutrimouse label: diet (default) or genotype")
+    p.add_argument(
+        "--label-set",
+        "--target",
+        dest="label_set",
+        default=None,
+        help="which labels, for nutrimouse: diet (default) or genotype "
+        "(--target is the former name)",
+    )
     p.add_argument("--gammas", default="0", help="teacher blur stds in pixels, e.g. 0,1,2,3.5,5,8")
     p.add_argument("--teacher-noise", type=float, default=0.0, help="teacher input noise std")
     p.add_argument(
@@ -216,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
         views=None if pairs is None else tuple(dict.fromkeys(v for p in pairs for v in p)),
         train_examples=args.train_examples,
         test_examples=args.test_examples,
-        target=args.target,
+        label_set=args.label_set,
         path=args.data,
         data_dir=args.data_dir,
         download=args.download,

@@ -8,6 +8,7 @@ I(H_t; H_s) - I(H_s; Y) of the cross-modal complementarity hypothesis with inter
 from cch_jax.criterion._check import check as check
 from cch_jax.criterion._config import ESTIMATORS as ESTIMATORS
 from cch_jax.criterion._config import LABEL_ESTIMATORS as LABEL_ESTIMATORS
+from cch_jax.criterion._config import LABEL_KINDS as LABEL_KINDS
 from cch_jax.criterion._config import CheckConfig as CheckConfig
 from cch_jax.criterion._result import ROW_FIELDS as ROW_FIELDS
 from cch_jax.criterion._result import SCHEMA as SCHEMA

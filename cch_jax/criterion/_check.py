@@ -11,7 +11,7 @@ import numpy as np
 
 from cch_jax import _checks, mi
 from cch_jax.criterion import _estimate
-from cch_jax.criterion._config import DEFAULT_ESTIMATORS, TARGETS, CheckConfig
+from cch_jax.criterion._config import DEFAULT_ESTIMATORS, LABEL_KINDS, CheckConfig
 from cch_jax.criterion._prepare import prepare
 from cch_jax.criterion._result import CheckResult, Estimate, combine, verdict_of
 
@@ -39,10 +39,11 @@ def check(
     teachers: Mapping,
     *,
     key: jax.Array,
-    target: str = "classes",
+    label_kind: str = "classes",
     estimators=None,
     config: CheckConfig | None = None,
     progress=False,
+    target: str | None = None,
 ) -> CheckResult:
     """Should I distill from these teachers? The CCH gap I(H_t; H_s) - I(H_s; Y) with intervals.
 
@@ -57,23 +58,25 @@ def check(
     to ``config.pca_dim`` components, and weighted by their canonical correlations), ``"mine"`` (MINE on
     ``config.mine_pca_dim`` components) and ``"latent"`` (the paper's latent estimator, latentmi:
     paired autoencoders to 8-dim codes, then KSG). The label term uses ``config.label_estimator``:
-    by default Ross's KSG for labels (classes) or KSG (continuous target) on cross-fitted
+    by default Ross's KSG for labels (classes) or KSG (continuous labels) on cross-fitted
     canonical variates, the same construction as ``"ksg"`` so that both terms err alike; the probe
     bound (:func:`cch_jax.mi.probe_labels`) is the alternative for classes. See the README ("Should I distill?") for the measured biases
     and the coverage of the intervals.
 
     Args:
       student: H_s, [n, d_s] (a NumPy memory map is read only on the rows used).
-      labels: Y, [n]: integer classes (``target="classes"``) or floats (``"continuous"``).
+      labels: Y, [n]: integer classes (``label_kind="classes"``) or floats (``"continuous"``).
       teachers: mapping name -> H_t [n, d_t], one or more; insertion order is kept.
       key: a ``jax.random.key`` (row subsample, subsamples, estimator initialisations).
-      target: ``"classes"`` or ``"continuous"``.
+      label_kind: what ``labels`` are: ``"classes"`` or ``"continuous"``.
       estimators: names from ``("ksg", "mine", "latent")`` (tuple or comma-separated string);
         default ``("ksg",)``.
       config: a :class:`CheckConfig` (default ``CheckConfig()``).
       progress: True to print progress lines to stderr, or a callable taking one message.
         Step messages start with ``[i/N]`` (N = 1 + estimators x teachers: the label term, then
         each teacher and estimator), which ``cch check`` turns into a progress bar.
+      target: the former name of ``label_kind`` (accepted while callers move; give one of the
+        two).
 
     Returns:
       A :class:`CheckResult` (``.verdicts``, ``.ranking``, ``.rows()``, ``.table()``,
@@ -81,15 +84,22 @@ def check(
 
     Raises:
       ValueError: any problem with the input (mismatched rows, NaN/inf, non-integer labels with
-        ``target="classes"``, a class smaller than k + 1, unknown estimator, bad config).
+        ``label_kind="classes"``, a class smaller than k + 1, unknown estimator, bad config).
     """
     t_start = time.perf_counter()
-    config, estimators, label_estimator = _validated(config, target, estimators, key)
+    label_kind = _label_kind(label_kind, target)
+    config, estimators, label_estimator = _validated(config, label_kind, estimators, key)
     say = _progress_fn(progress)
     k_rows, k_sub, k_label, k_est = jax.random.split(key, 4)
 
     prep = prepare(
-        student, labels, teachers, target=target, k=config.k, max_rows=config.max_rows, key=k_rows
+        student,
+        labels,
+        teachers,
+        label_kind=label_kind,
+        k=config.k,
+        max_rows=config.max_rows,
+        key=k_rows,
     )
     n = prep.student.shape[0]
     num_classes = None if prep.classes is None else len(prep.classes)
@@ -117,7 +127,7 @@ def check(
     verdicts, ranking = _decide(estimates, names, estimators)
     timings["total"] = time.perf_counter() - t_start
     return CheckResult(
-        target=target,
+        label_kind=label_kind,
         teachers=names,
         estimators=estimators,
         label_estimator=label_estimator,
@@ -141,15 +151,27 @@ def check(
 # The phases of check
 
 
-def _validated(config, target, estimators, key) -> tuple[CheckConfig, tuple[str, ...], str]:
+def _label_kind(label_kind: str, target: str | None) -> str:
+    """``label_kind``, or the value given under its former name ``target``."""
+    if target is None:
+        return label_kind
+    if label_kind != "classes" and label_kind != target:
+        raise ValueError(
+            f"target: the former name of label_kind; got label_kind={label_kind!r} and "
+            f"target={target!r}"
+        )
+    return target
+
+
+def _validated(config, label_kind, estimators, key) -> tuple[CheckConfig, tuple[str, ...], str]:
     """Phase 0: (config, teacher-term estimators, label estimator), or a ValueError."""
     config = CheckConfig() if config is None else config
     if not isinstance(config, CheckConfig):
         raise ValueError(f"config: expected a CheckConfig, got {type(config).__name__}")
-    if target not in TARGETS:
-        raise ValueError(f"target: expected one of {TARGETS}, got {target!r}")
+    if label_kind not in LABEL_KINDS:
+        raise ValueError(f"label_kind: expected one of {LABEL_KINDS}, got {label_kind!r}")
     estimators = _check_estimators(estimators)
-    label_estimator = config.resolved_label_estimator(target)
+    label_estimator = config.resolved_label_estimator(label_kind)
     _checks.check_key("key", key)
     return config, estimators, label_estimator
 

@@ -7,12 +7,14 @@ import dataclasses
 from cch_jax import _checks, mi
 from cch_jax.mi import LatentMIConfig, MINEConfig, ProbeConfig
 
-TARGETS = ("classes", "continuous")
+# What the labels are: class indices, or a continuous quantity (a one-column regression).
+LABEL_KINDS = ("classes", "continuous")
 # Estimators of I(H_t; H_s), one row per teacher and estimator: the registry's "pair" estimators.
 ESTIMATORS = mi.estimator_names("pair")
-# Estimators of I(H_s; Y): "auto" ("ross" for classes, "ksg" for a continuous target), a "labels"
-# estimator of the registry (classes only), or a "pair" estimator on the target (a continuous
-# target, or the one-hot classes; "ksg" only for a continuous target: "ross" is KSG for classes).
+# Estimators of I(H_s; Y): "auto" ("ross" for classes, "ksg" for continuous labels), a "labels"
+# estimator of the registry (classes only), or a "pair" estimator on the labels (continuous
+# labels as one column, or the one-hot classes; "ksg" only for continuous labels: "ross" is KSG
+# for classes).
 LABEL_ESTIMATORS = ("auto", *mi.estimator_names())
 DEFAULT_ESTIMATORS = ("ksg",)
 
@@ -45,13 +47,13 @@ class CheckConfig:
       max_rows: rows beyond this are subsampled (uniformly, without replacement, before any
         conversion to float32), with a warning; never silently.
       label_estimator: estimator of I(H_s; Y): ``"auto"`` (``"ross"`` for classes, ``"ksg"`` for a
-        continuous target: the KSG-family estimator on the same kind of cross-fitted canonical
+        continuous labels: the KSG-family estimator on the same kind of cross-fitted canonical
         variates as the default ``"ksg"`` teacher term, so that the two terms err alike; on the
         known-answer triples both read within ~6% of the truth, while the probe reads ~12% low
         with 1 000 training rows in 64 dimensions), ``"probe"`` (held-out classifier bound, :func:`cch_jax.mi.probe_labels`),
         ``"ross"`` (Ross's KSG for labels on the cross-fitted discriminant variates, classes only), ``"ksg"``
-        (KSG on the cross-fitted regression direction with a continuous target) or ``"mine"`` (MINE on the ``mine_pca_dim``
-        components with a continuous target or one-hot classes).
+        (KSG on the cross-fitted regression direction with continuous labels) or ``"mine"`` (MINE on the ``mine_pca_dim``
+        components with continuous labels or one-hot classes).
       probe_pca_dim: principal components of H_s given to the probe (None: all columns). A linear
         probe on 512 columns with a few thousand training rows over-fits even with the L2 grid.
       mine_pca_dim: principal components of each representation given to MINE (None: all),
@@ -113,18 +115,25 @@ class CheckConfig:
                     f"{name}: expected a {cls.__name__}, got {type(getattr(self, name)).__name__}"
                 )
 
-    def resolved_label_estimator(self, target: str) -> str:
-        """The label estimator actually used for ``target``."""
+    def resolved_label_estimator(self, label_kind: str) -> str:
+        """The label estimator actually used for labels of kind ``label_kind``.
+
+        Args:
+          label_kind: ``"classes"`` or ``"continuous"``.
+
+        Returns:
+          A registered estimator name.
+        """
         if self.label_estimator == "auto":
-            return "ross" if target == "classes" else "ksg"
-        if target == "continuous" and mi.get_estimator(self.label_estimator).kind == "labels":
+            return "ross" if label_kind == "classes" else "ksg"
+        if label_kind == "continuous" and mi.get_estimator(self.label_estimator).kind == "labels":
             raise ValueError(
                 f"label_estimator: {self.label_estimator!r} needs class labels; use one of "
-                f"{', '.join(mi.estimator_names('pair'))} with a continuous target"
+                f"{', '.join(mi.estimator_names('pair'))} with continuous labels"
             )
-        if target == "classes" and self.label_estimator == "ksg":
+        if label_kind == "classes" and self.label_estimator == "ksg":
             raise ValueError(
-                "label_estimator: 'ksg' needs a continuous target; use 'ross' (KSG for labels) "
+                "label_estimator: 'ksg' needs continuous labels; use 'ross' (KSG for labels) "
                 "or 'probe' with classes"
             )
         return self.label_estimator

@@ -220,16 +220,16 @@ def student_label(
     name: str, student: np.ndarray, labels: np.ndarray, num_classes: int | None, idx, key, config
 ) -> np.ndarray:
     """[R] estimates of I(H_s; Y) with label estimator ``name`` on the subsamples ``idx``: Ross's
-    KSG (``"ross"``) or KSG (``"ksg"``, continuous target) on cross-fitted canonical variates, a
+    KSG (``"ross"``) or KSG (``"ksg"``, continuous labels) on cross-fitted canonical variates, a
     registered ``"labels"`` estimator on (H_s, labels), or a ``"pair"`` estimator on H_s and the
-    target (the one-hot classes, or the continuous target as one column)."""
+    labels (the one-hot classes, or continuous labels as one column)."""
     r, n = idx.shape
     m = subsample_size(n, config.subsample_fraction)
     y = jnp.asarray(labels)
-    target = jax.nn.one_hot(y, num_classes) if num_classes else y[:, None]
+    y_matrix = jax.nn.one_hot(y, num_classes) if num_classes else y[:, None]
     if name in ("ross", "ksg"):
         s = pca(student, effective_pca_dim(config, n))
-        zs, zy = _cca_batch(s, target, idx, m, config.cca_dim, config.cca_reg)
+        zs, zy = _cca_batch(s, y_matrix, idx, m, config.cca_dim, config.cca_reg)
         y_ev = y[idx[:, :m]]
         if name == "ross":
             ross = mi.get_estimator("ross")
@@ -243,4 +243,4 @@ def student_label(
     s = pca(student, trained_pca_dim(name, config, n))
     if mi.get_estimator(name).kind == "labels":
         return _trained(name, s, y, idx[:, :m], key, config, num_classes=num_classes)
-    return _trained(name, s, target, idx[:, :m], key, config)
+    return _trained(name, s, y_matrix, idx[:, :m], key, config)

@@ -115,7 +115,7 @@ def _drop_columns(name: str, a: np.ndarray, notes: list[str]) -> np.ndarray:
     return a
 
 
-def _labels(labels, target: str, k: int) -> tuple[np.ndarray, np.ndarray | None]:
+def _labels(labels, label_kind: str, k: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Returns labels ([n] int32 in 0..C-1 with the class values, or [n] float32 with None)."""
     y = np.asarray(labels)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -123,21 +123,21 @@ def _labels(labels, target: str, k: int) -> tuple[np.ndarray, np.ndarray | None]
     if y.ndim != 1:
         hint = " (one-hot? pass the class indices, e.g. y.argmax(1))" if y.ndim == 2 else ""
         raise ValueError(f"labels: expected a vector [n], got shape {y.shape}{hint}")
-    if target == "continuous":
+    if label_kind == "continuous":
         if y.dtype == bool:
             y = y.astype(np.float32)
         _check_finite_chunked("labels", y)
         if np.all(y == y[0]):
-            raise ValueError("labels: the target is constant; there is nothing to predict")
+            raise ValueError("labels: every label is the same; there is nothing to predict")
         return y.astype(np.float32), None
     if np.issubdtype(y.dtype, np.floating):
         _check_finite_chunked("labels", y)
         frac = np.flatnonzero(y != np.round(y))
         if len(frac):
             raise ValueError(
-                f"labels: --target classes needs integer class labels, got {len(frac)} "
+                f"labels: label_kind classes needs integer class labels, got {len(frac)} "
                 f"non-integer value(s), e.g. {y[frac[0]]:g} at row {int(frac[0])} "
-                "(for a continuous target use target='continuous' / --target continuous)"
+                "(for continuous labels use label_kind='continuous' / --label-kind continuous)"
             )
         y = y.astype(np.int64)
     elif y.dtype == bool:
@@ -157,7 +157,7 @@ def _labels(labels, target: str, k: int) -> tuple[np.ndarray, np.ndarray | None]
 
 
 def prepare(
-    student, labels, teachers, *, target: str, k: int, max_rows: int, key: jax.Array
+    student, labels, teachers, *, label_kind: str, k: int, max_rows: int, key: jax.Array
 ) -> Prepared:
     """Validates and cleans the inputs of ``check`` (see the module docstring)."""
     notes: list[str] = []
@@ -204,7 +204,7 @@ def prepare(
         dims[name] = (a.shape[1], a2.shape[1])
         cleaned[name] = a2
     y = np.asarray(y[kept] if kept is not None else y)
-    y, classes = _labels(y, target, k)
+    y, classes = _labels(y, label_kind, k)
     if y.shape[0] <= 4 * (k + 1):
         raise ValueError(
             f"rows: too few rows ({y.shape[0]}) for k={k}; need more than {4 * (k + 1)}"

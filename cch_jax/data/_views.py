@@ -29,16 +29,26 @@ class Views(NamedTuple):
     Attributes:
       teacher_input: ``[n, H, W, Ct]`` float32 in [0, 1] (before noise).
       student_input: ``[n, H, W, Cs]`` float32.
-      label: ``[n]`` int32.
+      labels: ``[n]`` int32 classes (``label`` is the former name, kept as a read-only alias).
     """
 
     teacher_input: jax.Array
     student_input: jax.Array
-    label: jax.Array
+    labels: jax.Array
+
+    @property
+    def label(self) -> jax.Array:
+        """The former name of :attr:`labels`."""
+        return self.labels
 
     def as_dict(self) -> dict:
-        """The mapping :func:`cch_jax.kd.prepare_data` reads."""
-        return self._asdict()
+        """The mapping :func:`cch_jax.kd.prepare_data` reads (whose key for the classes is
+        ``"label"``)."""
+        return {
+            "teacher_input": self.teacher_input,
+            "student_input": self.student_input,
+            "label": self.labels,
+        }
 
 
 def to_float(images) -> jax.Array:

@@ -4,9 +4,10 @@ For each setting the KD effect is Delta = accuracy with KD - accuracy without, p
 two runs of a seed share initialisation and minibatch order). Its significance comes from an exact
 two-sided sign-flip (permutation) test of the paired differences (all 2^S sign patterns for S <= 20
 seeds, else 2^16 random ones; :func:`cch_jax.bench.paired_sign_flip`), which assumes only that
-the differences are symmetric about 0 under the null. The outcome is 'gain' or 'loss' when p < alpha,
-else 'none'. The test, :func:`outcome` and :func:`spearman` are ``cch_jax.bench``'s; the
-names here delegate to them (imported on call, so that the two packages never import in a cycle).
+the differences are symmetric about 0 under the null. The outcome is 'gain' or 'loss' when
+p < alpha, else 'none'. The test, :func:`outcome` and :func:`spearman` are ``cch_jax.bench``'s;
+the names here delegate to them (imported on call, so that the two packages never import in a
+cycle).
 
 Across settings, predictors are scored against the outcomes: the CCH verdict ('holds' -> gain,
 'fails' -> loss, 'undecided' -> no call), per estimator with and without its interval, and two that

@@ -275,12 +275,14 @@ def train_teachers(
 
 
 def student_representations(
-    x, y, train, *, config: ExperimentConfig, num_classes: int, mi_rows: int
+    x, labels, train, *, config: ExperimentConfig, num_classes: int, mi_rows: int
 ) -> np.ndarray:
     """H_s before distillation: a student encoder trained ``encoder_epochs`` without KD.
 
     Args:
-      x: ``[n, ...]`` student inputs; y: ``[n]``; train: ``[n]`` bool.
+      x: ``[n, ...]`` student inputs.
+      labels: ``[n]`` int classes.
+      train: ``[n]`` bool training mask.
       config, num_classes, mi_rows: as for :func:`train_teachers`.
 
     Returns:
@@ -289,7 +291,7 @@ def student_representations(
     from cch_jax import kd
 
     x = np.asarray(x, np.float32)
-    y = np.asarray(y)
+    y = np.asarray(labels)
     epochs = max(config.encoder_epochs, 1)
     cfg = train_config(config, x.shape[1:], num_classes, epochs, int(train.sum()))
     model = kd.make_model(cfg.model)
@@ -337,7 +339,7 @@ def estimate_criterion(
             np.asarray(labels),
             {k: np.asarray(v) for k, v in teacher_reps.items()},
             key=key,
-            target="classes",
+            label_kind="classes",
             estimators=tuple(estimators),
             config=criterion_config,
             progress=False,

@@ -102,7 +102,7 @@ def _fingerprint(mv, pairs, config: ExperimentConfig) -> str:
     for k in sorted(mv.views):
         h.update(k.encode())
         h.update(np.ascontiguousarray(mv.views[k]).tobytes())
-    h.update(np.asarray(mv.y).tobytes())
+    h.update(np.asarray(mv.labels).tobytes())
     h.update(np.asarray(mv.train).tobytes())
     return h.hexdigest()
 
@@ -168,7 +168,7 @@ def run_experiment(
     """
     config, pairs = _check_inputs(mv, pairs, config)
     train = np.asarray(mv.train, bool)
-    y = np.asarray(mv.y, np.int32)
+    y = np.asarray(mv.labels, np.int32)
     n_test = int((~train).sum())
     mi_rows = min(config.mi_examples, n_test)
     say = _say if progress else (lambda m: None)
