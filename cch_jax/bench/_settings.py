@@ -182,7 +182,7 @@ def dataset_spec(dataset: str, size: str = "cpu") -> DatasetSpec:
         )
     if dataset in IMAGE_DATASETS:
         if size == "cpu":
-            rows = dict(train_rows=2000, criterion_rows=500, test_rows=1000)
+            rows = dict(train_rows=5000, criterion_rows=1000, test_rows=2000)
             return DatasetSpec(
                 name=dataset,
                 task="classification",

@@ -263,6 +263,37 @@ def write_summary(root: Path) -> Path:
         tot[2] += info["significant_transfer"]
         tot[3] += train_s
     lines.append(f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | | | | {tot[3]:.0f} | | |")
+    lines += [
+        "",
+        "Training seconds: teachers + students (no KD, KD, control) + pilot, as first run "
+        "(compilation included) on the machine named in each report.",
+        "",
+        "## Networks and sizes at --size cpu (`--size full`: see benchmarks/gpu_bench.py)",
+        "",
+    ]
+    for name in _settings.DATASET_NAMES:
+        sp = _settings.dataset_spec(name, "cpu")
+        if sp.train_rows:
+            rows_text = (
+                f"{sp.train_rows} training rows ({sp.val_fraction:.0%} validation), "
+                f"{sp.criterion_rows} criterion, {sp.test_rows} test"
+            )
+        elif name == "gaussian":
+            rows_text = (
+                f"training rows {list(_settings.GAUSSIAN_TRAIN_ROWS)} per seed "
+                f"({sp.val_fraction:.0%} validation), {sp.criterion_rows} criterion, "
+                f"{sp.test_rows} test per seed"
+            )
+        else:
+            t, c, v = sp.fractions
+            rows_text = (
+                f"per class {t * 100:g} % test, {c * 100:g} % criterion, {v * 100:g} % validation, "
+                "rest fit"
+            )
+        lines.append(
+            f"- {name}: {sp.model} {list(sp.hidden)}, Adam {sp.learning_rate:g}, patience "
+            f"{sp.patience}, at most {sp.max_epochs} epochs; {rows_text}."
+        )
     out = root / "README.md"
     out.write_text("\n".join(lines) + "\n")
     return out
