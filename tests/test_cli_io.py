@@ -210,3 +210,12 @@ def test_version_of_an_uninstalled_tree(monkeypatch):
 
     monkeypatch.setattr(importlib.metadata, "version", missing)
     assert _version.package_version() == _version.UNINSTALLED_VERSION == "0+unknown"
+
+
+def test_kd_progress_uses_the_same_display(capsys):
+    from cch_jax import kd
+
+    metrics = kd.Metrics(*[0.25] * len(kd.Metrics._fields))
+    kd.print_progress(kd.Progress(epoch=2, epochs=5, metrics=metrics, seconds=1.5))
+    err = capsys.readouterr().err  # not a terminal: one plain line, no control characters
+    assert err == "[2/5] epochs  loss 0.2500  kd 0.2500  score 0.2500  agree 0.2500  1.5s\n"

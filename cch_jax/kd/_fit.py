@@ -146,18 +146,19 @@ def print_progress(p: Progress) -> None:
       p: the :class:`Progress` after a chunk of epochs (loss, kd in nats; seconds of wall time).
 
     Returns:
-      None; one line is (re)written on stderr, ended with a newline after the last epoch.
+      None; on a terminal one line is (re)written on stderr, ended with a newline after the last
+      epoch; elsewhere one plain line per chunk (the package's one display,
+      :class:`cch_jax._progress.ProgressLine`).
     """
-    width = 24
-    done = int(width * p.epoch / p.epochs)
+    from cch_jax._progress import ProgressLine
+
     m = p.metrics
-    line = (
-        f"\r[{'#' * done}{'.' * (width - done)}] epoch {p.epoch}/{p.epochs}  "
-        f"loss {m.loss:.4f}  kd {m.kd:.4f}  score {m.score:.4f}  agree {m.agreement:.4f}  "
-        f"{p.seconds:.1f}s"
+    ProgressLine(sys.stderr).update(
+        p.epoch,
+        p.epochs,
+        f"epochs  loss {m.loss:.4f}  kd {m.kd:.4f}  score {m.score:.4f}  "
+        f"agree {m.agreement:.4f}  {p.seconds:.1f}s",
     )
-    end = "\n" if p.epoch == p.epochs else ""
-    print(line, end=end, file=sys.stderr, flush=True)
 
 
 def _check_data(config: TrainConfig, data: KDData) -> None:
