@@ -283,7 +283,9 @@ def student_representations(
       x: ``[n, ...]`` student inputs.
       labels: ``[n]`` int classes.
       train: ``[n]`` bool training mask.
-      config, num_classes, mi_rows: as for :func:`train_teachers`.
+      config: the :class:`ExperimentConfig` (encoder_epochs, widths, optimizer, seed).
+      num_classes: classes k.
+      mi_rows: held-out rows whose representations are returned (the first ones).
 
     Returns:
       ``[m, h]`` representations of the first ``mi_rows`` held-out rows.

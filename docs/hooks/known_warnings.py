@@ -14,10 +14,6 @@ import logging
 
 KNOWN = (
     (
-        "cch_jax/experiments/_pipeline.py",
-        "Parameter 'config, num_classes, mi_rows' does not appear in the function signature",
-    ),
-    (
         "cch_jax/mi/_tasks",  # the CCHTriple docstring (its module is being split)
         "Failed to get 'name: description' pair from 'name, target, dim_teacher,",
     ),
