@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cch_jax import bench, kd
-from cch_jax.bench import _run, _settings, _train
+from cch_jax.bench import _gaussian, _plan, _settings, _students, _train
 
 # --------------------------------------------------------------------------------------------------
 # Settings
@@ -72,7 +72,7 @@ def test_control_teacher_is_a_row_permutation_of_the_real_one():
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(2, 50, 3)).astype(np.float32)
     seeds = (0, 1, 2)
-    ctl = _run.control_outputs(logits, seeds)
+    ctl = _students.control_outputs(logits, seeds)
     assert ctl.shape == (6, 50, 3)
     for j in range(2):
         for i, s in enumerate(seeds):
@@ -195,8 +195,8 @@ def test_resume_does_not_retrain_and_other_config_is_refused(breast_cancer_run, 
     def fail(*args, **kwargs):
         raise AssertionError("retrained a finished phase")
 
-    monkeypatch.setattr(_run, "train_group", fail)
-    monkeypatch.setattr(_run, "train_teachers", fail)
+    monkeypatch.setattr(_students, "train_group", fail)
+    monkeypatch.setattr(_students, "train_teachers", fail)
     again = bench.run_bench(cfg, out=out, phase="train")
     assert again.info["trained"] == []
     assert [r["delta_kd"] for r in again.rows] == [r["delta_kd"] for r in first.rows]
@@ -212,7 +212,7 @@ def test_interrupted_run_resumes_the_missing_groups(tmp_path, monkeypatch):
     cfg = bench.BenchConfig(
         dataset="breast_cancer", num_seeds=6, max_epochs=2, pilot_seeds=1, kd_weights=(0.5,)
     )
-    real = _run.train_group
+    real = _students.train_group
     calls = []
 
     def interrupted(plan, group, teachers, **kw):
@@ -221,13 +221,13 @@ def test_interrupted_run_resumes_the_missing_groups(tmp_path, monkeypatch):
         calls.append((group.index, kw.get("pilot", False)))
         return real(plan, group, teachers, **kw)
 
-    monkeypatch.setattr(_run, "train_group", interrupted)
+    monkeypatch.setattr(_students, "train_group", interrupted)
     with pytest.raises(KeyboardInterrupt):
         bench.run_bench(cfg, out=tmp_path, phase="train")
     assert calls == [(0, False), (0, True)]
     calls.clear()
     monkeypatch.setattr(
-        _run,
+        _students,
         "train_group",
         lambda *a, **kw: calls.append((a[1].index, kw.get("pilot", False))) or real(*a, **kw),
     )
@@ -250,15 +250,15 @@ def test_gaussian_delta_agrees_in_sign_with_the_theory():
     settings = tuple(
         st for st in cfg.settings() if st.student == student and st.teacher in (helpful, harmful)
     )
-    group = _run.Group(0, student, (harmful, helpful), settings)
-    plan = _run.Plan(cfg, settings, (group,), None, 8, 8, {}, "")
-    full = _run.train_gaussian_group(plan, group)
-    n_fit, _ = _run._gaussian_split(plan, 250)
-    theory_delta, _ = _run.gaussian_theory(group, 0.5, n_fit)
+    group = _plan.Group(0, student, (harmful, helpful), settings)
+    plan = _plan.Plan(cfg, settings, (group,), None, 8, 8, {}, "")
+    full = _gaussian.train_gaussian_group(plan, group)
+    n_fit, _ = _gaussian._gaussian_split(plan, 250)
+    theory_delta, _ = _gaussian.gaussian_theory(group, 0.5, n_fit)
     assert theory_delta[0] < 0 < theory_delta[1]
-    nokd, _ = _run._pick(full, _run.NO_KD, -1, 0.0, 6)
+    nokd, _ = _students._pick(full, _students.NO_KD, -1, 0.0, 6)
     for j in (0, 1):
-        kd_perf, _ = _run._pick(full, _run.KD, j, 0.5, 6)
+        kd_perf, _ = _students._pick(full, _students.KD, j, 0.5, 6)
         d = kd_perf - nokd
         assert np.sign(d.mean()) == np.sign(theory_delta[j])
         assert np.all(np.sign(d) == np.sign(theory_delta[j]))  # every seed: p = min_p

@@ -6,7 +6,7 @@ temperature) students are trained to convergence (early stopping on a validation
 KD, with KD, and with KD from a control teacher whose outputs are permuted across rows, paired by
 seed; Δ_KD and Δ_transfer are tested with the exact sign-flip test. Predictor inputs (teacher and
 probe-student representations and logits on held-out criterion rows, a pilot run) are cached and
-scored in a separate phase. See ``_run.py`` for the phases.
+scored in a separate phase. See ``_run.py`` for the phases, ``_students.py`` for the runs.
 """
 
 from cch_jax.bench._datasets import GaussianSample as GaussianSample
@@ -16,12 +16,10 @@ from cch_jax.bench._datasets import load_breast_cancer as load_breast_cancer
 from cch_jax.bench._datasets import load_digits_quadrants as load_digits_quadrants
 from cch_jax.bench._datasets import load_source as load_source
 from cch_jax.bench._datasets import stratified_parts as stratified_parts
+from cch_jax.bench._plan import Plan as Plan
+from cch_jax.bench._plan import prepare as prepare
 from cch_jax.bench._run import PHASES as PHASES
 from cch_jax.bench._run import BenchResult as BenchResult
-from cch_jax.bench._run import Plan as Plan
-from cch_jax.bench._run import control_outputs as control_outputs
-from cch_jax.bench._run import control_permutation as control_permutation
-from cch_jax.bench._run import prepare as prepare
 from cch_jax.bench._run import run_bench as run_bench
 from cch_jax.bench._settings import DATASET_NAMES as DATASET_NAMES
 from cch_jax.bench._settings import SIZES as SIZES
@@ -40,6 +38,8 @@ from cch_jax.bench._stats import outcome as outcome
 from cch_jax.bench._stats import paired_sign_flip as paired_sign_flip
 from cch_jax.bench._stats import spearman as spearman
 from cch_jax.bench._stats import wilson_interval as wilson_interval
+from cch_jax.bench._students import control_outputs as control_outputs
+from cch_jax.bench._students import control_permutation as control_permutation
 from cch_jax.bench._table import SETTING_COLUMNS as SETTING_COLUMNS
 from cch_jax.bench._table import write_combined as write_combined
 from cch_jax.bench._train import RunSpec as RunSpec

@@ -80,7 +80,7 @@ def setting_rows(plan, all_runs, fulls, teachers, scores) -> list[dict]:
     """One dict per setting with :data:`SETTING_COLUMNS` and the predictors' columns.
 
     Args:
-      plan: the ``_run.Plan``.
+      plan: the ``_plan.Plan``.
       all_runs: ``[(group, SettingRuns)]``.
       fulls: group index -> the cached full run of the group.
       teachers: the cached teachers (None for gaussian).
@@ -89,7 +89,7 @@ def setting_rows(plan, all_runs, fulls, teachers, scores) -> list[dict]:
     Returns:
       The rows, in the plan's order.
     """
-    from cch_jax.bench import _run
+    from cch_jax.bench import _gaussian
 
     config = plan.config
     alpha = config.alpha
@@ -140,11 +140,11 @@ def setting_rows(plan, all_runs, fulls, teachers, scores) -> list[dict]:
             row["teacher_test_accuracy"] = float(teachers["test_accuracy"][i])
         else:
             j = g.teachers.index(st.teacher)
-            crit = _run._gaussian_criterion(plan, g)
+            crit = _gaussian._gaussian_criterion(plan, g)
             row["teacher_accuracy"] = float(-np.mean((crit.t[j] - crit.y) ** 2))
             row["teacher_test_accuracy"] = math.nan
-            n_fit, _ = _run._gaussian_split(plan, g.student.train_rows)
-            delta, risk = _run.gaussian_theory(g, st.kd_weight, n_fit)
+            n_fit, _ = _gaussian._gaussian_split(plan, g.student.train_rows)
+            delta, risk = _gaussian.gaussian_theory(g, st.kd_weight, n_fit)
             row["theory_delta"] = float(delta[j])
             row["theory_risk"] = float(risk[j])
         for name, pred in sorted(scores.get(st.setting, {}).items()):
@@ -301,9 +301,9 @@ def write_summary(root: Path) -> Path:
 
 def _runs_rows(plan, fulls) -> list[dict]:
     """Tidy per-run rows: one per (setting or no-KD) x seed."""
-    from cch_jax.bench import _run
+    from cch_jax.bench import _students
 
-    kinds = {_run.NO_KD: "nokd", _run.KD: "kd", _run.CONTROL: "control"}
+    kinds = {_students.NO_KD: "nokd", _students.KD: "kd", _students.CONTROL: "control"}
     rows = []
     for g in plan.groups:
         f = fulls[g.index]
@@ -356,7 +356,7 @@ def _stats_line(values) -> str:
 
 def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilots) -> None:
     """Writes ``folder/settings.csv``, ``folder/runs.csv`` (per seed) and ``folder/report.md``."""
-    from cch_jax.bench import _run
+    from cch_jax.bench import _students
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -414,7 +414,11 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
         "## Epochs used (epochs trained before stopping; mean over runs)",
         "",
     ]
-    for kind, label in ((_run.NO_KD, "no KD"), (_run.KD, "KD"), (_run.CONTROL, "control")):
+    for kind, label in (
+        (_students.NO_KD, "no KD"),
+        (_students.KD, "KD"),
+        (_students.CONTROL, "control"),
+    ):
         ep = np.concatenate([f["epochs"][f["kind"] == kind] for f in fulls.values()])
         be = np.concatenate([f["best_epoch"][f["kind"] == kind] for f in fulls.values()])
         capped = float(np.mean(ep >= spec.max_epochs))
@@ -432,7 +436,7 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
     lines.append("|---|---|---|---|---|")
     for g in plan.groups:
         f = fulls[g.index]
-        sel = f["kind"] == _run.NO_KD
+        sel = f["kind"] == _students.NO_KD
         here = float(f["perf"][sel].mean())
         ep = float(f["epochs"][sel].mean())
         c = committed.get(g.student.name)
