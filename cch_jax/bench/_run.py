@@ -2,11 +2,11 @@
 
 Phases (``run_bench``):
 
-1. **plan** (:func:`prepare`): load the data, enumerate the settings, derive batch sizes from the
+1. **plan** (``_plan.prepare``): load the data, enumerate the settings, derive batch sizes from the
    training rows and check everything (views, sizes, batch sizes, seeds) before any training.
-2. **teachers**: one supervised network per teacher variant, early-stopped on the validation rows;
+2. **teachers** (``_students.train_teachers``): one supervised network per teacher variant, early-stopped on the validation rows;
    its logits on the fit rows are what KD distils. (gaussian: the family's teacher t is known.)
-3. **students**, per student group (a student view and every teacher paired with it): one
+3. **students** (``_students.train_group``; ``_gaussian.train_gaussian_group``), per student group (a student view and every teacher paired with it): one
    vmapped, early-stopped program of seeds x {no KD, KD, control} x teachers x kd_weights. The
    *control* is the same KD run with a teacher that knows nothing: its fit-row logits permuted
    across rows with a fixed permutation per seed (``numpy.random.default_rng([seed, 7])``, the
@@ -16,8 +16,8 @@ Phases (``run_bench``):
 4. **pilot**, per student group: KD vs no KD on ``pilot_fraction`` (25 %) of the fit and validation
    rows x ``pilot_seeds`` (3) seeds (1000, 1001, ...) x the same early stopping, scored on the
    criterion rows (never the test rows); its wall time is the pilot's cost.
-5. **score** (separate, resumable, re-runnable on the cached inputs): ``cch_jax.predictors.predict``
-   on every setting's :class:`PredictorInputs`.
+5. **score** (``_score``; separate, resumable, re-runnable on the cached inputs):
+   ``cch_jax.predictors.predict`` on every setting's ``PredictorInputs``.
 6. **table**: ``settings.csv`` and ``report.md`` (``_table.py``).
 
 Every cached phase output carries the configuration's fingerprint: a folder holding a different
