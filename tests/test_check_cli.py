@@ -51,7 +51,7 @@ def test_check_end_to_end_json_and_plot(files, capsys, tmp_path):
     assert "good" in out and "CCH holds" in out and "CCH fails" in out
     assert "1200 of the 1500 rows" in out  # the subsample is said, not silent
     result = json.loads(out_json.read_text())
-    assert result["schema"] == "cch-check/1"
+    assert result["schema"] == "cch-check/2"
     assert result["ranking"] == ["good", "bad"]
     assert {t["name"]: t["verdict"] for t in result["teachers"]} == {
         "good": "holds",

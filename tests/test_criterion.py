@@ -134,13 +134,24 @@ def test_check_json_schema():
     hs, y, teachers = _scenario("classes", n=800, gaps=(0.6, -0.6))
     res = criterion.check(hs, y, teachers, key=jax.random.key(0), config=FAST)
     out = json.loads(json.dumps(res.to_dict()))
-    assert out["schema"] == "cch-check/1" == criterion.SCHEMA
+    assert out["schema"] == "cch-check/2" == criterion.SCHEMA
     for key in (
-        "units", "target", "num_classes", "n_rows", "n_rows_input", "subsampled", "student",
+        "units", "label_kind", "num_classes", "n_rows", "n_rows_input", "subsampled", "student",
         "estimators", "label_estimator", "interval", "teachers", "ranking", "rows", "notes",
-        "timings_s", "config",
+        "timings_s", "config", "predictors", "recommendations", "records",
     ):  # fmt: skip
         assert key in out, key
+    assert out["label_kind"] == "classes"
+    # one predictor row per teacher x predictor: the CCH calls come from the rows above
+    by_teacher = {t: [p for p in out["predictors"] if p["teacher"] == t] for t in teachers}
+    for t, preds in by_teacher.items():
+        names = [p["predictor"] for p in preds]
+        assert names[:2] == ["cch_ksg", "cch_ksg_sign"] and "theory_risk" in names
+        assert {p["call"] for p in preds} <= {"distill", "dont", "abstain"}
+        row = next(r for r in out["rows"] if r["teacher"] == t)
+        assert preds[1]["call"] == ("distill" if row["gap"] > 0 else "dont")
+        assert preds[1]["score"] == pytest.approx(row["gap"])
+    assert [r["teacher"] for r in out["recommendations"]] == list(teachers)
     assert out["units"] == "nats" and out["num_classes"] == 4 and out["subsampled"] is False
     assert out["interval"]["method"] == "subsampling" and out["interval"]["repeats"] == 4
     assert [t["name"] for t in out["teachers"]] == list(teachers)

@@ -72,6 +72,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--plot", default=None, metavar="FILE", help="write a forest plot of the gaps (PNG)"
     )
+    p.add_argument(
+        "--kd-weight",
+        type=float,
+        default=0.5,
+        help="the KD weight w you plan, (1-w) CE + w T^2 KL (default 0.5); read by the predictors",
+    )
+    p.add_argument(
+        "--temperature", type=float, default=3.0, help="the KD temperature T you plan (default 3)"
+    )
+    p.add_argument(
+        "--n-train",
+        type=int,
+        default=None,
+        help="training rows the KD student will see (default: the rows given)",
+    )
+    p.add_argument(
+        "--no-advice",
+        action="store_true",
+        help="skip the other predictors and their benchmark records (CCH verdicts only)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
@@ -131,6 +151,10 @@ def run(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         level=args.level,
         label_estimator=args.label_estimator,
+        advice=not args.no_advice,
+        kd_weight=args.kd_weight,
+        temperature=args.temperature,
+        n_train=args.n_train,
     )
     progress = False if args.quiet else _progress_printer(sys.stderr)
     with warnings.catch_warnings(record=True) as caught:

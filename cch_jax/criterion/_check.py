@@ -125,6 +125,12 @@ def check(
 
     names = tuple(prep.teachers)
     verdicts, ranking = _decide(estimates, names, estimators)
+    advice, records = None, None
+    if config.advice:
+        t0 = time.perf_counter()
+        advice, records = _advise(prep, estimates, estimators, num_classes, n, k_est, config)
+        timings["predictors"] = time.perf_counter() - t0
+        say(f"predictors and their benchmark records ({timings['predictors']:.1f} s)")
     timings["total"] = time.perf_counter() - t_start
     return CheckResult(
         label_kind=label_kind,
@@ -144,11 +150,44 @@ def check(
         dims=prep.dims,
         timings_s=timings,
         config=config.to_dict(),
+        advice=advice,
+        records=None if records is None else _records_info(records),
     )
 
 
 # --------------------------------------------------------------------------------------------------
 # The phases of check
+
+
+def _advise(prep, estimates, estimators, num_classes, n, key, config):
+    """Phase 5: the representation-only predictors with their benchmark records, per teacher."""
+    from cch_jax import bench
+    from cch_jax.criterion import _advice
+
+    records = bench.load_records()
+    advice = _advice.advise(
+        prep.student,
+        prep.labels,
+        prep.teachers,
+        estimates,
+        estimators=estimators,
+        num_classes=num_classes,
+        kd_weight=config.kd_weight,
+        temperature=config.temperature,
+        n_train=n if config.n_train is None else config.n_train,
+        key=jax.random.fold_in(key, 0x41445649),
+        records=records,
+    )
+    return advice, records
+
+
+def _records_info(records) -> dict:
+    """What the JSON says of the benchmark records it quotes (not the records themselves)."""
+    return {
+        "schema": records.get("schema"),
+        "settings": records.get("settings"),
+        "datasets": list(records.get("datasets", [])),
+    }
 
 
 def _label_kind(label_kind: str, target: str | None) -> str:

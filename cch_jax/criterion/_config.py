@@ -65,6 +65,13 @@ class CheckConfig:
       probe: :class:`cch_jax.mi.ProbeConfig` of the probe.
       mine: :class:`cch_jax.mi.MINEConfig` of MINE (1 000 steps of batch 256 by default).
       latent: :class:`cch_jax.mi.LatentMIConfig` of the latent estimator (30 epochs at most).
+      advice: also run the predictors of :mod:`cch_jax.predictors` that need only representations
+        and labels, quote each one's measured record from the KD-outcome benchmark and recommend
+        the call of the best-validated one (``CheckResult.advice``; ``criterion/_advice.py``).
+      kd_weight, temperature: the KD loss the user plans, (1 - w) CE + w T^2 KL (w in (0, 1],
+        T > 0); the theory and agreement predictors depend on them.
+      n_train: training rows the KD student will see (None: the rows given to ``check``); the
+        theory predictor depends on it.
     """
 
     pca_dim: int = 32
@@ -85,6 +92,10 @@ class CheckConfig:
     latent: LatentMIConfig = dataclasses.field(
         default_factory=lambda: LatentMIConfig(max_epochs=30, patience=5)
     )
+    advice: bool = True
+    kd_weight: float = 0.5
+    temperature: float = 3.0
+    n_train: int | None = None
 
     def __post_init__(self):
         _checks.check_positive_int("pca_dim", self.pca_dim)
@@ -105,6 +116,11 @@ class CheckConfig:
         )
         _checks.check_scalar_range("bias_allowance", self.bias_allowance, low=0.0, high=1.0)
         _checks.check_positive_int("max_rows", self.max_rows, minimum=8)
+        _checks.check_bool("advice", self.advice)
+        _checks.check_real("kd_weight", self.kd_weight, low=0.0, high=1.0, low_open=True)
+        _checks.check_real("temperature", self.temperature, low=0.0, low_open=True)
+        if self.n_train is not None:
+            _checks.check_positive_int("n_train", self.n_train)
         _checks.check_choice("label_estimator", self.label_estimator, LABEL_ESTIMATORS)
         for name in ("probe_pca_dim", "mine_pca_dim", "latent_pca_dim"):
             if getattr(self, name) is not None:

@@ -1,0 +1,126 @@
+"""``check``'s advice: the representation-only predictors, their benchmark records and the
+recommendation of the best-validated one."""
+
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from cch_jax import bench, criterion, predictors
+from cch_jax.criterion import CheckConfig, _advice
+
+FAST = CheckConfig(repeats=3)
+
+
+def _data(n=600, seed=0):
+    """A 3-class student whose representation is noisy, and a teacher that sees the labels well."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=n)
+    means = rng.normal(size=(3, 6)) * 2.0
+    student = means[y] * 0.35 + rng.normal(size=(n, 6))
+    teacher = means[y] + 0.5 * rng.normal(size=(n, 6))
+    return student.astype(np.float32), y.astype(np.int32), teacher.astype(np.float32)
+
+
+def _records(**accuracy):
+    """Hand-made records: predictor -> (right, significant) on Δ_KD."""
+    out = {"schema": bench.RECORDS_SCHEMA, "settings": 100, "datasets": ["a", "b"],
+           "base_rate": {}, "predictors": {}}  # fmt: skip
+    for name, (right, sig) in accuracy.items():
+        low, high = bench.wilson_interval(right, sig)
+        entry = dict(calls=sig, right=right, significant=sig, accuracy=right / sig,
+                     accuracy_low=low, accuracy_high=high, auroc=None, settings=100,
+                     datasets=2, scored="natural", threshold=None)  # fmt: skip
+        out["predictors"][name] = {"kd": entry, "transfer": dict(entry)}
+    return out
+
+
+def test_representation_predictors_exclude_pilot_and_cch():
+    names = _advice.representation_predictors(continuous=False)
+    assert "pilot" not in names and not any(n.startswith("cch_") for n in names)
+    assert {"theory_risk", "teacher_better", "agreement_top1", "logme_gap"} <= set(names)
+    cont = _advice.representation_predictors(continuous=True)
+    assert "agreement_top1" not in cont and "theory_risk" in cont
+    for n in names:
+        assert n in predictors.REGISTRY
+
+
+def test_describe_record():
+    rec = _records(never=(41, 52))["predictors"]["never"]
+    low, high = bench.wilson_interval(41, 52)
+    text = _advice.describe_record(rec)
+    assert text.startswith("right on 41 of 52 significant effects on Δ_KD (79 %")
+    assert f"95 % CI {100 * low:.0f}-{100 * high:.0f} %" in text
+    assert _advice.describe_record(None) == "no benchmark record"
+    assert "Δ_transfer" in _advice.describe_record(rec, "transfer")
+
+
+def test_recommendation_is_the_best_validated_predictors_call(monkeypatch):
+    s, y, t = _data()
+    # Wilson lower bounds: 30/30 -> 0.886, 90/100 -> 0.826, 9/10 -> 0.596: "always" is the best
+    # validated predictor, so its call is the recommendation.
+    records = _records(never=(90, 100), always=(30, 30), theory_risk=(9, 10))
+    monkeypatch.setattr(bench, "load_records", lambda path=None: records)
+    res = criterion.check(s, y, {"good": t}, key=jax.random.key(0), config=FAST)
+    a = res.advice["good"]
+    assert bench.best_predictor(records, "kd", among=list(a["predictions"])) == "always"
+    rec = a["recommendation"]
+    assert rec["by"] == "always" and rec["call"] == "distill"
+    assert "the predictor with the best validated record" in rec["text"]
+    assert a["predictions"]["never"]["record_text"].startswith("right on 90 of 100")
+    assert a["predictions"]["grace"]["record_text"] == "no benchmark record"
+    # the CCH rows' calls come from check's own estimates
+    row = res.rows()[0]
+    assert a["predictions"]["cch_ksg"]["call"] == _advice.VERDICT_CALLS[row["verdict"]]
+    assert a["predictions"]["cch_ksg"]["score"] == pytest.approx(row["gap"])
+    # teacher_better: the teacher's probe is far more accurate than the noisy student's
+    assert a["predictions"]["teacher_better"]["call"] == "distill"
+    out = json.loads(json.dumps(res.to_dict()))
+    assert out["records"] == {
+        "schema": bench.RECORDS_SCHEMA,
+        "settings": 100,
+        "datasets": ["a", "b"],
+    }
+    assert out["recommendations"] == [
+        {"teacher": "good", "call": "distill", "by": "always", "target": "kd", "text": rec["text"]}
+    ]
+    assert "recommendation: distill" in res.table()
+
+
+def test_no_record_no_recommendation_and_advice_off(monkeypatch):
+    s, y, t = _data(n=400)
+    monkeypatch.setattr(bench, "load_records", lambda path=None: None)
+    res = criterion.check(s, y, {"t": t}, key=jax.random.key(0), config=FAST)
+    assert res.advice["t"]["recommendation"] is None and res.records is None
+    assert "no benchmark records are shipped" in res.table()
+    off = criterion.check(
+        s, y, {"t": t}, key=jax.random.key(0), config=CheckConfig(repeats=3, advice=False)
+    )
+    assert off.advice is None and "predictors" not in off.timings_s
+    assert off.to_dict()["predictors"] is None
+    assert off.verdicts == res.verdicts  # the advice does not change the CCH verdict
+
+
+def test_advice_settings_are_validated():
+    with pytest.raises(ValueError, match="^kd_weight:"):
+        CheckConfig(kd_weight=0.0)
+    with pytest.raises(ValueError, match="^temperature:"):
+        CheckConfig(temperature=-1.0)
+    with pytest.raises(ValueError, match="^n_train:"):
+        CheckConfig(n_train=0)
+    with pytest.raises(ValueError, match="^advice:"):
+        CheckConfig(advice="yes")
+
+
+def test_theory_predictor_reads_n_train(monkeypatch):
+    """The theory predictor's call depends on how many rows the KD student will see."""
+    s, y, t = _data(n=600)
+    monkeypatch.setattr(bench, "load_records", lambda path=None: None)
+    scores = {}
+    for n_train in (20, 100_000):
+        cfg = CheckConfig(repeats=3, n_train=n_train)
+        res = criterion.check(s, y, {"t": t}, key=jax.random.key(0), config=cfg)
+        scores[n_train] = res.advice["t"]["predictions"]["theory_risk"]["score"]
+    # with much data the student needs no teacher: the relative risk reduction shrinks
+    assert scores[20] > scores[100_000]
