@@ -21,7 +21,7 @@ import importlib
 
 from cch_jax._version import __version__ as __version__
 
-_SUBPACKAGES = ("theory", "mi", "kd", "data", "experiments", "criterion")
+_SUBPACKAGES = ("theory", "mi", "kd", "data", "experiments", "criterion", "predictors", "bench")
 
 
 def __getattr__(name: str):

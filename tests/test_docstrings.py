@@ -20,6 +20,8 @@ MODULES = (
     "cch_jax.data",
     "cch_jax.experiments",
     "cch_jax.criterion",
+    "cch_jax.predictors",
+    "cch_jax.bench",
 )
 
 # Public functions whose docstrings still lack a section, in packages that other engineers were

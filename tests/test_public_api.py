@@ -18,6 +18,8 @@ PACKAGES = [
     "cch_jax.experiments",
     "cch_jax.data",
     "cch_jax.criterion",
+    "cch_jax.predictors",
+    "cch_jax.bench",
 ]
 
 

@@ -873,7 +873,9 @@ def write_leaderboard(
     Args:
       rows: the settings table (see :func:`leaderboard`).
       out_dir: folder to write into (created).
-      predictors, targets, fitted: as in :func:`leaderboard`.
+      predictors: as in :func:`leaderboard`.
+      targets: as in :func:`leaderboard`.
+      fitted: as in :func:`leaderboard`.
 
     Returns:
       ``{'leaderboard': leaderboard.csv, 'settings': settings.csv (the input table, every

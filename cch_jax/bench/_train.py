@@ -88,7 +88,11 @@ def run_spec(seed, kd_weight, temperature, teacher, data=None) -> RunSpec:
     """Builds a :class:`RunSpec` from equal-length sequences (``data`` defaults to zeros).
 
     Args:
-      seed, kd_weight, temperature, teacher, data: ``[P]`` sequences.
+      seed: ``[P]`` integer seeds.
+      kd_weight: ``[P]`` KD weights in [0, 1].
+      temperature: ``[P]`` temperatures T > 0.
+      teacher: ``[P]`` teacher indices.
+      data: ``[P]`` data-variant indices (None: zeros).
 
     Returns:
       :class:`RunSpec` of NumPy arrays.

@@ -153,8 +153,18 @@ class CCHTriple:
     The gap I(H_t; H_s) - I(H_s; Y) is positive when the CCH holds.
 
     Attributes:
-      name, target, dim_teacher, dim_student, shared_dims, rho, num_classes, separation, label_rho,
-      noise_scale, q_t, q_s: as built by :func:`cch_triple`.
+      name: the task's name.
+      target: ``"classes"`` or ``"continuous"``.
+      dim_teacher: columns of H_t.
+      dim_student: columns of H_s.
+      shared_dims: Gaussian directions shared by teacher and student.
+      rho: correlation of each shared direction.
+      num_classes: classes of the labels (``target="classes"``).
+      separation: distance between neighbouring class means along u (noise sds).
+      label_rho: correlation of u and the continuous label (``target="continuous"``).
+      noise_scale: sd of the uninformative coordinates before the rotation.
+      q_t: ``[dim_teacher, dim_teacher]`` random rotation of the teacher.
+      q_s: ``[dim_student, dim_student]`` random rotation of the student.
     """
 
     name: str

@@ -34,7 +34,16 @@ def teacher_better_core(inputs: PredictorInputs, key: jax.Array):
 
 
 def prediction_kl(teacher_logits, student_logits, temperature) -> jax.Array:
-    """Per-row KL(softmax(z_t / T) || softmax(z_s / T)), nats, summed over classes ([m, k] -> [m])."""
+    """Per-row KL(softmax(z_t / T) || softmax(z_s / T)) in nats, summed over classes.
+
+    Args:
+      teacher_logits: ``[m, k]`` teacher logits z_t.
+      student_logits: ``[m, k]`` student logits z_s.
+      temperature: T > 0.
+
+    Returns:
+      ``[m]`` KL divergences, nats.
+    """
     log_t = jax.nn.log_softmax(jnp.asarray(teacher_logits) / temperature, axis=-1)
     log_s = jax.nn.log_softmax(jnp.asarray(student_logits) / temperature, axis=-1)
     return jnp.sum(jnp.exp(log_t) * (log_t - log_s), axis=-1)

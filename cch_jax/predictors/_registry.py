@@ -53,7 +53,11 @@ def make_predictor(
     ``time.perf_counter`` and adds ``external_cost_s`` (the pilot's training time).
 
     Args:
-      name, description, needs, threshold, default_threshold: as in :class:`Predictor`.
+      name: as in :class:`Predictor`.
+      description: as in :class:`Predictor`.
+      needs: as in :class:`Predictor`.
+      threshold: as in :class:`Predictor`.
+      default_threshold: as in :class:`Predictor`.
       core: the predictor's computation on filled inputs.
 
     Returns:
@@ -240,7 +244,15 @@ _names = names  # `predict` takes an argument called `names`
 
 def predictor_key(key: jax.Array, name: str) -> jax.Array:
     """The key :func:`predict` gives predictor ``name``: fold_in(key, crc32(name)), so it does
-    not depend on which other predictors run."""
+    not depend on which other predictors run.
+
+    Args:
+      key: the ``jax.random.key`` given to :func:`predict`.
+      name: a registry name.
+
+    Returns:
+      The predictor's own key.
+    """
     return jax.random.fold_in(key, zlib.crc32(name.encode()) & 0x7FFFFFFF)
 
 
