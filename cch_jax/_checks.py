@@ -133,10 +133,9 @@ def check_real(
     if not math.isfinite(v):
         raise ValueError(f"{name}: must be finite, got {v}")
     _check_representable(name, v)
-    if low is not None and (v <= low if low_open else v < low):
-        raise ValueError(f"{name}: must be {'>' if low_open else '>='} {low:g}, got {v:g}")
-    if high is not None and (v >= high if high_open else v > high):
-        raise ValueError(f"{name}: must be {'<' if high_open else '<='} {high:g}, got {v:g}")
+    check_scalar_range(
+        name, v, low=low, high=high, low_inclusive=not low_open, high_inclusive=not high_open
+    )
     return v
 
 
