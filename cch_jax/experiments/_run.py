@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from cch_jax._cache import PhaseCache
 from cch_jax.criterion import ROW_FIELDS
 from cch_jax.experiments import _pipeline
 from cch_jax.experiments._pipeline import ExperimentConfig, degrade_view, is_image, standardize
@@ -49,12 +50,11 @@ class ExperimentResult(NamedTuple):
     info: dict
 
 
-class _Cache:
+class _Cache(PhaseCache):
     """Phase outputs as .npz/.json files in ``out/cache``, valid for one configuration."""
 
     def __init__(self, out_dir, fingerprint: str):
-        self.hits: list[str] = []
-        self.dir = None if out_dir is None else Path(out_dir) / "cache"
+        super().__init__(None if out_dir is None else Path(out_dir) / "cache")
         if self.dir is None:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -65,20 +65,6 @@ class _Cache:
                 "use a fresh folder (or delete its cache/)"
             )
         stamp.write_text(fingerprint + "\n")
-
-    def get(self, name: str, make):
-        if self.dir is None:
-            return make()
-        path = self.dir / f"{name}.npz"
-        if path.exists():
-            self.hits.append(name)
-            with np.load(path, allow_pickle=False) as f:
-                return {k: f[k] for k in f.files}
-        value = make()
-        tmp = self.dir / f"{name}.tmp.npz"
-        np.savez(tmp, **value)
-        tmp.replace(path)
-        return value
 
     def get_json(self, name: str, make):
         if self.dir is None:
