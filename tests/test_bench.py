@@ -293,7 +293,13 @@ def test_scoring_phase_with_fake_predictors(breast_cancer_run, monkeypatch):
 
     natural = types.SimpleNamespace(threshold="natural")
     fake = types.SimpleNamespace(
-        REGISTRY={"teacher_gap": natural, "broken": natural},
+        REGISTRY={
+            "teacher_gap": natural,
+            "broken": natural,
+            "needs_more": types.SimpleNamespace(
+                threshold="natural", needs=("pilot_delta",), available=lambda inputs: False
+            ),
+        },
         predict=predict,
         PredictorInputs=lambda **kw: types.SimpleNamespace(**kw),
     )
@@ -307,6 +313,9 @@ def test_scoring_phase_with_fake_predictors(breast_cancer_run, monkeypatch):
         (row["teacher_accuracy"] - row["student_accuracy"]) / 100
     )
     assert row["call:broken"] == "abstain" and "broken" in res.info["score_note"]
+    # a predictor the setting cannot serve abstains without being run (and is not an error)
+    assert row["call:needs_more"] == "abstain" and "needs_more" not in res.info["score_note"]
+    assert not any("needs_more" in names for names in seen)
     header = (out / "breast_cancer" / "settings.csv").read_text().splitlines()[0].split(",")
     assert {"call:teacher_gap", "score:teacher_gap", "cost:teacher_gap"} <= set(header)
     # resumable: cached scores are kept, only the failed predictor is tried again

@@ -89,33 +89,74 @@ def _prediction_json(pred) -> dict:
 
 
 def score_setting(predictors, inputs, names, key, errors: list[str]) -> dict:
-    """``predictors.predict`` on one setting: all ``names`` in one call, or one by one when that
-    call fails; a predictor that raises is recorded as 'abstain' with its error (and retried by
-    the next scoring). Warnings raised by the predictors are not repeated per setting."""
+    """``predictors.predict`` on one setting.
+
+    A predictor whose requirements the setting cannot meet (``REGISTRY[name].available(inputs)``
+    is False, e.g. class labels on the regression dataset) is recorded as 'abstain' with
+    ``details['unavailable']`` and not run. The others run in one call; when that call raises,
+    one by one. A predictor that raises (or that ``predict(..., on_error='abstain')`` reports as
+    failed) is recorded as 'abstain' with its error, flagged ``error`` so that the next scoring
+    tries it again. Warnings raised by the predictors are not repeated per setting.
+
+    Args:
+      predictors: the ``cch_jax.predictors`` module (or a stand-in with ``REGISTRY`` and
+        ``predict``).
+      inputs: the setting's ``PredictorInputs``.
+      names: predictor names to score.
+      key: ``jax.random.key`` (``predict`` derives each predictor's own key from it).
+      errors: a list the error texts are appended to.
+
+    Returns:
+      ``{name: {'call', 'score', 'cost_s', 'details'(, 'error')}}`` (JSON-ready).
+    """
+    import inspect
     import warnings
+
+    out, run = {}, []
+    for name in names:
+        entry = predictors.REGISTRY.get(name)
+        available = getattr(entry, "available", None)
+        if available is not None and not available(inputs):
+            needs = ", ".join(getattr(entry, "needs", ()))
+            out[name] = {
+                "call": "abstain",
+                "score": None,
+                "cost_s": 0.0,
+                "details": {"unavailable": f"needs {needs}"},
+            }
+        else:
+            run.append(name)
+    kwargs = {}
+    if "on_error" in inspect.signature(predictors.predict).parameters:
+        kwargs["on_error"] = "abstain"
 
     def one(todo):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return predictors.predict(inputs, names=todo, key=key)
+            return predictors.predict(inputs, names=todo, key=key, **kwargs)
+
+    def failed(name: str, text: str, cost: float) -> dict:
+        errors.append(f"{name}: {text}")
+        return {
+            "call": "abstain",
+            "score": None,
+            "cost_s": cost,
+            "details": {"error": text},
+            "error": True,
+        }
 
     try:
-        return {n: _prediction_json(p) for n, p in one(tuple(names)).items()}
+        got = {n: _prediction_json(p) for n, p in one(tuple(run)).items()} if run else {}
     except Exception:  # noqa: BLE001 -- find which predictor fails, keep the others
-        pass
-    out = {}
-    for name in names:
-        t0 = time.perf_counter()
-        try:
-            out.update({n: _prediction_json(p) for n, p in one((name,)).items()})
-        except Exception as err:  # noqa: BLE001 -- a predictor's bug must not stop the benchmark
-            text = f"{name}: {type(err).__name__}: {err}"
-            errors.append(text)
-            out[name] = {
-                "call": "abstain",
-                "score": None,
-                "cost_s": time.perf_counter() - t0,
-                "details": {"error": text},
-                "error": True,
-            }
-    return out
+        got = {}
+        for name in run:
+            t0 = time.perf_counter()
+            try:
+                got.update({n: _prediction_json(p) for n, p in one((name,)).items()})
+            except Exception as err:  # noqa: BLE001 -- a predictor's bug must not stop the run
+                got[name] = failed(name, f"{type(err).__name__}: {err}", time.perf_counter() - t0)
+    for name, pred in got.items():
+        if "error" in pred["details"] and not pred.get("error"):
+            pred = failed(name, str(pred["details"]["error"]), pred["cost_s"])
+        out[name] = pred
+    return {n: out[n] for n in names if n in out}
