@@ -117,7 +117,10 @@ def run(args: argparse.Namespace) -> int:
         progress=progress,
     )
     command = "cch " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else ""
-    (result.folder / "command.txt").write_text(command + "\n")
+    path = result.folder / "command.txt"  # every command that wrote this folder, in order
+    done = path.read_text().splitlines() if path.exists() else []
+    if command not in done:
+        path.write_text("\n".join([*done, command]) + "\n")
     rows = result.rows
     sig = sum(r["outcome_kd"] != "none" for r in rows)
     print(
