@@ -13,7 +13,7 @@ before they trace.
 Scalars: :func:`check_choice`, :func:`check_int`, :func:`check_real`, :func:`check_bool`.
 Sequences: :func:`check_int_tuple`, :func:`check_real_tuple`. Arrays: :func:`as_float_array`,
 :func:`check_finite`, :func:`check_same_rows`, :func:`check_spd`. Objects:
-:func:`check_instance`, :func:`check_key`.
+:func:`check_instance`, :func:`with_overrides`, :func:`check_key`.
 
 Also re-exported here, for the modules that import them from ``_checks``: the warning categories
 (:mod:`cch_jax._warnings`) and :func:`check_output_dir` (:func:`cch_jax._files.output_dir`).
@@ -21,6 +21,7 @@ Also re-exported here, for the modules that import them from ``_checks``: the wa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -236,6 +237,28 @@ def check_instance(name: str, value, cls: type | tuple[type, ...]):
         names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
         raise ValueError(f"{name}: expected a {names}, got {type(value).__name__}")
     return value
+
+
+def with_overrides(config, cls: type, overrides: dict):
+    """``config`` (a frozen dataclass ``cls``) with the fields named in ``overrides`` replaced.
+
+    Args:
+      config: the configuration, an instance of ``cls``.
+      cls: its dataclass type (names the error for an unknown field).
+      overrides: field name -> new value; empty returns ``config`` itself.
+
+    Returns:
+      ``dataclasses.replace(config, **overrides)``: a new ``cls``, validated again at construction.
+
+    Raises:
+      ValueError: naming the first (alphabetically) of ``overrides`` that is not a field of ``cls``.
+    """
+    if not overrides:
+        return config
+    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not a field of {cls.__name__}")
+    return dataclasses.replace(config, **overrides)
 
 
 def check_positive_int(name: str, value, *, minimum: int = 1) -> int:

@@ -174,11 +174,7 @@ def latent_mi(
     config = LatentMIConfig() if config is None else config
     _checks.check_instance("config", config, LatentMIConfig)
     raise_on_divergence = _checks.check_bool("raise_on_divergence", raise_on_divergence)
-    if overrides:
-        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(LatentMIConfig)})
-        if unknown:
-            raise ValueError(f"{unknown[0]}: not a field of LatentMIConfig")
-        config = dataclasses.replace(config, **overrides)
+    config = _checks.with_overrides(config, LatentMIConfig, overrides)
     _checks.check_choice("units", units, _UNITS)
     x, y = _training.as_pair(x, y)
     n = int(x.shape[0])

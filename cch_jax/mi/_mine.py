@@ -196,11 +196,7 @@ def mine(
     config = MINEConfig() if config is None else config
     _checks.check_instance("config", config, MINEConfig)
     raise_on_divergence = _checks.check_bool("raise_on_divergence", raise_on_divergence)
-    if overrides:
-        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(MINEConfig)})
-        if unknown:
-            raise ValueError(f"{unknown[0]}: not a field of MINEConfig")
-        config = dataclasses.replace(config, **overrides)
+    config = _checks.with_overrides(config, MINEConfig, overrides)
     x, y = _training.as_pair(x, y)
     n = int(x.shape[0])
     n_test, n_train = _split_sizes(n, config.heldout_fraction)
