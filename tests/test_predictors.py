@@ -43,6 +43,21 @@ def _family_inputs(gap, n_train, *, mu=0.5, m=2000, d=10, seed=0):
     return inputs, (r0 - float(theory.risk(mom, mu, f))) / r0
 
 
+def _triple_inputs(gap, *, seed, n):
+    """PredictorInputs from n rows of ``tasks.cch_triple(gap)`` (8-d H_t and H_s, 4 classes)."""
+    task = tasks.cch_triple(gap, dim_teacher=8, dim_student=8)
+    ht, hs, y = task.sample(key=jax.random.key(seed), n=n)
+    return PredictorInputs(
+        teacher_reps=ht,
+        student_reps=hs,
+        labels=np.asarray(y),
+        num_classes=4,
+        kd_weight=0.5,
+        temperature=2.0,
+        n_train=500,
+    )
+
+
 def _class_inputs(m=200, d=6, k=3, seed=0, **extra):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, k, m)
@@ -121,17 +136,7 @@ def test_cch_ksg_on_the_gaussian_family(gap):
 
 @pytest.mark.parametrize("gap, call", [(0.4, "distill"), (-0.4, "dont")])
 def test_cch_ksg_on_cch_triples(gap, call):
-    task = tasks.cch_triple(gap, dim_teacher=8, dim_student=8)
-    ht, hs, y = task.sample(key=jax.random.key(1), n=1000)
-    inputs = PredictorInputs(
-        teacher_reps=ht,
-        student_reps=hs,
-        labels=np.asarray(y),
-        num_classes=4,
-        kd_weight=0.5,
-        temperature=2.0,
-        n_train=500,
-    )
+    inputs = _triple_inputs(gap, seed=1, n=1000)
     out = predictors.predict(inputs, ["cch_ksg", "cch_ksg_sign"], key=jax.random.key(0))
     for name in ("cch_ksg", "cch_ksg_sign"):
         assert out[name].call == call
@@ -515,17 +520,7 @@ def test_public_names_are_documented():
 @pytest.mark.parametrize("estimator", ["latent", "mine"])
 @pytest.mark.parametrize("gap, call", [(0.6, "distill"), (-0.6, "dont")])
 def test_cch_latent_and_mine_on_cch_triples(estimator, gap, call):
-    task = tasks.cch_triple(gap, dim_teacher=8, dim_student=8)
-    ht, hs, y = task.sample(key=jax.random.key(2), n=2000)
-    inputs = PredictorInputs(
-        teacher_reps=ht,
-        student_reps=hs,
-        labels=np.asarray(y),
-        num_classes=4,
-        kd_weight=0.5,
-        temperature=2.0,
-        n_train=500,
-    )
+    inputs = _triple_inputs(gap, seed=2, n=2000)
     pred = predictors.get(f"cch_{estimator}_sign").fn(inputs, jax.random.key(0))
     assert pred.call == call
     assert pred.score == pytest.approx(gap, abs=0.35)
