@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import jax
-import numpy as np
 
 from cch_jax import _checks
+from cch_jax._cache import PhaseCache
 from cch_jax.bench import _gaussian, _plan, _score, _students
 from cch_jax.bench._plan import Group
 from cch_jax.bench._settings import BenchConfig
@@ -49,13 +49,11 @@ PHASES = ("all", "train", "score")
 # Cache
 
 
-class _Cache:
+class _Cache(PhaseCache):
     """Phase outputs as ``.npz``/``.json`` files in ``out/<dataset>/cache``, for one configuration."""
 
     def __init__(self, folder: Path, fingerprint: str):
-        self.dir = folder
-        self.hits: list[str] = []
-        self.made: list[str] = []
+        super().__init__(folder)
         folder.mkdir(parents=True, exist_ok=True)
         stamp = folder / "fingerprint.json"
         if stamp.exists():
@@ -73,19 +71,6 @@ class _Cache:
 
     def has(self, name: str) -> bool:
         return (self.dir / f"{name}.npz").exists()
-
-    def get(self, name: str, make: Callable[[], dict]) -> dict:
-        path = self.dir / f"{name}.npz"
-        if path.exists():
-            self.hits.append(name)
-            with np.load(path, allow_pickle=False) as f:
-                return {k: f[k] for k in f.files}
-        value = make()
-        tmp = self.dir / f"{name}.tmp.npz"
-        np.savez(tmp, **value)
-        tmp.replace(path)
-        self.made.append(name)
-        return value
 
     def read_json(self, name: str) -> dict:
         path = self.dir / f"{name}.json"
