@@ -23,6 +23,7 @@ from cch_jax.bench._students import (
     _stop,
     _trainer,
     control_permutation,
+    run_columns,
     train_config,
 )
 
@@ -120,16 +121,7 @@ def train_gaussian_group(plan: Plan, group: Group, *, pilot: bool = False, progr
                 for si, s in enumerate(seeds):
                     slot = si * A + j + (S * A if kind == CONTROL else 0)
                     rows.append((kind, j, float(w), s, si, slot))
-    cols = list(zip(*rows, strict=True))
-    runs = {
-        "kind": np.asarray(cols[0], np.int64),
-        "teacher": np.asarray(cols[1], np.int64),
-        "kd_weight": np.asarray(cols[2], np.float32),
-        "seed": np.asarray(cols[3], np.int64),
-        "seed_index": np.asarray(cols[4], np.int64),
-        "teacher_slot": np.asarray(cols[5], np.int64),
-        "temperature": np.full(len(rows), cfg_b.temperature, np.float32),
-    }
+    runs = run_columns(rows, cfg_b.temperature)
     data = _train.TrainData(np.stack(xs), np.stack(ys), teacher_out, np.stack(xv), np.stack(yv))
     cfg = train_config(plan, (_settings.GAUSSIAN_DIM,), 1, batch)
     trainer = _trainer(cfg, int(n_fit))

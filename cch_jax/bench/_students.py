@@ -213,6 +213,12 @@ def _group_runs(num_teachers: int, kd_weights, seeds, temperature: float, *, con
                 for si, s in enumerate(seeds):
                     t = j if kind == KD else num_teachers + j * s_n + si
                     rows.append((kind, j, float(w), s, si, t))
+    return run_columns(rows, temperature)
+
+
+def run_columns(rows, temperature: float) -> dict[str, np.ndarray]:
+    """The run columns of a group from its rows (kind, teacher, kd_weight, seed, seed index,
+    teacher slot), one row per run; every run at ``temperature``. Each column is [runs]."""
     cols = list(zip(*rows, strict=True))
     return {
         "kind": np.asarray(cols[0], np.int64),
