@@ -169,13 +169,18 @@ def _columns(rows: list[dict]) -> list[str]:
 
 def write_csv(path: Path, rows: list[dict]) -> None:
     """Writes ``rows`` as CSV (union of their columns, the settings columns first)."""
+    _write_rows(path, rows, _fmt)
+
+
+def _write_rows(path: Path, rows: list[dict], cell) -> None:
+    """``rows`` as CSV at ``path`` (written beside it, then renamed), each value through ``cell``."""
     cols = _columns(rows)
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
         for r in rows:
-            w.writerow({k: _fmt(r.get(k, "")) for k in cols})
+            w.writerow({k: cell(r.get(k, "")) for k in cols})
     tmp.replace(path)
 
 
@@ -203,14 +208,7 @@ def write_combined(root: Path) -> Path:
             rows.extend(read_csv(p))
     out = Path(root) / "settings.csv"
     if rows:
-        cols = _columns(rows)
-        tmp = out.with_suffix(".tmp")
-        with tmp.open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: r.get(k, "") for k in cols})
-        tmp.replace(out)
+        _write_rows(out, rows, lambda v: v)  # the cells are read back as they were written
     return out
 
 
