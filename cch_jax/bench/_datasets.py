@@ -102,6 +102,17 @@ def _standardize(x: np.ndarray, fit: np.ndarray) -> np.ndarray:
     return ((x - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
 
 
+def _sklearn_datasets(dataset: str):
+    """``sklearn.datasets``, or a ValueError saying that ``dataset`` needs scikit-learn."""
+    try:
+        from sklearn import datasets
+    except ImportError as err:
+        raise ValueError(
+            f"dataset: {dataset} needs scikit-learn: pip install 'cch-jax[bench]'"
+        ) from err
+    return datasets
+
+
 def load_digits_quadrants() -> tuple[dict[str, np.ndarray], np.ndarray]:
     """scikit-learn's 1797 8x8 digits with each 4x4 quadrant as a view.
 
@@ -109,13 +120,7 @@ def load_digits_quadrants() -> tuple[dict[str, np.ndarray], np.ndarray]:
       ``(views, y)``: ``{'tl', 'tr', 'bl', 'br'}`` -> ``[1797, 16]`` float32 pixel values 0..16
       (top-left, top-right, bottom-left, bottom-right), and ``[1797]`` int32 labels.
     """
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as err:
-        raise ValueError(
-            "dataset: digits_quadrants needs scikit-learn: pip install 'cch-jax[bench]'"
-        ) from err
-    bunch = load_digits()
+    bunch = _sklearn_datasets("digits_quadrants").load_digits()
     img = np.asarray(bunch.images, np.float32)
     views = {
         "tl": img[:, :4, :4].reshape(-1, 16),
@@ -133,13 +138,7 @@ def load_breast_cancer() -> tuple[dict[str, np.ndarray], np.ndarray]:
       ``(views, y)``: ``{'mean': columns 0-9, 'se': 10-19, 'worst': 20-29}`` -> ``[569, 10]``
       float32, and ``[569]`` int32 labels (0 malignant, 1 benign).
     """
-    try:
-        from sklearn.datasets import load_breast_cancer as _load
-    except ImportError as err:
-        raise ValueError(
-            "dataset: breast_cancer needs scikit-learn: pip install 'cch-jax[bench]'"
-        ) from err
-    bunch = _load()
+    bunch = _sklearn_datasets("breast_cancer").load_breast_cancer()
     x = np.asarray(bunch.data, np.float32)
     views = {"mean": x[:, 0:10], "se": x[:, 10:20], "worst": x[:, 20:30]}
     return views, np.asarray(bunch.target, np.int32)
