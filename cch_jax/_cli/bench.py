@@ -13,22 +13,13 @@ HELP = (
     "the predictors; 'cch bench leaderboard' ranks them."
 )
 
-_DATASETS = (
-    "gaussian",
-    "breast_cancer",
-    "digits_quadrants",
-    "nutrimouse",
-    "mfeat",
-    "mnistm_to_mnist",
-    "mnist_to_mnistm",
-    "fashion_mnist",
-)
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from cch_jax._bench_names import DATASET_NAMES  # standard library only: no JAX yet
+
     p.add_argument(
         "dataset",
-        help=f"one of {', '.join(_DATASETS)}, or 'leaderboard' (score every predictor on the "
+        help=f"one of {', '.join(DATASET_NAMES)}, or 'leaderboard' (score every predictor on the "
         "settings tables under --out)",
     )
     p.add_argument(

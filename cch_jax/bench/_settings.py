@@ -30,18 +30,9 @@ import math
 from typing import NamedTuple
 
 from cch_jax import _checks
+from cch_jax._bench_names import DATASET_NAMES as DATASET_NAMES
 from cch_jax.bench import _stats
 
-DATASET_NAMES = (
-    "gaussian",
-    "breast_cancer",
-    "digits_quadrants",
-    "nutrimouse",
-    "mfeat",
-    "mnistm_to_mnist",
-    "mnist_to_mnistm",
-    "fashion_mnist",
-)
 SIZES = ("cpu", "full")
 IMAGE_DATASETS = ("mnistm_to_mnist", "mnist_to_mnistm", "fashion_mnist")
 
