@@ -349,3 +349,30 @@ def test_best_predictor():
     assert lb.best_predictor(None) is None
     with pytest.raises(ValueError, match="^target"):
         lb.best_predictor(records, "accuracy")
+
+
+def test_real_pool_leaves_the_known_answer_family_out(tmp_path):
+    """records.json (what cch check quotes) is made from the real datasets alone."""
+    rows = _table()
+    for r in rows:  # call dataset B the known-answer family
+        if r["dataset"] == "B":
+            r["dataset"] = "gaussian"
+    real = lb.real_pool(rows, fitted=())
+    only_a = lb.leaderboard([r for r in rows if r["dataset"] == "A"], fitted=())
+    assert _row(real, "good") == _row(only_a, "good")
+    assert lb.real_pool([r for r in rows if r["dataset"] == "A"], fitted=()) == []
+    paths = lb.write_leaderboard(rows, tmp_path, fitted=())
+    with open(paths["leaderboard"]) as f:
+        table = list(csv.DictReader(f))
+    pooled = [r for r in table if r["dataset"] == lb.REAL_POOL and r["predictor"] == "good"]
+    assert [int(r["right"]) for r in pooled] == [
+        _row(only_a, "good", t)["right"] for t in lb.TARGETS
+    ]
+    records = json.loads(paths["records"].read_text())
+    assert records["datasets"] == ["A"] and records["pool"].startswith("real datasets")
+    good = records["predictors"]["good"]["kd"]
+    assert (good["right"], good["significant"]) == (
+        _row(only_a, "good")["right"],
+        _row(only_a, "good")["significant"],
+    )
+    assert "real datasets only" in paths["markdown"].read_text()
