@@ -2,7 +2,7 @@
 
 Shared by the experiment runner (:mod:`cch_jax.experiments._run`) and the benchmark runner
 (:mod:`cch_jax.bench._run`); each of them adds its own fingerprint check (which configurations a
-folder may hold) and its own JSON files.
+folder may hold; :func:`hash_arrays` feeds it the data) and its own JSON files.
 """
 
 from __future__ import annotations
@@ -52,3 +52,16 @@ class PhaseCache:
         tmp.replace(path)
         self.made.append(name)
         return value
+
+
+def hash_arrays(h, arrays) -> None:
+    """Feeds named arrays to the hash ``h`` (a ``hashlib`` object), in name order: each name, then
+    the array's bytes in C order. Part of a cache folder's fingerprint.
+
+    Args:
+      h: the hash object, updated in place.
+      arrays: a mapping name (str) -> array (any shape and dtype).
+    """
+    for k in sorted(arrays):
+        h.update(k.encode())
+        h.update(np.ascontiguousarray(arrays[k]).tobytes())

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from cch_jax._cache import PhaseCache
+from cch_jax._cache import PhaseCache, hash_arrays
 from cch_jax.criterion import ROW_FIELDS
 from cch_jax.experiments import _pipeline
 from cch_jax.experiments._pipeline import ExperimentConfig, degrade_view, is_image, standardize
@@ -85,9 +85,7 @@ def _fingerprint(mv, pairs, config: ExperimentConfig) -> str:
     h = hashlib.sha256()
     # (the trailing None keeps the fingerprints of earlier runs valid)
     h.update(json.dumps([config.to_dict(), [list(p) for p in pairs], mv.name, None]).encode())
-    for k in sorted(mv.views):
-        h.update(k.encode())
-        h.update(np.ascontiguousarray(mv.views[k]).tobytes())
+    hash_arrays(h, mv.views)
     h.update(np.asarray(mv.labels).tobytes())
     h.update(np.asarray(mv.train).tobytes())
     return h.hexdigest()
