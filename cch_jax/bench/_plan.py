@@ -12,6 +12,7 @@ import jax
 import numpy as np
 
 from cch_jax import _checks
+from cch_jax._cache import hash_arrays
 from cch_jax.bench import _datasets, _settings, _train
 from cch_jax.bench._settings import BenchConfig, Setting
 
@@ -171,12 +172,8 @@ def fingerprint(plan: Plan) -> str:
     h.update(json.dumps([plan.config.to_dict(), [s.setting for s in plan.settings], 1]).encode())
     src = plan.source
     if src is not None:
-        for k in sorted(src.teachers):
-            h.update(k.encode())
-            h.update(np.ascontiguousarray(src.teachers[k]).tobytes())
-        for k in sorted(src.students):
-            h.update(k.encode())
-            h.update(np.ascontiguousarray(src.students[k]).tobytes())
+        hash_arrays(h, src.teachers)
+        hash_arrays(h, src.students)
         h.update(np.asarray(src.y).tobytes())
         h.update(np.asarray(src.part).tobytes())
     return h.hexdigest()
