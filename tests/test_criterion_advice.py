@@ -33,6 +33,7 @@ def _records(**accuracy):
                      accuracy_low=low, accuracy_high=high, auroc=None, settings=100,
                      datasets=2, scored="natural", threshold=None)  # fmt: skip
         out["predictors"][name] = {"kd": entry, "transfer": dict(entry)}
+    out["base_rate"]["kd"] = dict(right=60, significant=100, majority="loss")
     return out
 
 
@@ -68,6 +69,7 @@ def test_recommendation_is_the_best_validated_predictors_call(monkeypatch):
     rec = a["recommendation"]
     assert rec["by"] == "always" and rec["call"] == "distill"
     assert "the predictor with the best validated record" in rec["text"]
+    assert rec["text"].endswith("the base rate (never distill) is right on 60 of 100")
     assert a["predictions"]["never"]["record_text"].startswith("right on 90 of 100")
     assert a["predictions"]["grace"]["record_text"] == "no benchmark record"
     # the CCH rows' calls come from check's own estimates

@@ -82,6 +82,19 @@ def describe_record(record: Mapping | None, target: str = RECOMMEND_TARGET) -> s
     )
 
 
+def _base_rate_text(records) -> str:
+    """ "; the base rate ... " for the recommendation: how often the majority outcome is right."""
+    base = (records or {}).get("base_rate", {}).get(RECOMMEND_TARGET)
+    if not base or not base.get("significant"):
+        return ""
+    majority = {"loss": "never distill", "gain": "always distill"}.get(base.get("majority"), "")
+    who = f" ({majority})" if majority else ""
+    return (
+        f"; for comparison, the base rate{who} is right on {int(base['right'])} of "
+        f"{int(base['significant'])}"
+    )
+
+
 def advise(
     student: np.ndarray,
     labels: np.ndarray,
@@ -158,7 +171,7 @@ def advise(
                 "record": row["record"],
                 "text": (
                     f"{row['call']} — the call of {best}, the predictor with the best validated "
-                    f"record in the benchmark ({row['record_text']})"
+                    f"record in the benchmark ({row['record_text']})" + _base_rate_text(records)
                 ),
             }
         out[teacher] = {
