@@ -130,6 +130,11 @@ def check(
         t0 = time.perf_counter()
         advice, records = _advise(prep, estimates, estimators, num_classes, n, k_est, config)
         timings["predictors"] = time.perf_counter() - t0
+        if n > config.advice_rows:
+            notes.append(
+                f"predictors: on a uniform subsample of {config.advice_rows} of the {n} rows "
+                f"(advice_rows={config.advice_rows})"
+            )
         say(f"predictors and their benchmark records ({timings['predictors']:.1f} s)")
     timings["total"] = time.perf_counter() - t_start
     return CheckResult(
@@ -177,6 +182,7 @@ def _advise(prep, estimates, estimators, num_classes, n, key, config):
         n_train=n if config.n_train is None else config.n_train,
         key=jax.random.fold_in(key, 0x41445649),
         records=records,
+        max_rows=config.advice_rows,
     )
     return advice, records
 

@@ -72,6 +72,9 @@ class CheckConfig:
         T > 0); the theory and agreement predictors depend on them.
       n_train: training rows the KD student will see (None: the rows given to ``check``); the
         theory predictor depends on it.
+      advice_rows: the predictors see at most this many rows (a uniform subsample): the
+        benchmark measured them on at most 1 000 held-out rows per setting, and their cost grows
+        with the rows.
     """
 
     pca_dim: int = 32
@@ -96,6 +99,7 @@ class CheckConfig:
     kd_weight: float = 0.5
     temperature: float = 3.0
     n_train: int | None = None
+    advice_rows: int = 2000
 
     def __post_init__(self):
         _checks.check_positive_int("pca_dim", self.pca_dim)
@@ -121,6 +125,7 @@ class CheckConfig:
         _checks.check_real("temperature", self.temperature, low=0.0, low_open=True)
         if self.n_train is not None:
             _checks.check_positive_int("n_train", self.n_train)
+        _checks.check_positive_int("advice_rows", self.advice_rows, minimum=20)
         _checks.check_choice("label_estimator", self.label_estimator, LABEL_ESTIMATORS)
         for name in ("probe_pca_dim", "mine_pca_dim", "latent_pca_dim"):
             if getattr(self, name) is not None:
