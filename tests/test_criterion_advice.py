@@ -126,3 +126,16 @@ def test_theory_predictor_reads_n_train(monkeypatch):
         scores[n_train] = res.advice["t"]["predictions"]["theory_risk"]["score"]
     # with much data the student needs no teacher: the relative risk reduction shrinks
     assert scores[20] > scores[100_000]
+
+
+def test_fitted_predictors_call_with_the_benchmarks_threshold(monkeypatch):
+    """agreement_top1's call uses the threshold the benchmark fitted, not its built-in default."""
+    s, y, t = _data(n=400)
+    calls = {}
+    for threshold in (-1.0, 2.0):  # every agreement is above -1 and below 2
+        records = _records(agreement_top1=(10, 20))
+        records["predictors"]["agreement_top1"]["kd"]["threshold"] = threshold
+        monkeypatch.setattr(bench, "load_records", lambda path=None, r=records: r)
+        res = criterion.check(s, y, {"t": t}, key=jax.random.key(0), config=FAST)
+        calls[threshold] = res.advice["t"]["predictions"]["agreement_top1"]["call"]
+    assert calls == {-1.0: "distill", 2.0: "dont"}

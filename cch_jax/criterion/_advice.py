@@ -83,6 +83,19 @@ def describe_record(record: Mapping | None, target: str = RECOMMEND_TARGET) -> s
     )
 
 
+def _fitted_call(name: str, prediction, record) -> str:
+    """A "fitted" predictor calls with the threshold the benchmark fitted on all its datasets
+    (the record's ``threshold`` for Δ_KD), not with its built-in default; others as they said."""
+    from cch_jax import predictors
+
+    threshold = None if not record else record.get(RECOMMEND_TARGET, {}).get("threshold")
+    if predictors.REGISTRY[name].threshold != "fitted" or threshold is None:
+        return prediction.call
+    if prediction.call == "abstain" or not np.isfinite(prediction.score):
+        return "abstain"
+    return "distill" if prediction.score > float(threshold) else "dont"
+
+
 def _base_rate_text(records) -> str:
     """ "; the base rate ... " for the recommendation: how often the majority outcome is right."""
     base = (records or {}).get("base_rate", {}).get(RECOMMEND_TARGET)
@@ -173,7 +186,8 @@ def advise(
             ):
                 table[name] = {"call": call, "score": gap, "cost_s": None}
         for name, p in preds.items():
-            table[name] = {"call": p.call, "score": float(p.score), "cost_s": float(p.cost_s)}
+            call = _fitted_call(name, p, _record(records, name))
+            table[name] = {"call": call, "score": float(p.score), "cost_s": float(p.cost_s)}
         for name, row in table.items():
             row["record"] = _record(records, name)
             row["record_text"] = describe_record(row["record"])
