@@ -141,3 +141,23 @@ def test_mine_teacher_term_and_probe_label_term_on_known_gaps():
     assert rows[0.4]["mi_student_label"] == rows[-0.4]["mi_student_label"]
     assert 0.5 < rows[0.4]["gap"] - rows[-0.4]["gap"] < 1.0
     assert rows[0.4]["gap"] > 0 > rows[-0.4]["gap"]
+
+
+def test_trained_estimators_run_on_small_data_with_the_defaults():
+    """400 rows: each subsample has 200 rows, MINE trains on 100 and the autoencoders on fewer,
+    below the default batches (256, 128); the criterion caps the batch at the training split
+    (it used to raise 'batch_size: must be <= the training split')."""
+    triple = mi.tasks.cch_triple(0.4, key=jax.random.key(1))
+    h_t, hs, y = (np.asarray(a) for a in triple.sample(key=jax.random.key(2), n=400))
+    cfg = criterion.CheckConfig(
+        repeats=2,
+        advice=False,
+        mine=mi.MINEConfig(steps=100),
+        latent=mi.LatentMIConfig(max_epochs=2, patience=1),
+    )
+    assert cfg.mine.training_rows(200) == 100 < cfg.mine.batch_size
+    res = criterion.check(
+        hs, y, {"t": h_t}, key=jax.random.key(0), estimators=("mine", "latent"), config=cfg
+    )
+    assert all(np.isfinite(r["mi_teacher_student"]) for r in res.rows())
+    assert [r["estimator"] for r in res.rows()] == ["mine", "latent"]

@@ -22,6 +22,8 @@ centre +- t_{R-1, (1 + level) / 2} se.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -185,6 +187,11 @@ def _trained(name: str, x, y, idx, key, config, **options) -> np.ndarray:
     """[R] estimates of a registered trained estimator on the subsamples idx [R, m], vmapped."""
     est = mi.get_estimator(name)
     cfg = estimator_config(name, config)
+    if cfg is not None and hasattr(cfg, "training_rows"):
+        # small data with the defaults: a minibatch no larger than the estimator's training split
+        rows = cfg.training_rows(idx.shape[1])
+        if 2 <= rows < cfg.batch_size:
+            cfg = dataclasses.replace(cfg, batch_size=rows)
     keys = jax.random.split(key, idx.shape[0])
 
     def one(x, y, i, kk):

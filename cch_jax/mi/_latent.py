@@ -78,6 +78,18 @@ class LatentMIConfig:
     k: int = 3
     clip: float = 10.0
 
+    def training_rows(self, n: int) -> int:
+        """Rows the autoencoders train on when :func:`latent_mi` is given ``n`` rows (the others
+        are for validation and KSG); ``batch_size`` must not exceed it.
+
+        Args:
+          n: rows given to :func:`latent_mi`.
+
+        Returns:
+          The size of the network training split.
+        """
+        return _split_sizes(int(n), self)[1]
+
     def __post_init__(self):
         _checks.check_positive_int("latent_dim", self.latent_dim)
         hidden = _checks.check_int_tuple("hidden", self.hidden, minimum=1)

@@ -83,6 +83,18 @@ class MINEConfig:
     eval_shifts: int = 4
     preprocess: str = "rank"
 
+    def training_rows(self, n: int) -> int:
+        """Rows the critic trains on when :func:`mine` is given ``n`` rows (the rest are held
+        out); ``batch_size`` must not exceed it.
+
+        Args:
+          n: rows given to :func:`mine`.
+
+        Returns:
+          The size of the training split.
+        """
+        return _split_sizes(int(n), self.heldout_fraction)[1]
+
     def __post_init__(self):
         _checks.check_choice("bound", self.bound, _BOUNDS)
         _checks.check_choice("preprocess", self.preprocess, _PREPROCESS)
