@@ -91,8 +91,11 @@ def test_every_layer_reads_the_registry():
     assert experiments.ExperimentConfig(estimators=["ksg"]).estimators == ("ksg",)
     with pytest.raises(ValueError, match="^estimators: unknown estimator 'ross'"):
         criterion.check(
-            np.zeros((10, 2)), np.zeros(10, np.int32), {"t": np.zeros((10, 2))},
-            key=jax.random.key(0), estimators=("ross",),
+            np.zeros((10, 2)),
+            np.zeros(10, np.int32),
+            {"t": np.zeros((10, 2))},
+            key=jax.random.key(0),
+            estimators=("ross",),
         )
     with pytest.raises(ValueError, match="^label_estimator: expected one of"):
         criterion.CheckConfig(label_estimator="nope")
