@@ -4,15 +4,22 @@
 Subcommand modules import only the standard library at module level, so that ``cch --help`` is
 instant and ``cch figure1`` pays only for what it uses.
 
-The command makes one process-wide choice before any JAX computation: XLA:CPU's faster
-convolutions for the CNN (:func:`cch_jax.kd.use_fast_cpu_convolutions`). A flag for
-``xla_cpu_experimental_ynn_fusion_type`` already in ``XLA_FLAGS`` wins (e.g.
-``XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=individual_dot`` opts out).
+The command makes two process-wide choices before any JAX computation:
+
+- XLA:CPU's faster convolutions for the CNN (:func:`cch_jax.kd.use_fast_cpu_convolutions`). A flag
+  for ``xla_cpu_experimental_ynn_fusion_type`` already in ``XLA_FLAGS`` wins (e.g.
+  ``XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=individual_dot`` opts out).
+- JAX's persistent compilation cache in a per-user folder (:mod:`cch_jax._compile_cache`), so that
+  a second call loads its compiled programs instead of compiling them again; every subcommand takes
+  ``--no-compile-cache`` (or set ``CCH_JAX_NO_COMPILE_CACHE=1``) to opt out. A subcommand calls
+  ``args.compile_cache()`` for ``{"dir", "compiles", "cache_hits", "cache_misses", "compile_s"}``
+  so far, to report them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 import warnings
@@ -37,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"cch_jax._cli.{module_name}")
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
+        p.add_argument(
+            "--no-compile-cache",
+            action="store_true",
+            help="do not read or write the persistent compilation cache (also: "
+            "CCH_JAX_NO_COMPILE_CACHE=1; folder: $CCH_JAX_COMPILE_CACHE or ~/.cache/cch_jax/jax)",
+        )
         p.set_defaults(_run=module.run)
     return parser
 
@@ -51,6 +64,21 @@ def _use_fast_cpu_convolutions() -> bool:
         return use_fast_cpu_convolutions()
 
 
+def _compile_cache_for(args: argparse.Namespace):
+    """(context manager counting compilations while the subcommand runs, a function returning
+    ``{"dir", "compiles", "cache_hits", "cache_misses", "compile_s"}``).
+
+    Turns the persistent cache on unless ``--no-compile-cache`` or ``CCH_JAX_NO_COMPILE_CACHE``
+    says not to (then ``{"dir": None}``, and JAX is not imported here)."""
+    from cch_jax import _compile_cache
+
+    if args.no_compile_cache or _compile_cache.disabled_by_env():
+        return contextlib.nullcontext(), lambda: {"dir": None}
+    folder = _compile_cache.enable()
+    counter = _compile_cache.CompileCounter()
+    return counter, lambda: {"dir": None if folder is None else str(folder), **counter.as_dict()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -58,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     _use_fast_cpu_convolutions()  # before the subcommand imports JAX and starts its backends
+    counter, args.compile_cache = _compile_cache_for(args)
     try:
-        return int(args._run(args) or 0)
+        with counter:
+            return int(args._run(args) or 0)
     except ValueError as err:  # bad input: one clear line, no traceback
         print(f"cch {args.command}: error: {err}", file=sys.stderr)
         return 2

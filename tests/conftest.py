@@ -1,14 +1,33 @@
-"""Strict JAX settings for the whole suite, and opt-in markers.
+"""Strict JAX settings for the whole suite, a persistent compilation cache, and opt-in markers.
 
 Several CPU devices are forced so that sharded code paths run on a laptop; rank promotion raises so
 that a silent broadcast of mismatched shapes is a test failure.
+
+Compilation is most of the suite's time, so the session keeps JAX's persistent compilation cache
+in ``.jax_cache/`` at the repository's root (git ignores it; delete it at will). The ``cch``
+commands the tests run, in this process or in a subprocess, use the same folder
+(``CCH_JAX_COMPILE_CACHE``). ``CCH_JAX_TEST_COMPILE_CACHE=0`` runs the suite with the cache off
+(``CCH_JAX_NO_COMPILE_CACHE=1`` for the commands too); the tests pass either way.
 """
+
+import os
+from pathlib import Path
 
 import jax
 import pytest
 
+from cch_jax import _compile_cache
+
 jax.config.update("jax_num_cpu_devices", 4)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+if os.environ.get("CCH_JAX_TEST_COMPILE_CACHE", "1").strip().lower() in ("0", "false", "no"):
+    os.environ[_compile_cache.ENV_OFF] = "1"
+else:
+    os.environ.setdefault(
+        _compile_cache.ENV_DIR, str(Path(__file__).resolve().parents[1] / ".jax_cache")
+    )
+    _compile_cache.enable()
 
 _OPT_IN = {
     "slow": "--run-slow",

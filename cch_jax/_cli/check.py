@@ -21,9 +21,9 @@ def _progress_printer(stream, width: int = 24):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from cch_jax import mi
+    from cch_jax._estimator_names import LABELS as labels  # standard library only: no JAX yet
+    from cch_jax._estimator_names import PAIR as pair
 
-    pair, labels = mi.estimator_names("pair"), mi.estimator_names("labels")
     p.add_argument(
         "--student", required=True, help="student representations H_s [n, d_s]: .npy or .npz:key"
     )
@@ -67,7 +67,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeats", type=int, default=8, help="subsamples per interval (default 8)")
     p.add_argument("--level", type=float, default=0.9, help="interval level (default 0.9)")
     p.add_argument(
-        "--json", default=None, metavar="FILE", help="write the result (schema cch-check/1)"
+        "--json",
+        default=None,
+        metavar="FILE",
+        help="write the result as JSON (schema cch-check/2, docs/json-schema.md)",
     )
     p.add_argument(
         "--plot", default=None, metavar="FILE", help="write a forest plot of the gaps (PNG)"
@@ -180,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
     if json_path is not None:
         out = result.to_dict()
         out["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+        out["compile_cache"] = args.compile_cache()
         out["files"] = files
         json_path.write_text(json.dumps(out, indent=2) + "\n")
         print(f"cch check: wrote {json_path}", file=sys.stderr)

@@ -23,6 +23,7 @@ centre +- t_{R-1, (1 + level) / 2} se.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -185,7 +186,7 @@ def estimator_config(name: str, config):
 
 def _trained(name: str, x, y, idx, key, config, **options) -> np.ndarray:
     """[R] estimates of a registered trained estimator on the subsamples idx [R, m], vmapped."""
-    est = mi.get_estimator(name)
+    mi.get_estimator(name)  # an unknown name fails here, outside the compiled program
     cfg = estimator_config(name, config)
     if cfg is not None and hasattr(cfg, "training_rows"):
         # small data with the defaults: a minibatch no larger than the estimator's training split
@@ -193,11 +194,16 @@ def _trained(name: str, x, y, idx, key, config, **options) -> np.ndarray:
         if 2 <= rows < cfg.batch_size:
             cfg = dataclasses.replace(cfg, batch_size=rows)
     keys = jax.random.split(key, idx.shape[0])
-
-    def one(x, y, i, kk):
-        return est(x[i], y[i], key=kk, config=cfg, **options).estimate
-
-    return np.asarray(_vmapped(one)(jnp.asarray(x), jnp.asarray(y), idx, keys))
+    values = _trained_program(
+        jnp.asarray(x),
+        jnp.asarray(y),
+        jnp.asarray(idx),
+        keys,
+        name=name,
+        config=cfg,
+        options=tuple(sorted(options.items())),
+    )
+    return np.asarray(values)
 
 
 def teacher_student(
@@ -218,9 +224,22 @@ def teacher_student(
     return _trained(name, pca(teacher, q), pca(student, q), idx[:, :m], key, config)
 
 
-def _vmapped(fn):
-    """jit(vmap(fn)) over the last two arguments (indices, keys); data stay arguments (no folding)."""
-    return jax.jit(jax.vmap(fn, in_axes=(None, None, 0, 0)))
+@functools.partial(jax.jit, static_argnames=("name", "config", "options"))
+def _trained_program(x, y, idx, keys, *, name: str, config, options: tuple):
+    """[R] estimates of the trained estimator ``name`` on the subsamples idx [R, m] of x [n, dx]
+    and y [n, ...], one vmapped program.
+
+    Module-level and jitted once: the program is compiled once per (estimator, config, options,
+    shapes) and reused by every later call (a closure jitted per call would recompile each time).
+    ``config`` (a frozen, hashable dataclass) and ``options`` (sorted (name, value) pairs) are
+    static; the data stay arguments (no constant folding).
+    """
+    est = mi.get_estimator(name)
+
+    def one(i, kk):
+        return est(x[i], y[i], key=kk, config=config, **dict(options)).estimate
+
+    return jax.vmap(one)(idx, keys)
 
 
 def student_label(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import types
 
 from cch_jax import _checks
+from cch_jax import _estimator_names as _names
 from cch_jax.mi._interface import KINDS, Estimator, MIEstimate
 
 
@@ -106,6 +107,12 @@ def _build() -> dict[str, Estimator]:
 
 
 ESTIMATORS: types.MappingProxyType = types.MappingProxyType(_build())
+# the parsers' copy of the names (no JAX import for `cch --help`) must say the same
+if (
+    tuple(e.name for e in ESTIMATORS.values() if e.kind == "pair") != _names.PAIR
+    or tuple(e.name for e in ESTIMATORS.values() if e.kind == "labels") != _names.LABELS
+):
+    raise ImportError("cch_jax/_estimator_names.py disagrees with the estimator registry")
 
 
 def estimator_names(kind: str | None = None) -> tuple[str, ...]:
