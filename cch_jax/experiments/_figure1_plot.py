@@ -136,6 +136,7 @@ def plot_figure1(result: Figure1Result, config: Figure1Config, stem: Path) -> li
 
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    fig.savefig(paths[0], dpi=130)
-    fig.savefig(paths[1])
+    # no creation date (nor software version) in the files: a rerun rewrites them byte for byte
+    fig.savefig(paths[0], dpi=130, metadata={"Software": None})
+    fig.savefig(paths[1], metadata={"CreationDate": None, "Producer": None, "Creator": None})
     return paths
