@@ -209,3 +209,91 @@ def test_spearman_against_scipy():
     assert math.isnan(stats.spearman([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))  # constant
     with pytest.raises(ValueError, match="^y: expected 3 values"):
         stats.spearman([1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+# ------------------------------------------------------------------------------------------------
+# The paired McNemar test and the cluster bootstrap
+
+
+def test_mcnemar_exact_hand_values_and_scipy():
+    assert stats.mcnemar_exact(0, 0) == 1.0  # no discordant pair: no evidence
+    assert stats.mcnemar_exact(5, 0) == 2 / 2**5  # one tail of 1/32, doubled
+    assert stats.mcnemar_exact(0, 5) == stats.mcnemar_exact(5, 0)  # two-sided: symmetric
+    assert stats.mcnemar_exact(3, 3) == 1.0
+    # the audit's pilot against never: 21 distill calls on gains, 10 on losses
+    assert stats.mcnemar_exact(21, 10) == pytest.approx(0.0708, abs=5e-5)
+    for b, c in [(1, 0), (2, 1), (7, 2), (12, 6), (21, 10), (40, 25), (0, 13), (60, 6), (150, 90)]:
+        ref = scipy.stats.binomtest(b, b + c, 0.5, alternative="two-sided").pvalue
+        assert stats.mcnemar_exact(b, c) == pytest.approx(ref, rel=1e-12, abs=1e-300)
+    with pytest.raises(ValueError, match="^b"):
+        stats.mcnemar_exact(-1, 2)
+    with pytest.raises(ValueError, match="^c"):
+        stats.mcnemar_exact(1, 2.5)
+
+
+def _loop_bootstrap(clusters, num, den, draws, level, seed):
+    """The cluster bootstrap written as a plain loop over the same draws (no bincount, no matmul)."""
+    names = list(dict.fromkeys(clusters))
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(names), size=(draws, len(names)))
+    ratios = []
+    for row in picks:
+        top = bottom = 0.0
+        for j in row:
+            members = [i for i, c in enumerate(clusters) if c == names[j]]
+            top += sum(num[i] for i in members)
+            bottom += sum(den[i] for i in members)
+        if bottom > 0:
+            ratios.append(top / bottom)
+    q = (1 - level) / 2
+    return tuple(np.quantile(ratios, [q, 1 - q]))
+
+
+def test_cluster_bootstrap_matches_a_plain_loop():
+    rng = np.random.default_rng(3)
+    clusters = [("d", int(g)) for g in rng.integers(0, 5, size=30)]
+    num = rng.integers(0, 2, size=30).astype(float)
+    den = rng.integers(1, 3, size=30).astype(float)
+    got = stats.cluster_bootstrap(clusters, num, den, draws=300, level=0.9, seed=7)
+    assert got == pytest.approx(_loop_bootstrap(clusters, num, den, 300, 0.9, 7), abs=1e-12)
+    # denominator None: the mean of the numerator
+    ones = stats.cluster_bootstrap(clusters, num, draws=300, seed=7)
+    assert ones == pytest.approx(_loop_bootstrap(clusters, num, [1.0] * 30, 300, 0.95, 7))
+
+
+def test_cluster_bootstrap_known_answers():
+    # every dataset identical (3 of 4 right): every resample gives 3/4, the interval collapses
+    clusters = ["a"] * 4 + ["b"] * 4 + ["c"] * 4
+    right = [1, 1, 1, 0] * 3
+    assert stats.cluster_bootstrap(clusters, right) == pytest.approx((0.75, 0.75), abs=1e-15)
+    # one cluster: every resample is the data itself (degenerate), whatever the spread inside
+    low, high = stats.cluster_bootstrap(["only"] * 6, [1, 0, 0, 1, 1, 1])
+    assert low == high == pytest.approx(4 / 6)
+    # two equal clusters, one all right and one all wrong: resamples give 1, 1/2 or 0 with
+    # probabilities 1/4, 1/2, 1/4, so the 95 % interval is [0, 1]; settings resampled alone
+    # would give a much narrower interval around 1/2
+    two = ["a"] * 5 + ["b"] * 5
+    assert stats.cluster_bootstrap(two, [1] * 5 + [0] * 5) == (0.0, 1.0)
+    # a difference of two paired indicators: the ratio is the difference of the two accuracies
+    low, high = stats.cluster_bootstrap(["x", "x", "y", "y"], [1, 0, 1, 0])
+    assert (low, high) == (0.5, 0.5)
+    # the seed fixes the result; no observations: undefined
+    args = (["a", "b", "b", "c"], [1.0, 0.0, 1.0, 0.0])
+    assert stats.cluster_bootstrap(*args, seed=1) == stats.cluster_bootstrap(*args, seed=1)
+    assert all(math.isnan(v) for v in stats.cluster_bootstrap([], []))
+    # resamples with a zero denominator are left out
+    low, high = stats.cluster_bootstrap(["a", "b"], [1.0, 0.0], [1.0, 0.0])
+    assert low == high == 1.0
+
+
+def test_cluster_bootstrap_rejects_bad_input():
+    with pytest.raises(ValueError, match="^clusters: expected 2 labels"):
+        stats.cluster_bootstrap(["a"], [1.0, 0.0])
+    with pytest.raises(ValueError, match="^denominator: expected 2 values"):
+        stats.cluster_bootstrap(["a", "b"], [1.0, 0.0], [1.0])
+    with pytest.raises(ValueError, match="^denominator: expected numbers >= 0"):
+        stats.cluster_bootstrap(["a", "b"], [1.0, 0.0], [1.0, -1.0])
+    with pytest.raises(ValueError, match="^numerator"):
+        stats.cluster_bootstrap(["a"], [np.nan])
+    with pytest.raises(ValueError, match="^draws"):
+        stats.cluster_bootstrap(["a"], [1.0], draws=0)

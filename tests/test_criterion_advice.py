@@ -23,15 +23,21 @@ def _data(n=600, seed=0):
     return student.astype(np.float32), y.astype(np.int32), teacher.astype(np.float32)
 
 
-def _records(**accuracy):
-    """Hand-made records: predictor -> (right, significant) on Δ_KD."""
+def _records(validated=(), **accuracy):
+    """Hand-made records: predictor -> (right, significant) on Δ_KD; the names in ``validated``
+    passed the benchmark's paired test against never distilling (McNemar p 0.01, the dataset
+    bootstrap's lower bound of the gain accuracy - 0.6), the others did not (p 0.3)."""
     out = {"schema": bench.RECORDS_SCHEMA, "settings": 100, "datasets": ["a", "b"],
            "base_rate": {}, "predictors": {}}  # fmt: skip
     for name, (right, sig) in accuracy.items():
         low, high = bench.wilson_interval(right, sig)
+        ok = name in validated
         entry = dict(calls=sig, right=right, significant=sig, accuracy=right / sig,
                      accuracy_low=low, accuracy_high=high, auroc=None, settings=100,
-                     datasets=2, scored="natural", threshold=None)  # fmt: skip
+                     datasets=2, scored="natural", threshold=None, significant_all=sig,
+                     right_abstain_never=right, accuracy_abstain_never=right / sig,
+                     mcnemar_p=0.01 if ok else 0.3,
+                     diff_never_low=right / sig - 0.6 if ok else -0.1, validated=ok)  # fmt: skip
         out["predictors"][name] = {"kd": entry, "transfer": dict(entry)}
     out["base_rate"]["kd"] = dict(right=60, significant=100, majority="loss")
     return out
@@ -53,15 +59,21 @@ def test_describe_record():
     text = _advice.describe_record(rec)
     assert text.startswith("right on 41 of 52 significant effects on Δ_KD (79 %")
     assert f"95 % CI {100 * low:.0f}-{100 * high:.0f} %" in text
+    assert text.endswith("; against never distilling: McNemar p = 0.3, not validated")
+    valid = _records(validated=("never",), never=(41, 52))["predictors"]["never"]
+    assert _advice.describe_record(valid).endswith("McNemar p = 0.01, validated")
     assert _advice.describe_record(None) == "no benchmark record"
     assert "Δ_transfer" in _advice.describe_record(rec, "transfer")
 
 
 def test_recommendation_is_the_best_validated_predictors_call(monkeypatch):
     s, y, t = _data()
-    # Wilson lower bounds: 30/30 -> 0.886, 90/100 -> 0.826, 9/10 -> 0.596: "always" is the best
-    # validated predictor, so its call is the recommendation.
-    records = _records(never=(90, 100), always=(30, 30), theory_risk=(9, 10))
+    # Validated: always (bound of the gain over never 1.0 - 0.6 = 0.4) and theory_risk (0.3);
+    # never has the most right calls but is not validated. "always" is the best validated
+    # predictor, so its call is the recommendation.
+    records = _records(
+        validated=("always", "theory_risk"), never=(90, 100), always=(30, 30), theory_risk=(9, 10)
+    )
     monkeypatch.setattr(bench, "load_records", lambda path=None: records)
     res = criterion.check(s, y, {"good": t}, key=jax.random.key(0), config=FAST)
     a = res.advice["good"]
@@ -88,6 +100,22 @@ def test_recommendation_is_the_best_validated_predictors_call(monkeypatch):
         {"teacher": "good", "call": "distill", "by": "always", "target": "kd", "text": rec["text"]}
     ]
     assert "recommendation: distill" in res.table()
+
+
+def test_no_validated_predictor_no_recommendation(monkeypatch):
+    """Records where no predictor beat never distilling on the paired test: no recommendation,
+    whatever the accuracies and their Wilson bounds."""
+    s, y, t = _data(n=400)
+    records = _records(never=(90, 100), always=(30, 30), theory_risk=(9, 10))
+    monkeypatch.setattr(bench, "load_records", lambda path=None: records)
+    res = criterion.check(s, y, {"t": t}, key=jax.random.key(0), config=FAST)
+    a = res.advice["t"]
+    assert a["recommendation"] is None
+    assert a["predictions"]["always"]["record_text"].endswith("not validated")
+    assert "recommendation: none (no predictor has a validated record)" in res.table()
+    assert res.to_dict()["recommendations"] == [
+        {"teacher": "t", "call": None, "by": None, "target": None, "text": None}
+    ]
 
 
 def test_no_record_no_recommendation_and_advice_off(monkeypatch):

@@ -6,6 +6,7 @@ import math
 import sys
 import types
 
+import numpy as np
 import pytest
 import scipy.stats
 
@@ -158,9 +159,170 @@ def test_base_rate(board):
     assert (tr["majority"], tr["right"], tr["significant"], tr["accuracy"]) == ("loss", 3, 5, 0.6)
     a = _row(board, lb.BASE_RATE, "transfer", "A")  # gains r1 r4, losses r3 r5
     assert (a["majority"], a["right"], a["significant"]) == ("tie", 2, 4)
-    # rows: (1 pooled + 2 datasets) x 2 targets x (4 predictors + base rate)
-    assert len(board) == 3 * 2 * 5
+    # rows: (1 pooled + 2 datasets) x 2 targets x (4 predictors + base rate + oracle)
+    assert len(board) == 3 * 2 * 6
     assert list(board[0]) == list(lb.LEADERBOARD_COLUMNS)
+
+
+# ------------------------------------------------------------------------------------------------
+# Paired with never distilling, clustered intervals, decision value, validation
+
+
+def test_paired_columns_by_hand(board):
+    good = _row(board, "good")
+    # significant kd settings (all 8 available): r1 g, r2 l, r4 g, r5 l, r6 g, r8 l. With the
+    # abstention on r6 counted as dont: right r1 r2 r4 r8 = 4 of 6; never: the losses r2 r5 r8.
+    assert (good["significant_all"], good["right_abstain_never"]) == (6, 4)
+    assert good["accuracy_abstain_never"] == pytest.approx(4 / 6)
+    assert good["never_right"] == 3 and good["diff_never"] == pytest.approx(1 / 6)
+    # discordant: distill on gains r1 r4 (good right, never wrong), on the loss r5 (the reverse)
+    assert (good["wins_vs_never"], good["losses_vs_never"]) == (2, 1)
+    assert good["mcnemar_p"] == pytest.approx(scipy.stats.binomtest(2, 3).pvalue)
+    # dataset bootstrap of right - never: A gives 1 over 4 settings, B 0 over 2; a resample
+    # AA gives 2/8, AB 1/6, BB 0 (probability 1/4 each for AA and BB): the interval is [0, 1/4]
+    assert (good["diff_never_low"], good["diff_never_high"]) == (0.0, 0.25)
+    assert (good["significant_datasets"], good["significant_groups"]) == (2, 3)
+    assert good["group_low"] <= good["accuracy_abstain_never"] <= good["group_high"]
+    # value: distill on r1 (2.0), r3 (0.5), r4 (3.0), r5 (-2.0) over all 8 settings
+    assert good["value"] == pytest.approx(3.5 / 8) and good["validated"] is False
+    tr = _row(board, "good", "transfer")  # distill on r1 1.5, r3 -0.8, r4 2.0, r5 -1.0
+    assert tr["value"] == pytest.approx(1.7 / 8)
+    assert (tr["wins_vs_never"], tr["losses_vs_never"], tr["right_abstain_never"]) == (2, 2, 3)
+    # references: never 0, always the mean delta, the oracle distills on the gains only
+    assert _row(board, "never")["value"] == 0.0 and _row(board, "never")["mcnemar_p"] == 1.0
+    assert _row(board, "always")["value"] == pytest.approx(sum(r[4] for r in _ROWS) / 8)
+    oracle = _row(board, lb.ORACLE)
+    assert oracle["value"] == pytest.approx((2.0 + 3.0 + 1.0) / 8)
+    assert (oracle["right"], oracle["significant"], oracle["scored"]) == (6, 6, "reference")
+    assert oracle["validated"] is None and _row(board, lb.BASE_RATE)["validated"] is None
+    # per dataset the dataset bootstrap has one cluster: it collapses to the point
+    a = _row(board, "good", dataset="A")  # A: right r1 r2 r4 of 4, never r2 r5
+    assert a["diff_never_low"] == a["diff_never_high"] == pytest.approx(1 / 4)
+    # the cls_only predictor is compared with never on its own settings (A) only
+    cls = _row(board, "cls_only")
+    # value over its 5 settings, all distill: (2 - 1 + 0.5 + 3 - 2) / 5
+    assert (cls["significant_all"], cls["never_right"], cls["value"]) == (4, 2, 0.5)
+
+
+def test_decision_value_by_hand():
+    calls = ["distill", "dont", "abstain", "distill", "distill"]
+    assert lb.decision_value(calls, [1.0, 5.0, -7.0, -0.5, 2.5]) == pytest.approx(3.0 / 5)
+    assert lb.decision_value(calls, [1.0, 5.0, -7.0, np.nan, 2.5]) == pytest.approx(3.5 / 4)
+    assert math.isnan(lb.decision_value(["distill"], [np.nan]))
+    with pytest.raises(ValueError, match="^delta"):
+        lb.decision_value(calls, [1.0])
+
+
+def _random_table(seed=0, datasets=4, per=12):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(datasets):
+        for j in range(per):
+            out = rng.choice(["gain", "loss", "none"], p=[0.4, 0.4, 0.2])
+            rows.append(
+                {
+                    "dataset": f"D{d}",
+                    "setting": f"D{d}-{j}",
+                    "student": f"s{j % 3}",
+                    "teacher": f"t{j}",
+                    "delta_kd": float(rng.normal()),
+                    "outcome_kd": str(out),
+                    "call:p": str(rng.choice(["distill", "dont", "abstain"])),
+                    "score:p": float(rng.normal()),
+                    "call:never": "dont",
+                    "score:never": 0.0,
+                }
+            )
+    return rows
+
+
+def test_mcnemar_against_an_independent_contingency_table():
+    for seed in range(5):
+        rows = _random_table(seed)
+        board = lb.leaderboard(rows, targets=("kd",), fitted=())
+        # the 2 x 2 table of (p right, never right) on the significant settings, with the
+        # abstentions of p counted as dont, built from the rows directly
+        cells = {(True, True): 0, (True, False): 0, (False, True): 0, (False, False): 0}
+        for r in rows:
+            if r["outcome_kd"] == "none":
+                continue
+            says_distill = r["call:p"] == "distill"
+            p_right = says_distill == (r["outcome_kd"] == "gain")
+            never_right = r["outcome_kd"] == "loss"
+            cells[p_right, never_right] += 1
+        b, c = cells[True, False], cells[False, True]
+        row = _row(board, "p")
+        assert (row["wins_vs_never"], row["losses_vs_never"]) == (b, c)
+        assert row["right_abstain_never"] == cells[True, True] + b
+        assert row["mcnemar_p"] == pytest.approx(scipy.stats.binomtest(b, b + c).pvalue)
+
+
+def _validation_table():
+    """Four datasets of 6 significant settings (3 gains, 3 losses) and four predictors.
+
+    - picky: 'dont' on the losses and abstains on the gains: right on all 12 calls it makes
+      (Wilson lower bound 0.76) but, abstentions counted as 'dont', it is never distill itself.
+    - gainer: distills on every gain, 'dont' on the losses: right everywhere.
+    - loser: distills on the losses only: worse than never everywhere.
+    - one_lucky: like gainer on dataset D0 only, 'dont' elsewhere.
+    """
+    rows = []
+    for d in range(4):
+        for j in range(6):
+            gain = j < 3
+            rows.append(
+                {
+                    "dataset": f"D{d}",
+                    "setting": f"D{d}-{j}",
+                    "student": f"s{j % 2}",
+                    "teacher": f"t{j}",
+                    "delta_kd": 1.0 if gain else -1.0,
+                    "outcome_kd": "gain" if gain else "loss",
+                    "call:picky": "abstain" if gain else "dont",
+                    "call:gainer": "distill" if gain else "dont",
+                    "call:loser": "dont" if gain else "distill",
+                    "call:one_lucky": "distill" if gain and d == 0 else "dont",
+                    "call:never": "dont",
+                }
+            )
+    return rows
+
+
+def test_validation_rule():
+    board = lb.leaderboard(_validation_table(), targets=("kd",), fitted=())
+    picky = _row(board, "picky")
+    # a high Wilson bound on its calls, but no discordant setting with never: not validated
+    assert (picky["right"], picky["significant"]) == (12, 12) and picky["accuracy_low"] > 0.75
+    assert picky["mcnemar_p"] == 1.0 and picky["validated"] is False
+    gainer = _row(board, "gainer")  # 12 wins, 0 losses: p = 2 / 2^12; every dataset gains 1/2
+    assert gainer["mcnemar_p"] == pytest.approx(2 / 2**12)
+    assert gainer["diff_never_low"] == gainer["diff_never_high"] == pytest.approx(0.5)
+    assert gainer["validated"] is True
+    assert gainer["value"] == pytest.approx(0.5)  # 12 gains of +1 over 24 settings
+    loser = _row(board, "loser")  # significant the wrong way
+    assert loser["mcnemar_p"] < 0.05 and loser["diff_never_high"] < 0
+    assert loser["validated"] is False and loser["value"] == pytest.approx(-0.5)
+    # 3 wins on one dataset: p = 0.25 and the dataset interval reaches 0
+    lucky = _row(board, "one_lucky")
+    assert lucky["mcnemar_p"] == pytest.approx(0.25) and lucky["diff_never_low"] == 0.0
+    assert lucky["validated"] is False
+    assert lb.is_validated(0.01, 0.02) and not lb.is_validated(0.06, 0.3)
+    assert not lb.is_validated(0.01, 0.0) and not lb.is_validated(math.nan, 0.3)
+    assert not lb.is_validated(0.01, math.nan)
+    records = lb.make_records(board)
+    assert records["validated"] == {"kd": ["gainer"]}
+    assert lb.best_predictor(records, "kd") == "gainer"
+    assert lb.best_predictor(records, "kd", among=["picky", "loser", "never"]) is None
+    md = lb.leaderboard_markdown(board)
+    assert "**Validated: gainer**" in md
+
+
+def test_reference_names_are_reserved():
+    rows = _validation_table()
+    for r in rows:
+        r["call:oracle"] = "dont"
+    with pytest.raises(ValueError, match="^predictors: 'oracle' is reserved"):
+        lb.leaderboard(rows, targets=("kd",), fitted=())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -306,17 +468,43 @@ def test_write_leaderboard_files(tmp_path):
     assert raw["base_rate"]["transfer"]["majority"] == "loss"
     records = lb.load_records(paths["records"])
     assert records["predictors"]["good"]["kd"]["accuracy"] == 0.8
-    # Markdown: pooled rows sorted by the Wilson lower bound, then the base rate
+    assert raw["schema"] == "cch-bench-records/2"
+    good = raw["predictors"]["good"]["kd"]
+    assert (good["right_abstain_never"], good["significant_all"], good["never_right"]) == (4, 6, 3)
+    assert good["mcnemar_p"] == 1.0 and good["validated"] is False
+    assert good["value"] == pytest.approx(3.5 / 8)
+    assert (good["diff_never_low"], good["diff_never_high"]) == (0.0, 0.25)
+    base = raw["base_rate"]["kd"]
+    assert (base["never_right"], base["never_significant"]) == (3, 6)
+    assert base["never_accuracy"] == 0.5 and base["never_value"] == 0.0
+    assert base["oracle_value"] == pytest.approx(6.0 / 8)
+    assert base["always_value"] == pytest.approx(sum(r[4] for r in _ROWS) / 8)
+    assert raw["validated"] == {"kd": [], "transfer": []}
+    assert raw["bootstrap"]["draws"] == 2000 and raw["bootstrap"]["seed"] == 0
+    # Markdown: the paired table sorted by accuracy with abstentions as don't, then the
+    # references; then the calls-made table sorted by the Wilson lower bound
     md = paths["markdown"].read_text()
-    kd = md.split("## KD vs no KD")[1].split("## ")[0]
+    assert md.startswith("**Validated predictors on all datasets")
+    kd = md.split("\n## KD vs no KD")[1].split("\n#")[0]
+    assert "**Validated: none.**" in kd
+    assert "Decision value (mean Δ over all 8 settings, points): oracle 0.75, always" in kd
     names = [line.split("|")[1].strip() for line in kd.splitlines() if line.startswith("| ")][1:]
+    # good 4/6, then always 3/6, cls_only 2/4 (A only) and never 3/6: equal accuracy and
+    # McNemar p (1), so by name
+    assert names == ["good", "always", "cls_only", "never", names[4], names[5]]
+    assert names[4].startswith("*oracle") and names[5].startswith("*base rate")
+    calls = md.split("\n### KD vs no KD (delta_kd): the calls made")[1].split("\n#")[0]
+    names = [line.split("|")[1].strip() for line in calls.splitlines() if line.startswith("| ")]
     board = lb.leaderboard(_table(), fitted=())
     lows = {p: _row(board, p)["accuracy_low"] for p in ("good", "always", "never", "cls_only")}
-    assert names[-1].startswith("*base rate")
-    # good 4/5, then always = never 3/6 (ties by name), then cls_only 2/4
-    assert names[:-1] == ["good", "always", "never", "cls_only"]
-    assert [lows[n] for n in names[:-1]] == sorted(lows.values(), reverse=True)
+    assert names[1:-1] == ["good", "always", "never", "cls_only"]
+    assert [lows[n] for n in names[1:-1]] == sorted(lows.values(), reverse=True)
     assert "## Per dataset" in md and "| B | transfer | good |" in md
+    # the per-dataset matrix: significant effects, then right / significant per predictor
+    matrix = md.split("### KD vs no KD (delta_kd), per dataset")[1].split("\n#")[0]
+    assert "| | A | B |" in matrix
+    assert "| significant (gains / losses) | 4 (2 / 2) | 2 (1 / 1) |" in matrix
+    assert "| good | 3 / 4 | 1 / 2 |" in matrix and "| cls_only | 2 / 4 | – |" in matrix
     assert paths["figure"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -324,21 +512,32 @@ def test_load_records_missing_and_wrong_schema(tmp_path):
     assert lb.load_records(tmp_path / "missing.json") is None
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"schema": "something-else"}))
-    with pytest.raises(ValueError, match="^path: .* is not a cch-bench-records/1 file"):
+    with pytest.raises(ValueError, match="^path: .* is not a cch-bench-records/2 file"):
         lb.load_records(bad)
+    old = tmp_path / "old.json"  # the first schema had no paired statistics: refused
+    old.write_text(json.dumps({"schema": "cch-bench-records/1", "predictors": {}}))
+    with pytest.raises(ValueError, match="schema 'cch-bench-records/1'"):
+        lb.load_records(old)
 
 
-def _entry(significant, low, acc=0.7):
-    return {"significant": significant, "accuracy_low": low, "accuracy": acc}
+def _entry(significant, low, acc=0.7, validated=True):
+    return {
+        "significant_all": significant,
+        "diff_never_low": low,
+        "accuracy_abstain_never": acc,
+        "validated": validated,
+    }
 
 
-def test_best_predictor():
+def test_best_predictor_considers_only_validated_predictors():
     records = {
         "schema": lb.RECORDS_SCHEMA,
         "predictors": {
-            "p1": {"transfer": _entry(12, 0.60), "kd": _entry(30, 0.70)},
-            "p2": {"transfer": _entry(9, 0.90)},  # too few significant settings
-            "p3": {"transfer": _entry(20, 0.65), "kd": _entry(30, 0.50)},
+            "p1": {"transfer": _entry(12, 0.10), "kd": _entry(30, 0.20)},
+            "p2": {"transfer": _entry(9, 0.40)},  # too few significant settings
+            "p3": {"transfer": _entry(20, 0.15), "kd": _entry(30, 0.05)},
+            # the highest bound of all, but not validated (e.g. McNemar p >= 0.05)
+            "p4": {"transfer": _entry(50, 0.90, validated=False)},
         },
     }
     assert lb.best_predictor(records) == "p3"
@@ -346,6 +545,10 @@ def test_best_predictor():
     assert lb.best_predictor(records, among=["p1", "p2"]) == "p1"
     assert lb.best_predictor(records, among=["p2"]) is None
     assert lb.best_predictor(records, among=["p2"], min_significant=5) == "p2"
+    assert lb.best_predictor(records, among=["p4"]) is None  # none validated: no predictor
+    # ties on the bound: the higher accuracy
+    records["predictors"]["p5"] = {"transfer": _entry(20, 0.15, acc=0.9)}
+    assert lb.best_predictor(records) == "p5"
     assert lb.best_predictor(None) is None
     with pytest.raises(ValueError, match="^target"):
         lb.best_predictor(records, "accuracy")

@@ -32,10 +32,39 @@ For every predictor x target, pooled over all datasets (``dataset = 'all'``) and
   ``threshold`` is the one applied to D (per-dataset rows) or the one fitted on every dataset
   (pooled rows: what to apply outside the benchmark; it scores no row).
 
-A ``base_rate`` row per target and dataset gives the majority-outcome rate: the accuracy of the
-better constant call ('always' or 'never' distill, chosen knowing the outcomes; per dataset, its
-own majority), the bar every predictor must clear. 'always' and 'never' themselves are ordinary
-predictors when the table has them.
+Settings are not independent samples: the settings of one dataset share its data and those of one
+student group (dataset, student) share one no-KD arm, so the Wilson interval above is too narrow.
+The columns below compare each predictor with the reference "never distill" (the constant 'dont'
+call) *paired*, on the same settings, and take their intervals from a cluster bootstrap:
+
+- ``significant_all``: significant settings where the predictor is available, abstentions
+  included; ``right_abstain_never``: its right calls there with every abstention counted as
+  'dont' (what a user who never distills without advice would do); ``accuracy_abstain_never`` their
+  ratio. ``never_right``: the reference's right calls on the same settings (the significant losses).
+- ``wins_vs_never`` / ``losses_vs_never``: the discordant settings, where exactly one of the two is
+  right. With abstention as 'dont' they are the 'distill' calls on gains and on losses.
+  ``mcnemar_p``: the exact two-sided McNemar test of the two (:func:`_stats.mcnemar_exact`).
+- ``diff_never`` = ``accuracy_abstain_never`` - never's accuracy on the same settings;
+  ``diff_never_low`` / ``diff_never_high``: its 95 % percentile interval from resampling whole
+  datasets (:func:`_stats.cluster_bootstrap`, :data:`_stats.BOOTSTRAP_DRAWS` draws, seed
+  :data:`_stats.BOOTSTRAP_SEED`); on one dataset it collapses to the point.
+- ``group_low`` / ``group_high``: the 95 % interval of ``accuracy_abstain_never`` from resampling
+  whole student groups (dataset, student).
+- ``significant_datasets`` / ``significant_groups``: how many clusters of each kind hold the
+  significant settings (what the two bootstraps resample).
+- ``value``: the decision value, the mean delta (points, the unit of ``delta_<target>``) over
+  every setting where the predictor is available, significant or not, when its call is followed:
+  'distill' gains the setting's delta, 'dont' and 'abstain' gain 0. Never distilling has value 0;
+  always distilling, the mean delta.
+- ``validated``: ``mcnemar_p < 0.05`` (:data:`VALIDATION_ALPHA`) and ``diff_never_low > 0``:
+  better than never distilling on the paired test and over the datasets (:func:`is_validated`).
+
+Two reference rows per target and dataset, ``scored = 'reference'`` and ``validated`` None:
+``base_rate`` gives the majority-outcome rate: the accuracy of the better constant call ('always'
+or 'never' distill, chosen knowing the outcomes; per dataset, its own majority; on a tie, never),
+the bar every predictor must clear. ``oracle`` distills exactly on the significant gains: right on
+every significant setting, and its ``value`` is the most any call can gain from the significant
+effects. 'always' and 'never' themselves are ordinary predictors when the table has them.
 """
 
 from __future__ import annotations
@@ -56,7 +85,10 @@ from cch_jax.bench import _stats
 TARGETS = ("kd", "transfer")
 CALLS = ("distill", "dont", "abstain")
 BASE_RATE = "base_rate"
-RECORDS_SCHEMA = "cch-bench-records/1"
+ORACLE = "oracle"
+RECORDS_SCHEMA = "cch-bench-records/2"
+VALIDATION_ALPHA = 0.05
+"""Level of the McNemar test in the ``validated`` rule (:func:`is_validated`)."""
 MIN_SIGNIFICANT = 10
 """Fewest significant settings before :func:`best_predictor` trusts a predictor's record."""
 
@@ -73,6 +105,22 @@ LEADERBOARD_COLUMNS = (
     "accuracy",
     "accuracy_low",
     "accuracy_high",
+    "significant_all",
+    "right_abstain_never",
+    "accuracy_abstain_never",
+    "never_right",
+    "wins_vs_never",
+    "losses_vs_never",
+    "mcnemar_p",
+    "diff_never",
+    "diff_never_low",
+    "diff_never_high",
+    "group_low",
+    "group_high",
+    "significant_datasets",
+    "significant_groups",
+    "value",
+    "validated",
     "auroc",
     "spearman",
     "top1",
@@ -102,6 +150,22 @@ _RECORD_FIELDS = (
     "datasets",
     "scored",
     "threshold",
+    "significant_all",
+    "right_abstain_never",
+    "accuracy_abstain_never",
+    "never_right",
+    "wins_vs_never",
+    "losses_vs_never",
+    "mcnemar_p",
+    "diff_never",
+    "diff_never_low",
+    "diff_never_high",
+    "group_low",
+    "group_high",
+    "significant_datasets",
+    "significant_groups",
+    "value",
+    "validated",
 )
 
 
@@ -178,8 +242,9 @@ class _Table:
                     )
             if len(set(predictors)) != len(predictors):
                 raise ValueError(f"predictors: {predictors} repeats a name")
-        if BASE_RATE in predictors:
-            raise ValueError(f"predictors: {BASE_RATE!r} is reserved for the reference row")
+        for reserved in (BASE_RATE, ORACLE):
+            if reserved in predictors:
+                raise ValueError(f"predictors: {reserved!r} is reserved for a reference row")
         self.predictors = predictors
 
         def where(i, key):
@@ -199,6 +264,7 @@ class _Table:
             v = _number(where(i, key), rows[i].get(key))
             return None if math.isnan(v) else v
 
+        self.student_group = [(row["dataset"], str(row.get("student", ""))) for row in rows]
         self.group = [
             (
                 row["dataset"],
@@ -365,7 +431,98 @@ def _selection(table: _Table, mask: np.ndarray, score: np.ndarray, delta: np.nda
     return float(np.mean(hits)), float(np.mean(regrets)), len(hits)
 
 
+def decision_value(calls, delta) -> float:
+    """The mean gain of following a predictor's calls: 'distill' gains delta, anything else 0.
+
+    Args:
+      calls: ``[n]`` calls, 'distill' | 'dont' | 'abstain' (any other value counts as not
+        distilling).
+      delta: ``[n]`` measured effects of distilling (points: accuracy percentage points, or -MSE
+        differences on a regression dataset); NaN entries are left out of the mean.
+
+    Returns:
+      ``mean_i [calls_i == 'distill'] * delta_i`` over the finite deltas, in delta's unit; NaN when
+      there is none.
+    """
+    calls = np.asarray(calls, dtype=object)
+    delta = np.asarray(delta, dtype=float)
+    if calls.shape != delta.shape or delta.ndim != 1:
+        raise ValueError(
+            f"delta: expected {calls.size} effects (one per call), got shape {delta.shape}"
+        )
+    ok = np.isfinite(delta)
+    if not ok.any():
+        return math.nan
+    return float(np.mean(np.where(calls[ok] == "distill", delta[ok], 0.0)))
+
+
+def is_validated(mcnemar_p, diff_never_low, alpha: float = VALIDATION_ALPHA) -> bool:
+    """The leaderboard's rule for a validated predictor.
+
+    A predictor is validated when it beats "never distill" on the paired exact McNemar test
+    (``mcnemar_p < alpha``) and the dataset-bootstrap 95 % interval of its accuracy gain over
+    never distilling lies above 0 (``diff_never_low > 0``). A McNemar test significant the wrong
+    way (worse than never) fails the second condition; NaN fails both.
+
+    Args:
+      mcnemar_p: the McNemar p-value in [0, 1] (or NaN).
+      diff_never_low: lower bound of the accuracy difference (proportion, in [-1, 1]) or NaN.
+      alpha: level of the test (default 0.05).
+
+    Returns:
+      True or False.
+    """
+    p, low = float(mcnemar_p), float(diff_never_low)
+    return bool(math.isfinite(p) and math.isfinite(low) and p < alpha and low > 0.0)
+
+
+def _paired(table: _Table, target: str, avail: np.ndarray, calls: np.ndarray) -> dict:
+    """The paired-with-never columns (:data:`_PAIRED_COLUMNS`) of ``calls`` on ``avail``.
+
+    ``avail``: ``[n]`` bools, the settings where the predictor is available in this row's pool;
+    ``calls``: ``[n]`` object array of calls (None where unavailable).
+    """
+    out, delta = table.outcome[target], table.delta[target]
+    sig = avail & (out != "none")
+    distill = np.asarray([c == "distill" for c in calls], dtype=bool)
+    gain, loss = out == "gain", out == "loss"
+    right = sig & ((distill & gain) | (~distill & loss))  # abstain and dont: not distilling
+    never = sig & loss
+    wins, losses = int((sig & distill & gain).sum()), int((sig & distill & loss).sum())
+    n, k, k0 = int(sig.sum()), int(right.sum()), int(never.sum())
+    nan = math.nan
+    if n:
+        datasets = table.dataset[sig]
+        groups = [table.student_group[i] for i in np.flatnonzero(sig)]
+        diff = right[sig].astype(float) - never[sig].astype(float)
+        diff_low, diff_high = _stats.cluster_bootstrap(datasets, diff)
+        group_low, group_high = _stats.cluster_bootstrap(groups, right[sig].astype(float))
+        p = _stats.mcnemar_exact(wins, losses)
+    else:
+        datasets, groups = [], []
+        diff_low = diff_high = group_low = group_high = p = nan
+    return dict(
+        significant_all=n,
+        right_abstain_never=k,
+        accuracy_abstain_never=k / n if n else nan,
+        never_right=k0,
+        wins_vs_never=wins,
+        losses_vs_never=losses,
+        mcnemar_p=p,
+        diff_never=(k - k0) / n if n else nan,
+        diff_never_low=diff_low,
+        diff_never_high=diff_high,
+        group_low=group_low,
+        group_high=group_high,
+        significant_datasets=len(set(datasets)),
+        significant_groups=len(set(groups)),
+        value=decision_value(calls[avail], delta[avail]) if avail.any() else nan,
+    )
+
+
 def _predictor_row(table, p, target, mask, calls, scored, threshold) -> dict:
+    """Predictor ``p``'s row on the settings under ``mask`` (``[n]`` bools) with ``calls`` (``[n]``
+    objects: its own or the leave-one-dataset-out ones); every column of the module docstring."""
     avail = mask & np.asarray([c is not None for c in calls], dtype=bool)
     made = avail & np.asarray([c in ("distill", "dont") for c in calls], dtype=bool)
     out = table.outcome[target]
@@ -378,6 +535,7 @@ def _predictor_row(table, p, target, mask, calls, scored, threshold) -> dict:
     top1, regret, groups = _selection(table, avail, score, delta)
     costs = table.cost[p][avail]
     costs = costs[np.isfinite(costs)]
+    paired = _paired(table, target, avail, calls)
     return dict(
         predictor=p,
         target=target,
@@ -390,6 +548,8 @@ def _predictor_row(table, p, target, mask, calls, scored, threshold) -> dict:
         accuracy=k / n if n else math.nan,
         accuracy_low=low,
         accuracy_high=high,
+        **paired,
+        validated=is_validated(paired["mcnemar_p"], paired["diff_never_low"]),
         auroc=_stats.auroc(score[ranked], out[ranked] == "gain"),
         spearman=_stats.spearman(score[avail], delta[avail]),
         top1=top1,
@@ -403,15 +563,23 @@ def _predictor_row(table, p, target, mask, calls, scored, threshold) -> dict:
     )
 
 
-def _base_row(table, target, mask) -> dict:
-    out = table.outcome[target][mask]
+def _reference_row(table, target, mask, name: str) -> dict:
+    """The ``base_rate`` (majority constant) or ``oracle`` (distill on significant gains) row."""
+    outcome = table.outcome[target]
+    out = outcome[mask]
     gains, losses = int((out == "gain").sum()), int((out == "loss").sum())
-    k, n = max(gains, losses), gains + losses
-    low, high = _stats.wilson_interval(k, n)
+    n = gains + losses
     majority = "gain" if gains > losses else "loss" if losses > gains else "tie"
+    if name == ORACLE:
+        k, majority = n, None
+        calls = np.where(outcome == "gain", "distill", "dont").astype(object)
+    else:
+        k = max(gains, losses)
+        calls = np.full(table.n, "distill" if majority == "gain" else "dont", dtype=object)
+    low, high = _stats.wilson_interval(k, n)
     nan = math.nan
     return dict(
-        predictor=BASE_RATE,
+        predictor=name,
         target=target,
         scored="reference",
         settings=int(mask.sum()),
@@ -422,6 +590,8 @@ def _base_row(table, target, mask) -> dict:
         accuracy=k / n if n else nan,
         accuracy_low=low,
         accuracy_high=high,
+        **_paired(table, target, mask, calls),
+        validated=None,
         auroc=nan,
         spearman=nan,
         top1=nan,
@@ -460,10 +630,12 @@ def leaderboard(
 
     Returns:
       A list of dicts with :data:`LEADERBOARD_COLUMNS`: for ``dataset`` in ``'all'`` (pooled)
-      then each dataset, for each target, one row per predictor then the ``base_rate`` row.
+      then each dataset, for each target, one row per predictor then the ``base_rate`` and
+      ``oracle`` reference rows.
       Accuracies are proportions in [0, 1]; ``regret`` is in the unit of the deltas (points);
-      ``cost_s`` in seconds; NaN where a score is undefined (no significant settings, one class,
-      no group with 2 teachers).
+      ``value`` in the unit of the deltas (points); ``mcnemar_p`` a p-value; ``diff_never*`` differences
+      of proportions; ``cost_s`` in seconds; ``validated`` a bool (None on reference rows); NaN where
+      a score is undefined (no significant settings, one class, no group with 2 teachers).
     """
     table = _Table(rows, predictors, targets)
     fitted = _fitted_names(table.predictors, fitted)
@@ -484,7 +656,8 @@ def leaderboard(
                 threshold = thresholds[p, t].get(dataset, math.nan)
                 row = _predictor_row(table, p, t, mask, calls[p, t], scored, threshold)
                 out.append({"dataset": dataset, **row})
-            out.append({"dataset": dataset, **_base_row(table, t, mask)})
+            for name in (BASE_RATE, ORACLE):
+                out.append({"dataset": dataset, **_reference_row(table, t, mask, name)})
     return [{c: r[c] for c in LEADERBOARD_COLUMNS} for r in out]
 
 
@@ -499,34 +672,79 @@ def make_records(board: Sequence[Mapping]) -> dict:
       board: rows of :func:`leaderboard`.
 
     Returns:
-      ``{'schema': 'cch-bench-records/1', 'settings': int, 'datasets': [names],
+      ``{'schema': 'cch-bench-records/2', 'settings': int, 'datasets': [names],
+      'bootstrap': {draws, seed, level}, 'validated': {target: [names]},
       'base_rate': {target: {...}}, 'predictors': {name: {target: {calls, right, significant,
-      accuracy, accuracy_low, accuracy_high, auroc, settings, datasets, scored, threshold}}}}``
-      where ``settings``/``datasets`` count those where the predictor was available and
-      ``threshold`` is the one fitted on every dataset (None for natural predictors). Undefined
-      values are None.
+      accuracy, accuracy_low, accuracy_high, auroc, settings, datasets, scored, threshold,
+      significant_all, right_abstain_never, accuracy_abstain_never, never_right, wins_vs_never,
+      losses_vs_never, mcnemar_p, diff_never, diff_never_low, diff_never_high, group_low,
+      group_high, significant_datasets, significant_groups, value, validated}}}}`` (the columns of
+      :func:`leaderboard`'s pooled rows) where ``settings``/``datasets`` count those where the
+      predictor was available and ``threshold`` is the one fitted on every dataset (None for
+      natural predictors). The base rate's entry per target has the majority constant's record
+      (its fields as above but ``threshold`` and ``validated``, plus ``majority``, ``gains`` and
+      ``losses``), never distilling's on the same significant settings (``never_right``,
+      ``never_significant``, ``never_accuracy``; ``never_value`` = 0) and the reference values
+      ``oracle_value`` (distilling on the significant gains only) and ``always_value`` (mean delta
+      over all settings: the value of the board's ``always`` predictor when it has one that calls
+      on every setting, else None), in points. Undefined values are None.
     """
     pooled = [r for r in board if r["dataset"] == "all"]
     base = [r for r in pooled if r["predictor"] == BASE_RATE]
     if not base:
         raise ValueError("board: no pooled base_rate row; pass the rows of leaderboard()")
+    oracle = {r["target"]: r for r in pooled if r["predictor"] == ORACLE}
+    always = {
+        r["target"]: r
+        for r in pooled
+        if r["predictor"] == "always" and r["settings"] == r["calls"] == base[0]["settings"]
+    }
     records = {
         "schema": RECORDS_SCHEMA,
         "settings": int(base[0]["settings"]),
         "datasets": list(dict.fromkeys(r["dataset"] for r in board if r["dataset"] != "all")),
+        "bootstrap": {
+            "draws": _stats.BOOTSTRAP_DRAWS,
+            "seed": _stats.BOOTSTRAP_SEED,
+            "level": 0.95,
+            "diff_never": "whole datasets resampled",
+            "group": "whole (dataset, student) groups resampled",
+        },
+        "validated": {},
         "base_rate": {},
         "predictors": {},
     }
     for r in pooled:
         entry = {f: _json_value(r[f]) for f in _RECORD_FIELDS}
+        t = r["target"]
+        if r["predictor"] == ORACLE:
+            continue
         if r["predictor"] == BASE_RATE:
             entry["majority"] = r["majority"]
             entry.pop("threshold")
-            records["base_rate"][r["target"]] = entry
+            entry.pop("validated")
+            n, never = int(r["significant"]), int(r["losses"])
+            o, a = oracle.get(t), always.get(t)
+            entry.update(
+                gains=int(r["gains"]),
+                losses=never,
+                never_right=never,
+                never_significant=n,
+                never_accuracy=_json_value(never / n if n else math.nan),
+                never_value=0.0,
+                always_value=None if a is None else _json_value(a["value"]),
+                oracle_value=None if o is None else _json_value(o["value"]),
+            )
+            records["base_rate"][t] = entry
         else:
             if r["scored"] != "lodo":
                 entry["threshold"] = None
-            records["predictors"].setdefault(r["predictor"], {})[r["target"]] = entry
+            entry["validated"] = bool(r["validated"])
+            records["predictors"].setdefault(r["predictor"], {})[t] = entry
+            if entry["validated"]:
+                records["validated"].setdefault(t, []).append(r["predictor"])
+    for t in records["base_rate"]:
+        records["validated"].setdefault(t, [])
     return records
 
 
@@ -600,7 +818,12 @@ def best_predictor(
     *,
     min_significant: int = MIN_SIGNIFICANT,
 ) -> str | None:
-    """The predictor with the highest Wilson lower bound on its accuracy, if its record is enough.
+    """The validated predictor whose accuracy gain over never distilling is surest, if any.
+
+    Only predictors whose record says ``validated`` (the paired McNemar test against never
+    distilling at p < 0.05 and a dataset-bootstrap interval of the accuracy gain above 0, see
+    :func:`is_validated`) are candidates; among them the one with the highest lower bound
+    ``diff_never_low`` wins.
 
     Args:
       records: from :func:`load_records` or :func:`make_records` (None gives None).
@@ -608,11 +831,11 @@ def best_predictor(
       among: candidate names (e.g. those available for the user's inputs); None: every predictor
         in the records. Names without a record are skipped.
       min_significant: a predictor is considered only with at least this many significant
-        settings among its calls (default 10).
+        settings (``significant_all``: abstentions included; default 10).
 
     Returns:
-      The name (ties: higher accuracy, then the earlier name in ``among``/the records), or None
-      when no candidate has enough significant settings.
+      The name (ties: higher ``accuracy_abstain_never``, then the earlier name in ``among``/the
+      records), or None when no candidate is validated with enough significant settings.
     """
     _checks.check_choice("target", target, TARGETS)
     min_significant = _checks.check_int("min_significant", min_significant, minimum=1)
@@ -626,9 +849,12 @@ def best_predictor(
     best, best_key = None, None
     for name in among:
         entry = table.get(name, {}).get(target)
-        if not entry or not entry.get("significant") or entry["significant"] < min_significant:
+        if not entry or entry.get("validated") is not True:
             continue
-        low, acc = entry.get("accuracy_low"), entry.get("accuracy")
+        n = entry.get("significant_all")
+        if n is None or not math.isfinite(n) or n < min_significant:
+            continue
+        low, acc = entry.get("diff_never_low"), entry.get("accuracy_abstain_never")
         if low is None or not math.isfinite(low):
             continue
         key = (low, acc if acc is not None and math.isfinite(acc) else -math.inf)
@@ -705,12 +931,19 @@ def _write_csv(path: Path, rows: Sequence[Mapping], columns: Sequence[str] | Non
 
 
 def _fmt(v, digits: int = 2) -> str:
+    """A number with ``digits`` decimals, '–' for None or NaN."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     return f"{v:.{digits}f}"
 
 
+def _finite(v) -> bool:
+    """Whether ``v`` is a finite real number (not None, not NaN, not a string)."""
+    return v is not None and isinstance(v, int | float | np.number) and math.isfinite(v)
+
+
 def _acc(r) -> str:
+    """Accuracy on the calls made with its Wilson interval, in percent."""
     if not r["significant"]:
         return "–"
     return (
@@ -719,9 +952,93 @@ def _acc(r) -> str:
     )
 
 
+def _acc_groups(r) -> str:
+    """Accuracy with abstention as 'dont' and its student-group bootstrap interval, in percent."""
+    if not r["significant_all"]:
+        return "–"
+    return (
+        f"{100 * r['accuracy_abstain_never']:.1f} % [{100 * r['group_low']:.1f}, "
+        f"{100 * r['group_high']:.1f}]"
+    )
+
+
+def _diff(r) -> str:
+    """Accuracy minus never's, with its dataset bootstrap interval, in percentage points."""
+    if not r["significant_all"]:
+        return "–"
+    return (
+        f"{100 * r['diff_never']:+.1f} [{100 * r['diff_never_low']:+.1f}, "
+        f"{100 * r['diff_never_high']:+.1f}]"
+    )
+
+
+def _p(v) -> str:
+    """A p-value: three decimals, or two significant digits below 0.001."""
+    if not _finite(v):
+        return "–"
+    return f"{v:.3f}" if v >= 0.001 else f"{v:.1e}"
+
+
+def _yes(v) -> str:
+    """``validated`` for the Markdown: '**yes**', 'no', or '–' (None, a reference row)."""
+    return "–" if v is None else "**yes**" if v else "no"
+
+
 def _sort_key(r):
+    """Wilson lower bound of the accuracy on calls, best first (the calls-made table)."""
     low = r["accuracy_low"]
     return (-(low if math.isfinite(low) else -1.0), r["predictor"])
+
+
+def _paired_key(r):
+    """Validated first, then ``accuracy_abstain_never`` (highest first), then the McNemar p-value
+    (smallest first), then the name."""
+    acc, p = r["accuracy_abstain_never"], r["mcnemar_p"]
+    return (
+        not r["validated"],
+        -acc if _finite(acc) else math.inf,
+        p if _finite(p) else math.inf,
+        r["predictor"],
+    )
+
+
+def _validated_sentence(rows: Sequence[Mapping]) -> str:
+    """Says in words which predictors are validated among ``rows`` (one target, one pool)."""
+    names = [r["predictor"] for r in rows if r["validated"]]
+    if not names:
+        return (
+            f"**Validated: none.** No predictor beats never distilling both on the paired exact "
+            f"McNemar test (p < {VALIDATION_ALPHA:g}) and on the dataset bootstrap (95 % interval "
+            "of the accuracy gain above 0)."
+        )
+    return (
+        f"**Validated: {', '.join(names)}** (McNemar p < {VALIDATION_ALPHA:g} against never "
+        "distilling and a dataset-bootstrap 95 % interval of the accuracy gain above 0)."
+    )
+
+
+def validated_summary(board: Sequence[Mapping]) -> dict[str, list[str]]:
+    """The validated predictors of a board's pooled rows, per target.
+
+    Args:
+      board: rows of :func:`leaderboard`.
+
+    Returns:
+      ``{target: [names]}`` in the board's order (an empty list: none validated).
+    """
+    out: dict[str, list[str]] = {}
+    for r in board:
+        if r["dataset"] == "all" and r["predictor"] not in (BASE_RATE, ORACLE):
+            out.setdefault(r["target"], [])
+            if r["validated"]:
+                out[r["target"]].append(r["predictor"])
+    return out
+
+
+_UNITS = (
+    "points: the unit of `delta_kd` / `delta_transfer`, i.e. percentage points of test accuracy "
+    "on a classification dataset and the difference in −MSE on a regression one (gaussian)"
+)
 
 
 def leaderboard_markdown(board: Sequence[Mapping]) -> str:
@@ -731,44 +1048,118 @@ def leaderboard_markdown(board: Sequence[Mapping]) -> str:
       board: rows of :func:`leaderboard`.
 
     Returns:
-      Markdown text: per target, the pooled rows sorted by the Wilson lower bound of their
-      accuracy (best first) with the base rate below them, then a per-dataset table.
+      Markdown text: per target, whether any predictor is validated, the decision values of the
+      references, the pooled rows with the paired and clustered statistics (validated first, then
+      by the accuracy with abstentions as don't, then by the McNemar p) with the oracle and base rate
+      below them, then the calls-made view (accuracy on calls with its Wilson interval, AUROC,
+      teacher selection, cost); then per dataset the significant effects and every predictor's
+      right / significant, and every score per dataset.
     """
     pooled = [r for r in board if r["dataset"] == "all"]
     datasets = list(dict.fromkeys(r["dataset"] for r in board if r["dataset"] != "all"))
     targets = list(dict.fromkeys(r["target"] for r in board))
+    refs = (BASE_RATE, ORACLE)
     lines = ["# KD-outcome benchmark: which predictor says when to distill?", ""]
     base_all = {r["target"]: r for r in pooled if r["predictor"] == BASE_RATE}
+    oracle_all = {r["target"]: r for r in pooled if r["predictor"] == ORACLE}
     first = base_all[targets[0]]
     lines.append(
         f"{first['settings']} settings over {len(datasets)} dataset(s) ({', '.join(datasets)}). "
-        "Accuracy = right calls / significant settings where the predictor made a call (a call "
-        "is right when it says distill on a significant gain or don't on a significant loss), "
-        "with its 95 % Wilson interval; rows are sorted by the interval's lower bound. "
-        "`lodo`: the predictor's threshold was fitted leave one dataset out. AUROC: the score "
-        "separating significant gains from losses; Spearman: score vs delta over all settings; "
-        "top-1 / regret: picking the top-scored teacher per (dataset, student, kd_weight, T)."
+        "A call is right when it says distill on a significant gain or don't on a significant "
+        "loss; settings without a significant outcome are not scored. The settings are not "
+        "independent: those of a dataset share its data, those of a student group (dataset, "
+        "student) share one no-KD arm. So every predictor is compared with *never distill* on "
+        "the same significant settings, with each abstention counted as don't: the exact "
+        "two-sided McNemar test on the settings where exactly one of the two is right (the "
+        "predictor's distill calls on gains against those on losses), and a 95 % percentile "
+        f"interval of the accuracy gain over never from resampling whole datasets "
+        f"({_stats.BOOTSTRAP_DRAWS} draws, seed {_stats.BOOTSTRAP_SEED}). The accuracy's own "
+        "95 % interval resamples whole student groups. A predictor is **validated** when "
+        f"McNemar p < {VALIDATION_ALPHA:g} and the dataset interval of its gain lies above 0. "
+        f"Value: the mean Δ over all settings (significant or not) when the call is followed "
+        f"(distill: Δ; don't or abstain: 0), in {_UNITS}. The oracle distills exactly on the "
+        "significant gains. `lodo`: the predictor's threshold was fitted leave one dataset out."
     )
     header = (
-        "| predictor | scored | accuracy [95 % CI] | right / significant | calls | AUROC | "
-        "Spearman | top-1 | regret (points) | cost (s) |"
+        "| predictor | scored | right / significant (abstain = don't) | distill on gains / "
+        "on losses | McNemar p vs never | accuracy gain vs never, points [95 % dataset "
+        "bootstrap] | accuracy [95 % group bootstrap] | value (points) | validated |"
     )
-    rule = "|---|---|---|---|---|---|---|---|---|---|"
+    rule = "|---|---|---|---|---|---|---|---|---|"
+    calls_header = (
+        "| predictor | scored | accuracy on calls [95 % Wilson] | right / significant | calls | "
+        "AUROC | Spearman | top-1 | regret (points) | cost (s) |"
+    )
+    calls_rule = "|---|---|---|---|---|---|---|---|---|---|"
     for t in targets:
-        base = base_all[t]
+        base, oracle = base_all[t], oracle_all[t]
+        rows = sorted(
+            (r for r in pooled if r["target"] == t and r["predictor"] not in refs),
+            key=_paired_key,
+        )
+        by_name = {r["predictor"]: r for r in rows}
+        values = [f"oracle {_fmt(oracle['value'])}"]
+        if "always" in by_name:
+            values.append(f"always {_fmt(by_name['always']['value'])}")
+        values.append("never 0")
         lines += [
             "",
             f"## {_TARGET_TITLES.get(t, t)}",
             "",
-            f"Significant outcomes: {base['gains']} gains, {base['losses']} losses.",
+            f"Significant outcomes: {base['gains']} gains, {base['losses']} losses "
+            f"({base['significant']} settings from {base['significant_datasets']} dataset(s) and "
+            f"{base['significant_groups']} student group(s)); never distilling is right on "
+            f"{base['never_right']} of {base['significant']}.",
+            "",
+            _validated_sentence(rows),
+            "",
+            *(
+                []
+                if base["majority"] == "loss"
+                else [
+                    f"Here the majority outcome is {base['majority']}, not loss, so never "
+                    "distilling is a weak reference and beating it is a low bar: compare a "
+                    "predictor with the base rate (and with always) too.",
+                    "",
+                ]
+            ),
+            f"Decision value (mean Δ over all {base['settings']} settings, points): "
+            + ", ".join(values)
+            + ".",
             "",
             header,
             rule,
         ]
-        rows = sorted(
-            (r for r in pooled if r["target"] == t and r["predictor"] != BASE_RATE), key=_sort_key
-        )
         for r in rows:
+            lines.append(
+                f"| {r['predictor']} | {r['scored']} | {r['right_abstain_never']} / "
+                f"{r['significant_all']} | {r['wins_vs_never']} / {r['losses_vs_never']} | "
+                f"{_p(r['mcnemar_p'])} | {_diff(r)} | {_acc_groups(r)} | {_fmt(r['value'])} | "
+                f"{_yes(r['validated'])} |"
+            )
+        lines.append(
+            f"| *oracle (distill on the significant gains)* | reference | {oracle['right']} / "
+            f"{oracle['significant']} | {oracle['wins_vs_never']} / "
+            f"{oracle['losses_vs_never']} | – | – | – | {_fmt(oracle['value'])} | – |"
+        )
+        lines.append(
+            f"| *base rate (majority: {base['majority']})* | reference | {base['right']} / "
+            f"{base['significant']} | – | – | – | – | {_fmt(base['value'])} | – |"
+        )
+        lines += [
+            "",
+            f"### {_TARGET_TITLES.get(t, t)}: the calls made",
+            "",
+            "Accuracy on the significant settings where the predictor made a call (abstentions "
+            "left out), with the 95 % Wilson interval, which treats the settings as independent "
+            "and so is too narrow; AUROC: the score separating significant gains from losses; "
+            "Spearman: score vs Δ over all settings; top-1 / regret: picking the top-scored "
+            "teacher per (dataset, student, kd_weight, T).",
+            "",
+            calls_header,
+            calls_rule,
+        ]
+        for r in sorted(rows, key=_sort_key):
             lines.append(
                 f"| {r['predictor']} | {r['scored']} | {_acc(r)} | {r['right']} / "
                 f"{r['significant']} | {r['calls']} | {_fmt(r['auroc'])} | "
@@ -783,34 +1174,88 @@ def leaderboard_markdown(board: Sequence[Mapping]) -> str:
         "",
         "## Per dataset",
         "",
-        "| dataset | target | predictor | scored | accuracy [95 % CI] | right / significant | "
-        "calls | AUROC | Spearman | top-1 | regret (points) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "Where the right calls come from: per dataset, the significant effects and each "
+        "predictor's right / significant with abstentions counted as don't (predictors in the "
+        "order of the pooled table).",
+    ]
+    for t in targets:
+        names = [
+            r["predictor"]
+            for r in sorted(
+                (r for r in pooled if r["target"] == t and r["predictor"] not in refs),
+                key=_paired_key,
+            )
+        ]
+        cell = {
+            (r["dataset"], r["predictor"]): r
+            for r in board
+            if r["target"] == t and r["dataset"] != "all"
+        }
+        lines += [
+            "",
+            f"### {_TARGET_TITLES.get(t, t)}, per dataset",
+            "",
+            "| | " + " | ".join(datasets) + " |",
+            "|---|" + "---|" * len(datasets),
+        ]
+        base_cells = []
+        for d in datasets:
+            b = cell[d, BASE_RATE]
+            base_cells.append(f"{b['significant']} ({b['gains']} / {b['losses']})")
+        lines.append("| significant (gains / losses) | " + " | ".join(base_cells) + " |")
+        for name in names:
+            cells = []
+            for d in datasets:
+                r = cell.get((d, name))
+                cells.append(
+                    "–"
+                    if r is None or not r["significant_all"]
+                    else f"{r['right_abstain_never']} / {r['significant_all']}"
+                )
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Per dataset, every score",
+        "",
+        "Within one dataset the dataset bootstrap has one cluster, so it is not shown; the "
+        "group interval resamples that dataset's student groups.",
+        "",
+        "| dataset | target | predictor | scored | right / significant (abstain = don't) | "
+        "McNemar p vs never | accuracy [95 % group bootstrap] | value (points) | "
+        "accuracy on calls [95 % Wilson] | right / significant | calls | AUROC | Spearman | "
+        "top-1 | regret (points) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d in datasets:
         for t in targets:
             rows = [r for r in board if r["dataset"] == d and r["target"] == t]
-            rows = sorted((r for r in rows if r["predictor"] != BASE_RATE), key=_sort_key) + [
-                r for r in rows if r["predictor"] == BASE_RATE
+            rows = sorted((r for r in rows if r["predictor"] not in refs), key=_paired_key) + [
+                r for r in rows if r["predictor"] in refs
             ]
             for r in rows:
                 name = r["predictor"]
                 if name == BASE_RATE:
                     name = f"*base rate ({r['majority']})*"
+                elif name == ORACLE:
+                    name = "*oracle*"
                 lines.append(
-                    f"| {d} | {t} | {name} | {r['scored']} | {_acc(r)} | {r['right']} / "
-                    f"{r['significant']} | {r['calls']} | {_fmt(r['auroc'])} | "
-                    f"{_fmt(r['spearman'])} | {_fmt(r['top1'])} | {_fmt(r['regret'])} |"
+                    f"| {d} | {t} | {name} | {r['scored']} | {r['right_abstain_never']} / "
+                    f"{r['significant_all']} | {_p(r['mcnemar_p'])} | {_acc_groups(r)} | "
+                    f"{_fmt(r['value'])} | {_acc(r)} | {r['right']} / {r['significant']} | "
+                    f"{r['calls']} | {_fmt(r['auroc'])} | {_fmt(r['spearman'])} | "
+                    f"{_fmt(r['top1'])} | {_fmt(r['regret'])} |"
                 )
     return "\n".join(lines) + "\n"
 
 
 def plot_leaderboard(board: Sequence[Mapping], path) -> None:
-    """Draws each predictor's pooled accuracy with its Wilson interval, one panel per target.
+    """Draws each predictor's pooled accuracy gain over never distilling, one panel per target.
 
-    Draws on a standalone ``matplotlib.figure.Figure``: neither pyplot nor the global backend is
-    touched. Predictors without significant settings are left out; the dashed line is the base
-    rate.
+    The gain is ``accuracy_abstain_never`` minus never's accuracy on the same significant
+    settings, in percentage points, with its 95 % dataset-bootstrap interval; the dashed line at
+    0 is never distilling, validated predictors are drawn filled in green. Draws on a standalone
+    ``matplotlib.figure.Figure``: neither pyplot nor the global backend is touched. Predictors
+    without significant settings are left out.
 
     Args:
       board: rows of :func:`leaderboard`.
@@ -823,38 +1268,35 @@ def plot_leaderboard(board: Sequence[Mapping], path) -> None:
 
     pooled = [r for r in board if r["dataset"] == "all"]
     targets = list(dict.fromkeys(r["target"] for r in pooled))
-    names = {r["predictor"] for r in pooled if r["predictor"] != BASE_RATE}
-    fig = Figure(figsize=(5.2 * len(targets), 0.32 * max(len(names), 1) + 1.8))
+    refs = (BASE_RATE, ORACLE)
+    names = {r["predictor"] for r in pooled if r["predictor"] not in refs}
+    fig = Figure(figsize=(5.6 * len(targets), 0.32 * max(len(names), 1) + 1.9))
     axes = fig.subplots(1, len(targets), squeeze=False)[0]
     for ax, t in zip(axes, targets, strict=True):
         rows = [
             r
             for r in pooled
-            if r["target"] == t and r["predictor"] != BASE_RATE and r["significant"] > 0
+            if r["target"] == t and r["predictor"] not in refs and r["significant_all"] > 0
         ]
-        rows.sort(key=_sort_key, reverse=True)  # best at the top
-        ys = np.arange(len(rows))
-        acc = np.asarray([r["accuracy"] for r in rows])
-        err = (
-            np.asarray(
-                [
-                    [r["accuracy"] - r["accuracy_low"], r["accuracy_high"] - r["accuracy"]]
-                    for r in rows
-                ]
+        rows = sorted(rows, key=_paired_key)[::-1]  # best at the top
+        for y, r in enumerate(rows):
+            d = 100 * r["diff_never"]
+            lo, hi = 100 * r["diff_never_low"], 100 * r["diff_never_high"]
+            color = (
+                "tab:green"
+                if r["validated"]
+                else ("tab:orange" if r["scored"] == "lodo" else "tab:blue")
             )
-            .reshape(-1, 2)
-            .T
+            face = color if r["validated"] else "white"
+            ax.errorbar(d, y, xerr=[[d - lo], [hi - d]], fmt="o", color=color, mfc=face, capsize=3)
+        ax.set_yticks(
+            np.arange(len(rows)),
+            [f"{r['predictor']} (p={_p(r['mcnemar_p'])})" for r in rows],
         )
-        colors = ["tab:orange" if r["scored"] == "lodo" else "tab:blue" for r in rows]
-        for y, a, e0, e1, c in zip(ys, acc, err[0], err[1], colors, strict=True):
-            ax.errorbar(a, y, xerr=[[e0], [e1]], fmt="o", color=c, capsize=3)
-        ax.set_yticks(ys, [f"{r['predictor']} ({r['significant']})" for r in rows])
-        base = next(r for r in pooled if r["target"] == t and r["predictor"] == BASE_RATE)
-        if base["significant"]:
-            ax.axvline(base["accuracy"], color="black", ls="--", lw=0.9, label="base rate")
-            ax.legend(loc="lower right", fontsize=8)
-        ax.set_xlim(0.0, 1.0)
-        ax.set_xlabel("accuracy on significant settings (95 % Wilson)")
+        ax.axvline(0.0, color="black", ls="--", lw=0.9, label="never distill")
+        ax.legend(loc="lower right", fontsize=8)
+        ax.set_xlim(-100.0, 100.0)
+        ax.set_xlabel("accuracy − never's, points (95 % dataset bootstrap)")
         ax.set_title(_TARGET_TITLES.get(t, t), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -931,6 +1373,18 @@ def write_leaderboard(
     _write_csv(paths["leaderboard"], [*pooled, *real_rows, *rest], LEADERBOARD_COLUMNS)
     _write_csv(paths["settings"], rows)
     text = leaderboard_markdown(board)
+    quoted = real if real else board
+    pool = "the real datasets" if real else "all datasets"
+    said = []
+    for t, names in validated_summary(quoted).items():
+        what = _TARGET_TITLES.get(t, t)
+        said.append(f"{what}: {', '.join(names) if names else 'none'}")
+    text = (
+        f"**Validated predictors on {pool} (the pool records.json holds)** -- {'; '.join(said)}. "
+        f"A predictor is validated when it beats never distilling on the paired exact McNemar "
+        f"test (p < {VALIDATION_ALPHA:g}) and the 95 % interval of its accuracy gain over never, "
+        "from resampling whole datasets, lies above 0.\n\n" + text
+    )
     if real:
         text += (
             "\n\n# The same on the real datasets only (without "

@@ -14,6 +14,10 @@ against SciPy or scikit-learn).
 - :func:`min_detectable_effect` is the paired-t minimum detectable effect at a given power.
 - :func:`wilson_interval` (binomial proportion), :func:`auroc` (Mann-Whitney, ties count 1/2) and
   :func:`spearman` (average ranks for ties) score predictors on the leaderboard.
+- Settings are not independent: those of one dataset share its data, those of one (dataset,
+  student) group share one no-KD arm. :func:`mcnemar_exact` compares two predictors on the same
+  settings (paired), and :func:`cluster_bootstrap` gives a percentile interval of a ratio of sums
+  by resampling whole clusters (datasets, or student groups) instead of single settings.
 """
 
 from __future__ import annotations
@@ -366,3 +370,107 @@ def spearman(x, y) -> float:
     if denom == 0.0:
         return math.nan
     return float(np.clip(float(rx @ ry) / denom, -1.0, 1.0))
+
+
+# --------------------------------------------------------------------------------------------------
+# Paired comparison and clustered intervals
+
+BOOTSTRAP_DRAWS = 2000
+"""Cluster resamples drawn by :func:`cluster_bootstrap` by default."""
+
+BOOTSTRAP_SEED = 0
+"""Seed of ``numpy.random.default_rng`` in :func:`cluster_bootstrap` by default."""
+
+
+def mcnemar_exact(b, c) -> float:
+    """Exact two-sided McNemar test of two paired classifiers from their discordant counts.
+
+    Of the pairs where exactly one of the two is right, ``b`` favour the first and ``c`` the
+    second. Under the null (both equally often right) ``b ~ Binomial(b + c, 1/2)``; the two-sided
+    p-value is ``min(1, 2 P(X <= min(b, c)))``, computed exactly with integer binomial
+    coefficients (the same as ``scipy.stats.binomtest(b, b + c).pvalue`` and statsmodels'
+    ``mcnemar(..., exact=True)``). The concordant pairs do not enter.
+
+    Args:
+      b: pairs where the first is right and the second wrong, an integer >= 0.
+      c: pairs where the first is wrong and the second right, an integer >= 0.
+
+    Returns:
+      The p-value, a float in ``(0, 1]``; 1 when ``b + c = 0`` (no discordant pair).
+    """
+    b = _checks.check_int("b", b, minimum=0)
+    c = _checks.check_int("c", c, minimum=0)
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1))
+    return min(1.0, 2 * tail / 2**n)  # exact integers, one correctly rounded division
+
+
+def cluster_bootstrap(
+    clusters, numerator, denominator=None, *, draws=BOOTSTRAP_DRAWS, level=0.95, seed=BOOTSTRAP_SEED
+) -> tuple[float, float]:
+    """Percentile interval of ``sum(numerator) / sum(denominator)``, resampling whole clusters.
+
+    The observations are grouped by ``clusters`` into K clusters with sums ``N_k`` and ``D_k``.
+    Each of ``draws`` resamples draws K clusters with replacement (multiplicities ``w``, summing
+    to K) and computes ``sum_k w_k N_k / sum_k w_k D_k``; the interval is the
+    ``(1 - level)/2`` and ``(1 + level)/2`` quantiles of those ratios (NumPy's linear
+    interpolation). Resamples whose denominator is 0 are left out. With one cluster every resample
+    is the data itself, so the interval is the point estimate; so it is when every cluster has the
+    same ratio. The same ``seed`` and K give the same multiplicities, so two statistics over the
+    same clusters are resampled alike.
+
+    Args:
+      clusters: ``[n]`` cluster labels (any hashable values, e.g. dataset names or (dataset,
+        student) tuples).
+      numerator: ``[n]`` finite numbers (e.g. 1 for a right call, 0 for a wrong one; or the
+        difference of two predictors' right indicators).
+      denominator: ``[n]`` finite numbers >= 0, or None for ones (then the ratio is the mean of
+        ``numerator``).
+      draws: number of resamples >= 1.
+      level: two-sided coverage in (0, 1).
+      seed: seed of ``numpy.random.default_rng``.
+
+    Returns:
+      ``(low, high)`` in the unit of the ratio; ``(nan, nan)`` when ``n = 0`` or every resample
+      has a zero denominator.
+    """
+    num = _vector("numerator", numerator, min_size=0)
+    n = num.size
+    den = np.ones(n) if denominator is None else _vector("denominator", denominator, min_size=0)
+    if den.shape != num.shape:
+        raise ValueError(
+            f"denominator: expected {n} values paired with numerator's, got {den.size}"
+        )
+    if (den < 0).any():
+        raise ValueError("denominator: expected numbers >= 0")
+    try:
+        labels = None if isinstance(clusters, str | bytes) else list(clusters)
+    except TypeError:
+        labels = None
+    if labels is None or len(labels) != n:
+        got = f"{clusters!r:.40}" if labels is None else f"{len(labels)}"
+        raise ValueError(f"clusters: expected {n} labels (one per numerator), got {got}")
+    draws = _checks.check_int("draws", draws, minimum=1)
+    level = _checks.check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    seed = _checks.check_int("seed", seed, minimum=0)
+    if n == 0:
+        return math.nan, math.nan
+    index = {}
+    inverse = np.asarray([index.setdefault(label, len(index)) for label in labels])
+    k = len(index)
+    num_k = np.bincount(inverse, weights=num, minlength=k)
+    den_k = np.bincount(inverse, weights=den, minlength=k)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, k, size=(draws, k))
+    weights = np.bincount(
+        (picks + k * np.arange(draws)[:, None]).ravel(), minlength=draws * k
+    ).reshape(draws, k)
+    top, bottom = weights @ num_k, weights @ den_k
+    ok = bottom > 0
+    if not ok.any():
+        return math.nan, math.nan
+    ratios = top[ok] / bottom[ok]
+    low, high = np.quantile(ratios, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    return float(low), float(high)

@@ -7,8 +7,10 @@ representations; no pilot run), turns the criterion's own estimates into the ``c
 (interval verdict) and ``cch_<estimator>_sign`` (point-gap sign) calls, and puts under each call
 the benchmark's measured record of that predictor (``records.json``, written by
 ``cch bench leaderboard`` and shipped in the package). The recommendation is the call of the
-predictor with the best validated record (the highest 95 % Wilson lower bound on its accuracy over
-the benchmark's significant effects on Δ_KD, among those computed here), said as such.
+predictor with the best validated record on Δ_KD among those computed here
+(:func:`cch_jax.bench.best_predictor`: only a predictor that beat "never distill" on the
+benchmark's paired McNemar test, p < 0.05, with a dataset-bootstrap interval of its accuracy gain
+above 0, is a candidate), said as such; when no predictor is validated there is no recommendation.
 """
 
 from __future__ import annotations
@@ -56,10 +58,12 @@ def _record(records, name: str) -> dict | None:
 
 def describe_record(record: Mapping | None, target: str = RECOMMEND_TARGET) -> str:
     """One line on a predictor's benchmark record, e.g. "right on 41 of 52 significant effects on
-    Δ_KD (79 %, 95 % CI 66-88 %), 180 settings".
+    Δ_KD (79 %, 95 % CI 66-88 %), 180 settings; against never distilling: McNemar p = 0.071,
+    not validated".
 
     Args:
-      record: ``{target: {right, significant, accuracy_low, accuracy_high, settings, ...}}`` or None.
+      record: ``{target: {right, significant, accuracy_low, accuracy_high, settings, ...}}`` or None;
+        with ``mcnemar_p`` and ``validated`` (records schema 2) the paired comparison is added.
       target: ``"kd"`` or ``"transfer"``.
 
     Returns:
@@ -77,10 +81,15 @@ def describe_record(record: Mapping | None, target: str = RECOMMEND_TARGET) -> s
     right = int(r.get("right") or 0)
     low, high = r.get("accuracy_low"), r.get("accuracy_high")
     ci = "" if low is None or high is None else f", 95 % CI {100 * low:.0f}-{100 * high:.0f} %"
-    return (
+    text = (
         f"right on {right} of {sig} significant effects on {what} ({100 * right / sig:.0f} %{ci}), "
         f"{int(r.get('settings') or 0)} settings"
     )
+    p = r.get("mcnemar_p")
+    if p is not None and np.isfinite(p):
+        verdict = "validated" if r.get("validated") is True else "not validated"
+        text += f"; against never distilling: McNemar p = {p:.2g}, {verdict}"
+    return text
 
 
 def _fitted_call(name: str, prediction, record) -> str:
@@ -202,7 +211,8 @@ def advise(
                 "record": row["record"],
                 "text": (
                     f"{row['call']} — the call of {best}, the predictor with the best validated "
-                    f"record in the benchmark ({row['record_text']})" + _base_rate_text(records)
+                    f"record in the benchmark (it beat never distilling on the paired test and "
+                    f"over the datasets; {row['record_text']})" + _base_rate_text(records)
                 ),
             }
         out[teacher] = {
