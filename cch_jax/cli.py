@@ -50,8 +50,26 @@ def build_parser() -> argparse.ArgumentParser:
             help="do not read or write the persistent compilation cache (also: "
             "CCH_JAX_NO_COMPILE_CACHE=1; folder: $CCH_JAX_COMPILE_CACHE or ~/.cache/cch_jax/jax)",
         )
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _flags=_flag_names(p))
     return parser
+
+
+def _flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """dest -> the flag a user types (``kd_weight`` -> ``--kd-weight``), for error messages."""
+    return {
+        a.dest: a.option_strings[0] if a.option_strings else a.dest
+        for a in parser._actions
+        if a.dest not in ("help", argparse.SUPPRESS)
+    }
+
+
+def _in_user_terms(message: str, flags: dict[str, str]) -> str:
+    """A library message "kd_weight: must be > 0" as "--kd-weight: must be > 0" when the
+    subcommand has that flag (the library names its Python arguments; the user typed flags)."""
+    name, sep, rest = message.partition(":")
+    if sep and name in flags and flags[name] != name:
+        return f"{flags[name]}:{rest}"
+    return message
 
 
 def _use_fast_cpu_convolutions() -> bool:
@@ -91,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         with counter:
             return int(args._run(args) or 0)
     except ValueError as err:  # bad input: one clear line, no traceback
-        print(f"cch {args.command}: error: {err}", file=sys.stderr)
+        print(
+            f"cch {args.command}: error: {_in_user_terms(str(err), args._flags)}", file=sys.stderr
+        )
         return 2
     except KeyboardInterrupt:
         print(f"cch {args.command}: interrupted", file=sys.stderr)

@@ -50,8 +50,13 @@ def test_check_end_to_end_json_and_plot(files, capsys, tmp_path):
     assert code == 0, err
     assert "good" in out and "CCH holds" in out and "CCH fails" in out
     assert "1200 of the 1500 rows" in out  # the subsample is said, not silent
+    # the advice: nothing is validated in the shipped records, so one line per teacher says so
+    assert "=> good: no predictor computable before training" in out and "cch trial" in out
     result = json.loads(out_json.read_text())
-    assert result["schema"] == "cch-check/2"
+    assert result["schema"] == "cch-check/3"
+    assert [t["call"] for t in result["advice"]["teachers"]] == ["trial", "trial"]
+    assert result["advice"]["validated"] == [] and result["warnings"] == []
+    assert set(result["compile_cache"]) >= {"dir", "compiles", "cache_hits", "cache_misses"}
     assert result["ranking"] == ["good", "bad"]
     assert {t["name"]: t["verdict"] for t in result["teachers"]} == {
         "good": "holds",
@@ -148,6 +153,38 @@ def test_unknown_estimator(files, capsys):
 def test_teacher_name_twice(files, capsys):
     err = _error(capsys, *_base(files, f"a={files / 'good.npy'}", f"a={files / 'bad.npy'}"))
     assert "'a' is given twice" in err
+
+
+def test_predictors_all_with_teacher_logits(files, capsys, tmp_path):
+    """--predictors all: each predictor's call with its interval and threshold; --teacher-logits
+    feeds the teacher's own outputs to the predictors that read them."""
+    y = np.load(files / "y.npy")
+    np.save(tmp_path / "z.npy", 5.0 * np.eye(int(y.max()) + 1, dtype=np.float32)[y])
+    out_json = tmp_path / "p.json"
+    code, out, err = _run(capsys, *_base(files), "--predictors", "all", "--json", out_json,
+                          "--teacher-logits", f"good={tmp_path / 'z.npy'}")  # fmt: skip
+    assert code == 0, err
+    (good,) = json.loads(out_json.read_text())["advice"]["teachers"]
+    rows = {p["predictor"]: p for p in good["predictors"]}
+    assert {"cch_ksg", "cch_ksg_sign", "agreement_top1", "theory_risk"} <= set(rows)
+    assert "grace" not in rows  # opt-in only
+    assert rows["theory_risk"]["depends_on"] == ["kd_weight", "temperature", "n_train"]
+    assert rows["teacher_better"]["threshold"] == 0.0 and rows["always"]["threshold"] is None
+    for p in good["predictors"]:
+        if p["low"] is not None and p["threshold"] is not None:
+            assert p["low"] <= p["high"] and (p["call"] == "abstain") == (
+                p["low"] <= p["threshold"] <= p["high"]
+            )
+    assert "good agreement_top1:" in out and "distill if >" in out
+    err = _error(capsys, *_base(files), "--teacher-logits", f"other={tmp_path / 'z.npy'}")
+    assert "--teacher-logits: 'other' is not a --teacher name" in err
+
+
+def test_planned_settings_are_checked_and_named_as_flags(files, capsys):
+    err = _error(capsys, *_base(files), "--kd-weight", "0")
+    assert err.startswith("cch check: error: --kd-weight: ")
+    err = _error(capsys, *_base(files), "--n-train", "0")
+    assert err.startswith("cch check: error: --n-train: ")
 
 
 def test_teacher_spec_without_name(files, capsys):

@@ -26,9 +26,7 @@ def test_identical_checks_compile_only_once():
     """The trained terms (MINE for I(Ht;Hs), the probe for I(Hs;Y)) and KSG: the second and third
     identical calls compile nothing (each used to jit a fresh closure, recompiling every time)."""
     s, t, y = _triple()
-    config = CheckConfig(
-        advice=False, repeats=2, label_estimator="probe", mine=mi.MINEConfig(steps=100)
-    )
+    config = CheckConfig(repeats=2, label_estimator="probe", mine=mi.MINEConfig(steps=100))
     counts = []
     for _ in range(3):
         with _compile_cache.CompileCounter() as counter:

@@ -151,7 +151,6 @@ def test_trained_estimators_run_on_small_data_with_the_defaults():
     h_t, hs, y = (np.asarray(a) for a in triple.sample(key=jax.random.key(2), n=400))
     cfg = criterion.CheckConfig(
         repeats=2,
-        advice=False,
         mine=mi.MINEConfig(steps=100),
         latent=mi.LatentMIConfig(max_epochs=2, patience=1),
     )

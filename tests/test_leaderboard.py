@@ -11,6 +11,7 @@ import pytest
 import scipy.stats
 
 from cch_jax.bench import _leaderboard as lb
+from cch_jax.predictors import _records as records_reader
 
 # ------------------------------------------------------------------------------------------------
 # A hand-made table: two datasets, three (dataset, student) groups, three predictors.
@@ -311,8 +312,8 @@ def test_validation_rule():
     assert not lb.is_validated(0.01, math.nan)
     records = lb.make_records(board)
     assert records["validated"] == {"kd": ["gainer"]}
-    assert lb.best_predictor(records, "kd") == "gainer"
-    assert lb.best_predictor(records, "kd", among=["picky", "loser", "never"]) is None
+    assert records_reader.best_predictor(records, "kd") == "gainer"
+    assert records_reader.best_predictor(records, "kd", among=["picky", "loser", "never"]) is None
     md = lb.leaderboard_markdown(board)
     assert "**Validated: gainer**" in md
 
@@ -466,7 +467,7 @@ def test_write_leaderboard_files(tmp_path):
     assert raw["predictors"]["good"]["kd"]["right"] == 4
     assert raw["predictors"]["cls_only"]["kd"]["settings"] == 5
     assert raw["base_rate"]["transfer"]["majority"] == "loss"
-    records = lb.load_records(paths["records"])
+    records = records_reader.load_records(paths["records"])
     assert records["predictors"]["good"]["kd"]["accuracy"] == 0.8
     assert raw["schema"] == "cch-bench-records/2"
     good = raw["predictors"]["good"]["kd"]
@@ -509,15 +510,15 @@ def test_write_leaderboard_files(tmp_path):
 
 
 def test_load_records_missing_and_wrong_schema(tmp_path):
-    assert lb.load_records(tmp_path / "missing.json") is None
+    assert records_reader.load_records(tmp_path / "missing.json") is None
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"schema": "something-else"}))
     with pytest.raises(ValueError, match="^path: .* is not a cch-bench-records/2 file"):
-        lb.load_records(bad)
+        records_reader.load_records(bad)
     old = tmp_path / "old.json"  # the first schema had no paired statistics: refused
     old.write_text(json.dumps({"schema": "cch-bench-records/1", "predictors": {}}))
     with pytest.raises(ValueError, match="schema 'cch-bench-records/1'"):
-        lb.load_records(old)
+        records_reader.load_records(old)
 
 
 def _entry(significant, low, acc=0.7, validated=True):
@@ -540,18 +541,20 @@ def test_best_predictor_considers_only_validated_predictors():
             "p4": {"transfer": _entry(50, 0.90, validated=False)},
         },
     }
-    assert lb.best_predictor(records) == "p3"
-    assert lb.best_predictor(records, "kd") == "p1"
-    assert lb.best_predictor(records, among=["p1", "p2"]) == "p1"
-    assert lb.best_predictor(records, among=["p2"]) is None
-    assert lb.best_predictor(records, among=["p2"], min_significant=5) == "p2"
-    assert lb.best_predictor(records, among=["p4"]) is None  # none validated: no predictor
+    assert records_reader.best_predictor(records) == "p3"
+    assert records_reader.best_predictor(records, "kd") == "p1"
+    assert records_reader.best_predictor(records, among=["p1", "p2"]) == "p1"
+    assert records_reader.best_predictor(records, among=["p2"]) is None
+    assert records_reader.best_predictor(records, among=["p2"], min_significant=5) == "p2"
+    assert (
+        records_reader.best_predictor(records, among=["p4"]) is None
+    )  # none validated: no predictor
     # ties on the bound: the higher accuracy
     records["predictors"]["p5"] = {"transfer": _entry(20, 0.15, acc=0.9)}
-    assert lb.best_predictor(records) == "p5"
-    assert lb.best_predictor(None) is None
+    assert records_reader.best_predictor(records) == "p5"
+    assert records_reader.best_predictor(None) is None
     with pytest.raises(ValueError, match="^target"):
-        lb.best_predictor(records, "accuracy")
+        records_reader.best_predictor(records, "accuracy")
 
 
 def test_real_pool_leaves_the_known_answer_family_out(tmp_path):

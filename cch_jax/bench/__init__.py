@@ -18,16 +18,11 @@ from cch_jax.bench._datasets import load_source as load_source
 from cch_jax.bench._datasets import stratified_parts as stratified_parts
 from cch_jax.bench._leaderboard import LEADERBOARD_COLUMNS as LEADERBOARD_COLUMNS
 from cch_jax.bench._leaderboard import ORACLE as ORACLE
-from cch_jax.bench._leaderboard import RECORDS_SCHEMA as RECORDS_SCHEMA
 from cch_jax.bench._leaderboard import TARGETS as TARGETS
-from cch_jax.bench._leaderboard import VALIDATION_ALPHA as VALIDATION_ALPHA
-from cch_jax.bench._leaderboard import best_predictor as best_predictor
 from cch_jax.bench._leaderboard import decision_value as decision_value
 from cch_jax.bench._leaderboard import fit_threshold as fit_threshold
-from cch_jax.bench._leaderboard import is_validated as is_validated
 from cch_jax.bench._leaderboard import leaderboard as leaderboard
 from cch_jax.bench._leaderboard import leaderboard_markdown as leaderboard_markdown
-from cch_jax.bench._leaderboard import load_records as load_records
 from cch_jax.bench._leaderboard import make_records as make_records
 from cch_jax.bench._leaderboard import read_settings as read_settings
 from cch_jax.bench._leaderboard import validated_summary as validated_summary

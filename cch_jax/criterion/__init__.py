@@ -5,6 +5,8 @@ I(H_t; H_s) - I(H_s; Y) of the cross-modal complementarity hypothesis with inter
 (holds / fails / undecided) and ranks the teachers. Also available as ``cch_jax.check``.
 """
 
+from cch_jax.criterion._check import MIN_ROWS_PER_CLASS as MIN_ROWS_PER_CLASS
+from cch_jax.criterion._check import UNIT_SPREAD as UNIT_SPREAD
 from cch_jax.criterion._check import check as check
 from cch_jax.criterion._config import ESTIMATORS as ESTIMATORS
 from cch_jax.criterion._config import LABEL_ESTIMATORS as LABEL_ESTIMATORS

@@ -33,13 +33,21 @@ import scipy.stats
 from cch_jax import mi
 
 
-def pca(a: np.ndarray, dim: int | None) -> np.ndarray:
-    """The first ``dim`` principal-component scores of ``a`` [n, d] (float32); all if d <= dim.
+def pca(a: np.ndarray, dim: int | None, standardize: bool = False) -> np.ndarray:
+    """The first ``dim`` principal-component scores of ``a`` [n, d] (float32); all (centred)
+    columns if d <= dim.
 
-    Computed from the d x d covariance in float64 (memory O(d^2) beyond the data).
+    With ``standardize`` each column is first divided by its standard deviation, so that the
+    components do not depend on the columns' units (a column in millimetres instead of metres
+    would otherwise take the leading components); constant columns (dropped earlier by
+    ``prepare``) stay at 0. Computed from the d x d covariance in float64 (memory O(d^2) beyond
+    the data).
     """
     a = np.asarray(a, np.float32)
     centred = a - a.mean(axis=0, dtype=np.float64).astype(np.float32)
+    if standardize:
+        sd = centred.std(axis=0, dtype=np.float64)
+        centred = centred / np.where(sd > 0, sd, 1.0).astype(np.float32)
     if dim is None or a.shape[1] <= dim:
         return centred
     cov = centred.T.astype(np.float64) @ centred.astype(np.float64) / a.shape[0]
@@ -216,12 +224,24 @@ def teacher_student(
     if name == "ksg":
         q = effective_pca_dim(config, n)
         zt, zs = _cca_batch(
-            pca(teacher, q), pca(student, q), idx, m, config.cca_dim, config.cca_reg
+            pca(teacher, q, config.standardize),
+            pca(student, q, config.standardize),
+            idx,
+            m,
+            config.cca_dim,
+            config.cca_reg,
         )
         ksg = mi.get_estimator("ksg")
         return np.asarray(ksg(zt, zs, k=config.k, standardize=False, block=_block(r, m)).estimate)
     q = trained_pca_dim(name, config, n)
-    return _trained(name, pca(teacher, q), pca(student, q), idx[:, :m], key, config)
+    return _trained(
+        name,
+        pca(teacher, q, config.standardize),
+        pca(student, q, config.standardize),
+        idx[:, :m],
+        key,
+        config,
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("name", "config", "options"))
@@ -254,7 +274,7 @@ def student_label(
     y = jnp.asarray(labels)
     y_matrix = jax.nn.one_hot(y, num_classes) if num_classes else y[:, None]
     if name in ("ross", "ksg"):
-        s = pca(student, effective_pca_dim(config, n))
+        s = pca(student, effective_pca_dim(config, n), config.standardize)
         zs, zy = _cca_batch(s, y_matrix, idx, m, config.cca_dim, config.cca_reg)
         y_ev = y[idx[:, :m]]
         if name == "ross":
@@ -266,7 +286,7 @@ def student_label(
         return np.asarray(
             ksg(zs[..., :1], y_ev[..., None], k=config.k, block=_block(r, m)).estimate
         )
-    s = pca(student, trained_pca_dim(name, config, n))
+    s = pca(student, trained_pca_dim(name, config, n), config.standardize)
     if mi.get_estimator(name).kind == "labels":
         return _trained(name, s, y, idx[:, :m], key, config, num_classes=num_classes)
     return _trained(name, s, y_matrix, idx[:, :m], key, config)

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 
-SCHEMA = "cch-check/2"
+SCHEMA = "cch-check/3"
 VERDICTS = ("holds", "fails", "undecided")
 
 ROW_FIELDS = (
@@ -69,16 +69,11 @@ class CheckResult:
       n_rows: rows used; n_input: rows given; num_classes: C (or None for continuous labels).
       level: interval level; repeats and subsample_fraction: how intervals were formed.
       notes: what was changed in the input (rows subsampled, columns dropped), for the user.
+      warnings: what makes the verdicts fragile (classes below ``MIN_ROWS_PER_CLASS`` rows, a
+        gap interval wider than either MI term); shown above the table and in the JSON.
       dims: name -> (columns given, columns kept), ``"student"`` included.
       timings_s: wall seconds per stage (compilation included).
       config: the settings used (JSON-able).
-      advice: with ``CheckConfig(advice=True)``, teacher -> ``{"predictions": {predictor:
-        {"call", "score", "cost_s", "record", "record_text"}}, "recommendation": {"call", "by",
-        "target", "record", "text"} | None}``: the predictors computable from representations and
-        labels, each with its measured record in the KD-outcome benchmark (``records.json``); the
-        recommendation is the call of the best-validated one. None when not requested.
-      records: which benchmark records were quoted (``{"schema", "settings", "datasets"}``), or
-        None when no records file is shipped or advice was off.
     """
 
     label_kind: str
@@ -95,11 +90,10 @@ class CheckResult:
     repeats: int
     subsample_fraction: float
     notes: tuple[str, ...]
+    warnings: tuple[str, ...]
     dims: dict
     timings_s: dict
     config: dict
-    advice: dict | None = None
-    records: dict | None = None
 
     def rows(self) -> list[dict]:
         """One flat dict per (teacher, estimator), keys in ``ROW_FIELDS`` order (nats)."""
@@ -159,15 +153,13 @@ class CheckResult:
                 )
             )
         widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(cols)]
-        lines = [head, ""]
+        lines = [head, *(f"warning: {w}" for w in self.warnings), ""]
         lines.append("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
         lines.append("  ".join("-" * w for w in widths))
         lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in body]
         lines.append("")
         for rank, teacher in enumerate(self.ranking, 1):
             lines.append(f"{rank}. {teacher}: CCH {self.verdicts[teacher]}")
-        if self.advice is not None:
-            lines += ["", *self._advice_lines()]
         if self.notes:
             lines.append("")
             lines += [f"note: {n}" for n in self.notes]
@@ -177,34 +169,8 @@ class CheckResult:
         )
         return "\n".join(lines)
 
-    def _advice_lines(self) -> list[str]:
-        """The predictors' calls per teacher, each with its benchmark record, and the
-        recommendation."""
-        if self.records is None:
-            src = "no benchmark records are shipped with this installation"
-        else:
-            src = (
-                f"records from the KD-outcome benchmark ({self.records['settings']} settings on "
-                f"{', '.join(self.records['datasets'])})"
-            )
-        lines = [f"Other predictors of whether KD helps, with their {src}:"]
-        for teacher in self.teachers:
-            a = self.advice[teacher]
-            lines.append(f"  {teacher}:")
-            for name, p in a["predictions"].items():
-                score = (
-                    "" if p["score"] is None or math.isnan(p["score"]) else f" ({p['score']:+.3g})"
-                )
-                lines.append(f"    {name:<16} {p['call']:<8}{score:<11} {p['record_text']}")
-            rec = a["recommendation"]
-            if rec is None:
-                lines.append("    recommendation: none (no predictor has a validated record)")
-            else:
-                lines.append(f"    recommendation: {rec['text']}")
-        return lines
-
     def to_dict(self) -> dict:
-        """The JSON form, schema ``"cch-check/2"`` (docs/json-schema.md)."""
+        """The JSON form, schema ``"cch-check/3"`` (docs/json-schema.md)."""
         from cch_jax._version import __version__
 
         teachers = []
@@ -243,60 +209,14 @@ class CheckResult:
             ranking=list(self.ranking),
             rows=[{k: _json_float(v) for k, v in r.items()} for r in self.rows()],
             notes=list(self.notes),
+            warnings=list(self.warnings),
             timings_s={k: round(v, 3) for k, v in self.timings_s.items()},
             config=self.config,
-            predictors=self._predictor_rows(),
-            recommendations=self._recommendation_rows(),
-            records=self.records,
         )
-
-    def _predictor_rows(self) -> list[dict] | None:
-        if self.advice is None:
-            return None
-        return [
-            dict(
-                teacher=teacher,
-                predictor=name,
-                call=p["call"],
-                score=_json_float(p["score"]),
-                cost_s=None if p["cost_s"] is None else round(p["cost_s"], 4),
-                record=_json_tree(p["record"]),
-            )
-            for teacher in self.teachers
-            for name, p in self.advice[teacher]["predictions"].items()
-        ]
-
-    def _recommendation_rows(self) -> list[dict] | None:
-        if self.advice is None:
-            return None
-        out = []
-        for teacher in self.teachers:
-            rec = self.advice[teacher]["recommendation"]
-            out.append(
-                dict(teacher=teacher, call=None, by=None, target=None, text=None)
-                if rec is None
-                else dict(
-                    teacher=teacher,
-                    call=rec["call"],
-                    by=rec["by"],
-                    target=rec["target"],
-                    text=rec["text"],
-                )
-            )
-        return out
 
     def plot(self, path) -> None:
         """Writes a forest plot of the gaps with their intervals (per teacher and estimator)."""
         forest_plot(self, path)
-
-
-def _json_tree(v):
-    """Nested dicts of numbers with NaN/inf as None (JSON has no NaN)."""
-    if isinstance(v, Mapping):
-        return {k: _json_tree(x) for k, x in v.items()}
-    if isinstance(v, float):
-        return _json_float(v)
-    return v
 
 
 def _json_float(v):

@@ -8,6 +8,11 @@ available, logits, accuracies and a pilot run) and returns a :class:`Prediction`
 several, filling absent logits once with a cross-fitted linear probe (:func:`linear_probe_logits`)
 and charging that cost to the predictors that use it.
 
+``load_records`` reads the KD-outcome benchmark's measured records (``records.json``, shipped beside
+this package); ``advise`` turns them into a recommendation per teacher: the call of a *validated*
+predictor (one that beat "never distill" on the paired McNemar test and on the dataset bootstrap),
+or, when none is validated, one line saying so and pointing to ``cch trial``.
+
 Registered (``names()``); score convention: higher = more in favour of distilling.
 
 | name | score | call |
@@ -38,6 +43,14 @@ n_train), +0.93..+0.97 ``cch_ksg_sign``, +0.23..+0.24 ``teacher_better``. On the
 n_train/d = 1.2, 3 and 1000 (tests/test_predictors.py).
 """
 
+from cch_jax.predictors._advise import OPT_IN as OPT_IN
+from cch_jax.predictors._advise import PLANNED as PLANNED
+from cch_jax.predictors._advise import Advice as Advice
+from cch_jax.predictors._advise import PredictorCall as PredictorCall
+from cch_jax.predictors._advise import TeacherAdvice as TeacherAdvice
+from cch_jax.predictors._advise import advise as advise
+from cch_jax.predictors._advise import describe_record as describe_record
+from cch_jax.predictors._advise import representation_predictors as representation_predictors
 from cch_jax.predictors._baselines import prediction_kl as prediction_kl
 from cch_jax.predictors._defaults import DEFAULT_THRESHOLDS as DEFAULT_THRESHOLDS
 from cch_jax.predictors._fill import fill_missing as fill_missing
@@ -50,6 +63,11 @@ from cch_jax.predictors._inputs import Prediction as Prediction
 from cch_jax.predictors._inputs import Predictor as Predictor
 from cch_jax.predictors._inputs import PredictorInputs as PredictorInputs
 from cch_jax.predictors._probe import linear_probe_logits as linear_probe_logits
+from cch_jax.predictors._records import RECORDS_SCHEMA as RECORDS_SCHEMA
+from cch_jax.predictors._records import VALIDATION_ALPHA as VALIDATION_ALPHA
+from cch_jax.predictors._records import best_predictor as best_predictor
+from cch_jax.predictors._records import is_validated as is_validated
+from cch_jax.predictors._records import load_records as load_records
 from cch_jax.predictors._registry import REGISTRY as REGISTRY
 from cch_jax.predictors._registry import cch_predictor as cch_predictor
 from cch_jax.predictors._registry import get as get

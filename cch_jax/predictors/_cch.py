@@ -7,8 +7,6 @@ is the point gap I(H_t; H_s) - I(H_s; Y) in nats.
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 
 from cch_jax import criterion
@@ -27,8 +25,6 @@ def cch_core(
     config: CheckConfig | None,
 ):
     """(call, score, details) of one CCH predictor (see the module docstring)."""
-    # The criterion's own advice runs the predictors: never from inside one.
-    config = dataclasses.replace(config or CheckConfig(), advice=False)
     res = criterion.check(
         inputs.student_reps,
         inputs.labels,
@@ -36,7 +32,7 @@ def cch_core(
         key=key,
         target="continuous" if inputs.continuous else "classes",
         estimators=(estimator,),
-        config=config,
+        config=config or CheckConfig(),
     )
     row = res.rows()[0]
     gap = float(row["gap"])

@@ -172,7 +172,7 @@ def grace_core(inputs, key):
     if m < 20:
         raise ValueError(f"student_reps: grace needs at least 20 rows, got {m}")
     sd = jnp.std(x, axis=0)
-    x = (x - jnp.mean(x, axis=0)) / jnp.where(sd > 0, sd, 1.0)
+    x = (x - jnp.mean(x, axis=0, keepdims=True)) / jnp.where(sd > 0, sd, 1.0)[None, :]
     n_test = max(2, int(round(TEST_FRACTION * m)))
     raw, traces = grace_raw(
         x,
