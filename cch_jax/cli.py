@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "experiment": "experiment",
     "mi": "mi",
     "bench": "bench",
+    "trial": "trial",
 }
 
 
