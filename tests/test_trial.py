@@ -120,6 +120,7 @@ def test_split_rows_and_its_refusals():
     for c in range(3):  # stratified: every class in every part
         assert set(part[y == c]) == {0, 1, 3}
     assert 0.2 <= np.mean(part == 3) <= 0.3
+    assert np.sum(part == 1) / np.sum(part != 3) == pytest.approx(0.2, abs=0.05)  # of training
     train = np.arange(60) % 4 != 0
     part = _trial.split_rows(y, train)
     np.testing.assert_array_equal(part == 3, ~train)

@@ -185,7 +185,10 @@ def split_rows(labels, train=None, *, test_fraction=0.25, val_fraction=0.2, seed
                 f"y: class {c} has {counts.min()} row(s); the trial needs >= 3 per class (one to "
                 f"fit, one to validate, one held out), or a train mask"
             )
-        return _datasets.stratified_parts(y, (test_fraction, 0.0, val_fraction), key=key)
+        # stratified_parts takes shares of every class's rows: validation is val_fraction of the
+        # training rows, i.e. val_fraction * (1 - test_fraction) of all
+        shares = (test_fraction, 0.0, val_fraction * (1.0 - test_fraction))
+        return _datasets.stratified_parts(y, shares, key=key)
     train = np.asarray(train, bool)
     if train.all():
         raise ValueError("train: every row is a training row; mark held-out rows False")
