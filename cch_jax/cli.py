@@ -31,6 +31,7 @@ SUBCOMMANDS = {
     "experiment": "experiment",
     "mi": "mi",
     "bench": "bench",
+    "trial": "trial",
 }
 
 

@@ -7,6 +7,9 @@ KD, with KD, and with KD from a control teacher whose outputs are permuted acros
 seed; Δ_KD and Δ_transfer are tested with the exact sign-flip test. Predictor inputs (teacher and
 probe-student representations and logits on held-out criterion rows, a pilot run) are cached and
 scored in a separate phase. See ``_run.py`` for the phases, ``_students.py`` for the runs.
+
+:func:`trial` (``cch trial``) is the same measurement on a user's own data file, seeds added until a
+sequential paired test decides (``_trial.py``, ``_sequential.py``).
 """
 
 from cch_jax.bench._datasets import GaussianSample as GaussianSample
@@ -32,6 +35,11 @@ from cch_jax.bench._plan import prepare as prepare
 from cch_jax.bench._run import PHASES as PHASES
 from cch_jax.bench._run import BenchResult as BenchResult
 from cch_jax.bench._run import run_bench as run_bench
+from cch_jax.bench._sequential import PairedT as PairedT
+from cch_jax.bench._sequential import SequentialRule as SequentialRule
+from cch_jax.bench._sequential import look_schedule as look_schedule
+from cch_jax.bench._sequential import paired_t as paired_t
+from cch_jax.bench._sequential import sequential_rule as sequential_rule
 from cch_jax.bench._settings import DATASET_NAMES as DATASET_NAMES
 from cch_jax.bench._settings import SIZES as SIZES
 from cch_jax.bench._settings import BenchConfig as BenchConfig
@@ -63,3 +71,7 @@ from cch_jax.bench._train import apply_runs as apply_runs
 from cch_jax.bench._train import batch_size_for as batch_size_for
 from cch_jax.bench._train import run_spec as run_spec
 from cch_jax.bench._train import train_runs as train_runs
+from cch_jax.bench._trial import TrialConfig as TrialConfig
+from cch_jax.bench._trial import trial as trial
+from cch_jax.bench._trial_result import TeacherTrial as TeacherTrial
+from cch_jax.bench._trial_result import TrialResult as TrialResult

@@ -213,20 +213,22 @@ def _t_ppf(q: float, df: int) -> float:
     return 0.5 * (lo + hi)
 
 
-def min_detectable_effect(per_seed_deltas, alpha=0.05, power=0.8) -> float:
+def min_detectable_effect(per_seed_deltas, alpha=0.05, power=0.8, *, test="sign_flip") -> float:
     """The smallest paired effect a setting could detect, from its observed per-seed spread.
 
     ``MDE = (t_{1-alpha/2, S-1} + t_{power, S-1}) * sd / sqrt(S)`` with ``sd`` the sample
     standard deviation (ddof = 1) of the ``S`` per-seed differences: the two-sided paired t-test's
-    minimum detectable effect at the given power. When the exact sign-flip test cannot reach
-    ``p < alpha`` at this S at all (:func:`check_seed_power`), no effect is detectable and the
-    result is ``inf``.
+    minimum detectable effect at the given power. With ``test='sign_flip'`` (the benchmark's
+    test), when the exact sign-flip test cannot reach ``p < alpha`` at this S at all
+    (:func:`check_seed_power`), no effect is detectable and the result is ``inf``; with
+    ``test='t'`` (``cch trial``'s paired t-test, which has no such floor) the formula always holds.
 
     Args:
       per_seed_deltas: ``[S]`` per-seed differences (e.g. accuracy with KD minus without, in
         percentage points), S >= 2.
       alpha: two-sided significance level in (0, 1).
       power: the power in (0, 1) (0.8: detected 80 % of the time).
+      test: the test the effect would be detected by: 'sign_flip' or 't'.
 
     Returns:
       The MDE in the unit of ``per_seed_deltas`` (0 when every difference is the same).
@@ -234,8 +236,9 @@ def min_detectable_effect(per_seed_deltas, alpha=0.05, power=0.8) -> float:
     d = _vector("per_seed_deltas", per_seed_deltas, min_size=2)
     alpha = _checks.check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
     power = _checks.check_real("power", power, low=0.0, high=1.0, low_open=True, high_open=True)
+    test = _checks.check_choice("test", test, ("sign_flip", "t"))
     s = d.size
-    if min_p_value(s) >= alpha:
+    if test == "sign_flip" and min_p_value(s) >= alpha:
         return math.inf
     df = s - 1
     factor = _t_ppf(1.0 - alpha / 2.0, df) + _t_ppf(power, df)

@@ -1,5 +1,6 @@
 """Image datasets (tensorflow-datasets without TensorFlow, and offline real data), MNIST-M, and
-the degraded view pairs of cross-modal distillation."""
+the degraded view pairs of cross-modal distillation, and a user's paired file for ``cch trial``
+(:func:`load_paired_file`)."""
 
 from cch_jax.data._mnistm import STAND_IN_NOTE as STAND_IN_NOTE
 from cch_jax.data._mnistm import STAND_IN_PHOTOS as STAND_IN_PHOTOS
@@ -9,6 +10,9 @@ from cch_jax.data._offline import DEBIAN_FASHION_MNIST_DIR as DEBIAN_FASHION_MNI
 from cch_jax.data._offline import load_digits as load_digits
 from cch_jax.data._offline import load_fashion_mnist_idx as load_fashion_mnist_idx
 from cch_jax.data._offline import read_idx as read_idx
+from cch_jax.data._paired_file import PairedFile as PairedFile
+from cch_jax.data._paired_file import load_paired_file as load_paired_file
+from cch_jax.data._paired_file import paired_file as paired_file
 from cch_jax.data._registry import DATASETS as DATASETS
 from cch_jax.data._registry import MultiView as MultiView
 from cch_jax.data._registry import Pairs as Pairs
