@@ -21,7 +21,7 @@ import importlib
 
 from cch_jax._version import __version__ as __version__
 
-_SUBPACKAGES = ("theory", "mi", "kd", "data", "figure1", "experiments", "criterion", "predictors", "bench")
+_SUBPACKAGES = ("theory", "mi", "kd", "data", "figure1", "criterion", "predictors", "bench")
 
 
 def __getattr__(name: str):

@@ -19,7 +19,6 @@ MODULES = (
     "cch_jax.kd",
     "cch_jax.data",
     "cch_jax.figure1",
-    "cch_jax.experiments",
     "cch_jax.criterion",
     "cch_jax.predictors",
     "cch_jax.bench",

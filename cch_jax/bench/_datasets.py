@@ -185,18 +185,7 @@ def _tabular(config: _settings.BenchConfig) -> Source:
 def _degrade(x: np.ndarray, *, blur: float, noise: float, key) -> np.ndarray:
     from cch_jax import data
 
-    if blur == 0 and noise == 0:
-        return x
-    out = []
-    for i in range(0, x.shape[0], 4096):
-        out.append(
-            np.asarray(
-                data.degrade(
-                    x[i : i + 4096], gamma=blur, noise=noise, key=jax.random.fold_in(key, i)
-                )
-            )
-        )
-    return np.concatenate(out).astype(np.float32)
+    return data.degrade_view(x, gamma=blur, noise=noise, key=key, chunk_rows=4096)
 
 
 def _images(config: _settings.BenchConfig) -> Source:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -54,16 +53,6 @@ SETTING_COLUMNS = (
     "theory_risk",
     "low_power",
 )
-
-# Committed short runs of `cch experiment` (results/<folder>) to compare the no-KD accuracy with:
-# dataset -> (folder, {bench student name -> committed student view})
-COMMITTED = {
-    "mfeat": ("mfeat", {v: v for v in _settings.MFEAT_VIEWS}),
-    "nutrimouse": ("nutrimouse", {v: v for v in _settings.NUTRIMOUSE_VIEWS}),
-    "mnistm_to_mnist": ("mnist", {"mnist": "mnist"}),
-    "mnist_to_mnistm": ("mnist_reverse", {"mnistm": "mnistm"}),
-    "fashion_mnist": ("fashion_mnist", {"image@noise=0.5": "image"}),
-}
 
 
 def _fmt(v) -> str:
@@ -324,29 +313,6 @@ def _runs_rows(plan, fulls) -> list[dict]:
     return rows
 
 
-def _committed(dataset: str, repo: Path) -> dict[str, tuple[float, str]]:
-    """student -> (no-KD accuracy %, epochs) of the committed short run, where there is one."""
-    if dataset not in COMMITTED:
-        return {}
-    folder, views = COMMITTED[dataset]
-    path = repo / "results" / folder / "summary.csv"
-    if not path.exists():
-        return {}
-    epochs = "?"
-    cmd = repo / "results" / folder / "command.txt"
-    if cmd.exists():
-        m = re.search(r"--epochs (\d+)", cmd.read_text())
-        epochs = m.group(1) if m else "5 (default)"
-    acc: dict[str, list[float]] = {}
-    for r in read_csv(path):
-        acc.setdefault(r["student"], []).append(float(r["no_kd_mean"]))
-    out = {}
-    for bench_name, view in views.items():
-        if view in acc:
-            out[bench_name] = (100.0 * float(np.mean(acc[view])), epochs)
-    return out
-
-
 def _stats_line(values) -> str:
     v = np.asarray(values, np.float64)
     return f"{v.mean():.1f} (min {v.min():.0f}, max {v.max():.0f})"
@@ -427,27 +393,15 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
     if "teachers" in info:
         ep = [t["epochs"] for t in info["teachers"].values()]
         lines.append(f"- teachers: {_stats_line(ep)}")
-    lines += ["", "## No-KD accuracy vs the committed short runs", ""]
-    repo = Path(__file__).resolve().parents[2]
-    committed = _committed(cfg.dataset, repo)
-    lines.append("| student | no KD here (converged) | epochs here | committed run | its epochs |")
-    lines.append("|---|---|---|---|---|")
+    lines += ["", "## No-KD students (converged)", ""]
+    lines.append("| student | no-KD performance | epochs |")
+    lines.append("|---|---|---|")
     for g in plan.groups:
         f = fulls[g.index]
         sel = f["kind"] == _students.NO_KD
         here = float(f["perf"][sel].mean())
         ep = float(f["epochs"][sel].mean())
-        c = committed.get(g.student.name)
-        ctext = f"{c[0]:.2f}" if c else "none"
-        cep = c[1] if c else ""
-        lines.append(f"| {g.student.name} | {here:.2f} | {ep:.1f} | {ctext} | {cep} |")
-    if committed:
-        folder_name = COMMITTED[cfg.dataset][0]
-        lines += [
-            "",
-            f"(committed: `results/{folder_name}/summary.csv`, `cch experiment` with a fixed number "
-            "of epochs and a different split/size: compare the level, not the digits.)",
-        ]
+        lines.append(f"| {g.student.name} | {here:.2f} | {ep:.1f} |")
     if "teachers" in info:
         lines += ["", "## Teachers (test accuracy %, epochs)", ""]
         lines.append("| teacher | test accuracy | epochs |")
