@@ -179,6 +179,14 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def _datasets_in(root: Path) -> list[str]:
+    """The datasets with a settings table under ``root``: the built-in ones in
+    :data:`DATASET_NAMES` order, then those of users' files (``cch bench --data``) by name."""
+    found = {p.parent.name for p in Path(root).glob("*/settings.csv")}
+    builtin = [n for n in _settings.DATASET_NAMES if n in found]
+    return builtin + sorted(found - set(builtin))
+
+
 def write_combined(root: Path) -> Path:
     """Writes the combined settings table of a benchmark folder.
 
@@ -186,15 +194,13 @@ def write_combined(root: Path) -> Path:
       root: the benchmark folder (``results/bench``) holding ``<dataset>/settings.csv`` files.
 
     Returns:
-      The path ``root/settings.csv``: every dataset's rows concatenated in
-      :data:`DATASET_NAMES` order, with the union of their columns (not written when no dataset
-      has a table yet).
+      The path ``root/settings.csv``: every dataset's rows concatenated, the built-in datasets in
+      :data:`DATASET_NAMES` order, then users' files by name, with the union of their columns
+      (not written when no dataset has a table yet).
     """
     rows = []
-    for name in _settings.DATASET_NAMES:
-        p = Path(root) / name / "settings.csv"
-        if p.exists():
-            rows.extend(read_csv(p))
+    for name in _datasets_in(root):
+        rows.extend(read_csv(Path(root) / name / "settings.csv"))
     out = Path(root) / "settings.csv"
     if rows:
         _write_rows(out, rows, lambda v: v)  # the cells are read back as they were written
@@ -225,11 +231,14 @@ def write_summary(root: Path) -> Path:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     tot = [0, 0, 0, 0.0]
-    for name in _settings.DATASET_NAMES:
+    files = []  # (name, info) of users' files
+    for name in _datasets_in(root):
         p = root / name / "info.json"
         if not p.exists():
             continue
         info = json.loads(p.read_text())
+        if info["config"].get("data"):
+            files.append((name, info))
         sz = info["sizes"]
         secs = info["seconds"]
         train_s = sum(
@@ -280,6 +289,13 @@ def write_summary(root: Path) -> Path:
         lines.append(
             f"- {name}: {sp.model} {list(sp.hidden)}, Adam {sp.learning_rate:g}, patience "
             f"{sp.patience}, at most {sp.max_epochs} epochs; {rows_text}."
+        )
+    for name, info in files:
+        sp = info["config"]["spec"]
+        lines.append(
+            f"- {name} (`cch bench --data {info['config']['data']}`): {sp['model']} "
+            f"{sp['hidden']}, Adam {sp['learning_rate']:g}, patience {sp['patience']}, at most "
+            f"{sp['max_epochs']} epochs; rows as the tabular datasets' (or the file's train mask)."
         )
     out = root / "README.md"
     out.write_text("\n".join(lines) + "\n")
@@ -390,9 +406,9 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
             f"- {label}: {_stats_line(ep)}; best epoch {_stats_line(be)}; "
             f"{capped:.0%} reached max_epochs"
         )
-    if "teachers" in info:
-        ep = [t["epochs"] for t in info["teachers"].values()]
-        lines.append(f"- teachers: {_stats_line(ep)}")
+    trained = [t["epochs"] for t in info.get("teachers", {}).values() if not t.get("given")]
+    if trained:  # a teacher whose logits a user's file gives has no epochs
+        lines.append(f"- teachers: {_stats_line(trained)}")
     lines += ["", "## No-KD students (converged)", ""]
     lines.append("| student | no-KD performance | epochs |")
     lines.append("|---|---|---|")
@@ -407,7 +423,8 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
         lines.append("| teacher | test accuracy | epochs |")
         lines.append("|---|---|---|")
         for n, t in info["teachers"].items():
-            lines.append(f"| {n} | {t['test_accuracy']:.2f} | {t['epochs']} |")
+            epochs = "given (logits)" if t.get("given") else t["epochs"]
+            lines.append(f"| {n} | {t['test_accuracy']:.2f} | {epochs} |")
     if cfg.dataset == "gaussian":
         agree = [
             np.sign(r["theory_delta"]) == np.sign(r["delta_kd"])
