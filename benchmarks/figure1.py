@@ -25,7 +25,7 @@ import numpy as np
 import scipy.linalg
 from _harness import Row, time_call, time_command, write_results
 
-from cch_jax.experiments import Figure1Config, draw, lstsq_solver, simulate_risks
+from cch_jax.figure1 import Figure1Config, draw, lstsq_solver, simulate_risks
 
 
 def numpy_loop(x2s, zs, a, b, kd_weights, sigma2):

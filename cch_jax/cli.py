@@ -1,5 +1,6 @@
 """The ``cch`` command. Each subcommand lives in ``cch_jax/_cli/<name>.py`` and defines
-``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
+``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``. A retired subcommand
+(``RETIRED``: ``cch experiment``) prints one line naming its replacement and exits with code 2.
 
 Subcommand modules import only the standard library at module level, so that ``cch --help`` is
 instant and ``cch figure1`` pays only for what it uses.
@@ -28,10 +29,16 @@ import warnings
 SUBCOMMANDS = {
     "check": "check",
     "figure1": "figure1",
-    "experiment": "experiment",
     "mi": "mi",
     "bench": "bench",
     "trial": "trial",
+}
+
+# Retired subcommands -> the one line that names their replacement (printed, exit code 2,
+# whatever arguments follow).
+RETIRED = {
+    "experiment": "retired (fixed epochs, no early stopping, no control teacher); for your own "
+    "pairs use 'cch trial --data FILE.npz', for the benchmark 'cch bench DATASET'",
 }
 
 
@@ -99,6 +106,10 @@ def _compile_cache_for(args: argparse.Namespace):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in RETIRED:
+        print(f"cch {argv[0]}: {RETIRED[argv[0]]}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

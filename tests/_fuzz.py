@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cch_jax import DivergenceWarning, InputWarning, cli, data, experiments, kd, mi, theory
+from cch_jax import DivergenceWarning, InputWarning, cli, data, figure1, kd, mi, theory
 from cch_jax.mi import tasks
 
 TIMEOUT_S = 30
@@ -339,14 +339,14 @@ add(
     "blur_views float labels", "labels", lambda: data.blur_views(IMG, np.array([0.0, 1.0]), key=KEY)
 )
 
-# --- experiments --------------------------------------------------------------------------------
+# --- figure1 --------------------------------------------------------------------------------------
 for field, values in {"num_seeds": BAD_INTS + [1], "kd_weight": BAD_REALS + [1.5],
                       "num_gaps": [1, 2.5], "sigma2": [0.0, -1.0], "solver": BAD_CHOICES,
                       "gap_max": [-10.0, float("nan")], "n": [10, 2.5]}.items():  # fmt: skip
     for v in values:
         add(f"Figure1Config {field}={v!r}", field,
-            lambda field=field, v=v: experiments.Figure1Config(**{"d": 10, field: v} if field != "n" else {"d": 10, "n": v}))  # fmt: skip
-add("run_figure1 config=dict", "config", lambda: experiments.run_figure1({}))
+            lambda field=field, v=v: figure1.Figure1Config(**{"d": 10, field: v} if field != "n" else {"d": 10, "n": v}))  # fmt: skip
+add("run_figure1 config=dict", "config", lambda: figure1.run_figure1({}))
 
 # --- CLI ----------------------------------------------------------------------------------------
 TMP = Path(tempfile.mkdtemp(prefix="cch_fuzz_"))

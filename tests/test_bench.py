@@ -239,6 +239,121 @@ def test_interrupted_run_resumes_the_missing_groups(tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------------------------------
+# A user's paired file: cch bench --data (the layout of cch trial)
+
+
+def _digits_halves(folder, rows=300, *, train=None):
+    """The first ``rows`` 8x8 digits: student = the left half, a view teacher = the right half,
+    and a given-logits teacher that knows nothing (Gaussian noise)."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    b = datasets.load_digits()
+    img = np.asarray(b.images[:rows], np.float32)
+    arrays = dict(
+        x_student=img[:, :, :4].reshape(rows, -1),
+        y=b.target[:rows],
+        x_teacher_right=img[:, :, 4:],  # [n, 8, 4]: flattened by the benchmark
+        logits_teacher_noise=np.random.default_rng(0).normal(size=(rows, 10)).astype(np.float32),
+    )
+    if train is not None:
+        arrays["train"] = train
+    path = folder / "digits_halves.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+FILE_FLAGS = ["--num-seeds", "4", "--allow-low-power", "--max-epochs", "3", "--pilot-seeds", "1"]
+
+
+@pytest.fixture(scope="module")
+def file_run(tmp_path_factory):
+    from cch_jax import cli
+
+    folder = tmp_path_factory.mktemp("bench_file")
+    path = _digits_halves(folder)
+    out = folder / "out"
+    argv = ["bench", "--data", str(path), "--out", str(out), *FILE_FLAGS, "--phase", "train"]
+    assert cli.main([*argv, "--quiet"]) == 0
+    return path, out
+
+
+def test_file_trains_every_teacher_and_writes_the_settings_table(file_run):
+    path, out = file_run
+    table = out / "digits_halves" / "settings.csv"
+    header = table.read_text().splitlines()[0].split(",")
+    assert tuple(header) == bench.SETTING_COLUMNS  # the train phase: no predictor columns yet
+    rows = bench.read_settings(table)
+    pairs = [(r["teacher"], r["kd_weight"]) for r in rows]
+    assert pairs == [("right", 0.1), ("right", 0.5), ("noise", 0.1), ("noise", 0.5)]
+    assert {r["dataset"] for r in rows} == {"digits_halves"}
+    assert {r["student"] for r in rows} == {"student"} and {r["num_seeds"] for r in rows} == {4}
+    assert all(r["epochs_kd"] <= 3 and r["low_power"].startswith("WARNING") for r in rows)
+    info = json.loads((out / "digits_halves" / "info.json").read_text())
+    assert info["teachers"]["noise"]["given"] and info["teachers"]["right"]["epochs"] >= 1
+    assert info["config"]["data"] == str(path)
+    # the given teacher knows nothing (chance is 10 %); the right half, trained 3 epochs, does
+    assert rows[2]["teacher_test_accuracy"] < 15 < rows[0]["teacher_test_accuracy"]
+    # the leaderboard's reader sees it in the folder, and the combined table holds it
+    assert len(bench.read_settings(out)) == 4
+    assert bench.write_combined(out).read_text().count("digits_halves/") == 4
+
+
+def test_file_rerun_resumes_from_the_cache(file_run, monkeypatch):
+    path, out = file_run
+
+    def fail(*args, **kwargs):
+        raise AssertionError("retrained a finished phase")
+
+    monkeypatch.setattr(_students, "train_group", fail)
+    monkeypatch.setattr(_students, "train_teachers", fail)
+    cfg = bench.BenchConfig(  # what FILE_FLAGS say
+        dataset="digits_halves",
+        data=str(path),
+        num_seeds=4,
+        allow_low_power=True,
+        max_epochs=3,
+        pilot_seeds=1,
+    )
+    again = bench.run_bench(cfg, out=out, phase="train")
+    assert again.info["trained"] == []
+    assert set(again.info["cached"]) == {"teachers", "group0", "pilot0"}
+    first = bench.read_settings(out / "digits_halves" / "settings.csv")  # 6 significant digits
+    want = [r["delta_kd"] for r in first]
+    assert [r["delta_kd"] for r in again.rows] == pytest.approx(want, rel=1e-5, abs=1e-9)
+
+
+def test_file_split_follows_the_train_mask(tmp_path):
+    train = np.arange(300) < 240
+    path = _digits_halves(tmp_path, train=train)
+    plan = bench.prepare(bench.BenchConfig(dataset="d", data=path, num_seeds=6))
+    part = plan.source.part
+    assert plan.sizes["test"] == 60 and np.all(part[~train] == 3) and np.all(part[train] != 3)
+    assert plan.sizes["criterion"] >= 2 and len(plan.settings) == 4
+    assert plan.source.students["student"].shape == (300, 32)
+    assert plan.source.teachers["right"].shape == (300, 32)
+    with pytest.raises(ValueError, match="^data: train: every row is a training row"):
+        bench.prepare(
+            bench.BenchConfig(dataset="d", data=_digits_halves(tmp_path, train=np.ones(300, bool)))
+        )
+
+
+def test_file_errors_name_the_data_flag(tmp_path, capsys):
+    from cch_jax import cli
+
+    np.savez(tmp_path / "bad.npz", y=np.zeros(4), x_teacher=np.zeros((4, 2)))
+    cases = [
+        (["--data", str(tmp_path / "missing.npz")], "--data: no such file"),
+        (["--data", str(tmp_path / "bad.npz")], "--data: x_student: missing"),
+        (["mfeat", "--data", str(tmp_path / "bad.npz")], "--data: give either a dataset"),
+        (["--data", str(tmp_path / "bad.npz"), "--name", "gaussian"], "--name: 'gaussian' is"),
+        (["--name", "mine"], "--name: only with --data"),
+    ]
+    for args, start in cases:
+        assert cli.main(["bench", *args, "--out", str(tmp_path / "out"), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"cch bench: error: {start}") and err.count("\n") == 1, err
+
+
+# --------------------------------------------------------------------------------------------------
 # The Gaussian family: the measured Δ agrees with the theory's risk where it is clear
 
 

@@ -11,7 +11,6 @@ import pytest
 import scipy.stats
 from sklearn.metrics import roc_auc_score
 
-from cch_jax import experiments
 from cch_jax.bench import _stats as stats
 
 # ------------------------------------------------------------------------------------------------
@@ -42,8 +41,6 @@ def test_sign_flip_matches_scipy_permutation_test(num_seeds):
         alternative="greater",
     ).pvalue
     assert stats.paired_sign_flip(a, b) == pytest.approx(ref, abs=1e-12)
-    # the old experiments name delegates to the same test
-    assert experiments.paired_test(a, b)["p_value"] == stats.paired_sign_flip(a, b)
 
 
 def test_sign_flip_monte_carlo_beyond_20_seeds():
@@ -158,7 +155,6 @@ def test_outcome():
     assert stats.outcome(-0.3, 0.002) == "loss"
     assert stats.outcome(1.2, 0.05) == "none"  # p must be strictly below alpha
     assert stats.outcome(1.2, 0.05, alpha=0.1) == "gain"
-    assert experiments._analysis.outcome(-0.3, 0.002) == "loss"  # the old name still works
     with pytest.raises(ValueError, match="^p_value"):
         stats.outcome(1.0, 1.5)
 
@@ -201,7 +197,6 @@ def test_spearman_against_scipy():
     y = [0.3, 0.1, 0.4, 0.9, 0.4, 0.2, 0.0]
     ref = scipy.stats.spearmanr(x, y).statistic
     assert stats.spearman(x, y) == pytest.approx(ref, abs=1e-12)
-    assert experiments.spearman(x, y) == stats.spearman(x, y)  # the old name delegates
     # non-finite pairs are dropped
     assert stats.spearman(x + [np.nan], y + [7.0]) == pytest.approx(ref, abs=1e-12)
     assert stats.spearman([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]) == pytest.approx(-1.0)

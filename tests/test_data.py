@@ -37,6 +37,27 @@ def test_degrade_is_blur_then_noise():
     assert not np.allclose(other, out)
 
 
+def test_degrade_view_is_degrade_chunk_by_chunk():
+    """data.degrade_view: images through data.degrade chunk_rows rows at a time (the chunk at row
+    i with fold_in(key, i)); vectors take only the noise; gamma = noise = 0 returns the input."""
+    rng = np.random.default_rng(1)
+    img = rng.random((5, 8, 8, 1)).astype(np.float32)
+    key = jax.random.key(2)
+    out = data.degrade_view(img, gamma=1.0, noise=0.3, key=key, chunk_rows=2)
+    assert out.dtype == np.float32 and out.shape == img.shape
+    for i in (0, 2, 4):
+        part = data.degrade(img[i : i + 2], gamma=1.0, noise=0.3, key=jax.random.fold_in(key, i))
+        np.testing.assert_array_equal(out[i : i + 2], np.asarray(part))
+    assert data.degrade_view(img, key=key) is img
+    vec = rng.normal(size=(400, 3)).astype(np.float32)
+    noisy = data.degrade_view(vec, noise=2.0, key=key)
+    assert abs(float(np.std(noisy - vec)) - 2.0) < 0.15
+    with pytest.raises(ValueError, match="^gamma: blur needs images"):
+        data.degrade_view(vec, gamma=1.0, key=key)
+    with pytest.raises(ValueError, match="^x: expected"):
+        data.degrade_view(img[0], noise=1.0, key=key)
+
+
 @pytest.mark.parametrize("name", data.TFDS_DATASETS)
 def test_load_mock(name, tmp_path):
     # Under the mock download_and_prepare is a no-op: nothing is fetched.

@@ -18,7 +18,7 @@ MODULES = (
     "cch_jax.mi",
     "cch_jax.kd",
     "cch_jax.data",
-    "cch_jax.experiments",
+    "cch_jax.figure1",
     "cch_jax.criterion",
     "cch_jax.predictors",
     "cch_jax.bench",
@@ -102,7 +102,7 @@ def test_the_walk_finds_the_api():
     # functions, a jax.jit of a function, and a name re-exported from another package
     for expected in (
         "cch_jax.theory.risk",
-        "cch_jax.experiments.simulate_risks",
+        "cch_jax.figure1.simulate_risks",
         "cch_jax.mi.nats_to_bits",
         "cch_jax.criterion.check",
         "cch_jax.kd.fit",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cch_jax import cli, theory
-from cch_jax.experiments import CSV_COLUMNS, Figure1Config, agreement, run_figure1
+from cch_jax.figure1 import CSV_COLUMNS, Figure1Config, agreement, run_figure1
 
 TINY = ["--num-seeds", "4", "--gaps", "5", "--n", "30", "--d", "10", "--num-kd-weights", "3"]
 
@@ -35,11 +35,11 @@ def test_cli_writes_well_formed_files(tmp_path, capsys):
 
 def test_cli_rejects_bad_arguments(tmp_path, capsys):
     assert cli.main(["figure1", "--n", "10", "--d", "10", "--out", str(tmp_path)]) == 2
-    assert "n: must exceed d + 1" in capsys.readouterr().err
+    assert "--n: must exceed d + 1" in capsys.readouterr().err  # the flag, not the argument
     assert cli.main(["figure1", "--kd-weight", "1.5", "--out", str(tmp_path)]) == 2
-    assert "kd_weight: must be <= 1" in capsys.readouterr().err
+    assert "--kd-weight: must be <= 1" in capsys.readouterr().err
     assert cli.main(["figure1", "--num-seeds", "1", "--out", str(tmp_path)]) == 2
-    assert "num_seeds: must be >= 2, got 1" in capsys.readouterr().err
+    assert "--num-seeds: must be >= 2, got 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["figure1", "--solver", "sgd"])
     assert "invalid choice: 'sgd'" in capsys.readouterr().err
@@ -49,7 +49,7 @@ def test_cli_checks_the_output_folder_before_any_work(tmp_path, capsys, monkeypa
     """An unwritable --out fails before the simulation starts, with one line."""
     (tmp_path / "file").write_text("not a folder")
     monkeypatch.setattr(
-        "cch_jax.experiments.run_figure1", lambda *a, **k: pytest.fail("the simulation started")
+        "cch_jax.figure1.run_figure1", lambda *a, **k: pytest.fail("the simulation started")
     )
     assert cli.main(["figure1", "--out", str(tmp_path / "file" / "sub")]) == 2  # default size
     err = capsys.readouterr().err
@@ -134,14 +134,14 @@ def test_config_validation(kwargs, match):
 
 
 def test_simulation_is_one_compilation_per_shape(monkeypatch):
-    from cch_jax.experiments import _figure1
+    from cch_jax.figure1 import _simulate
 
     chex.clear_trace_counter()
     static = ("num_seeds", "n", "d", "solver")
     counted = jax.jit(
-        chex.assert_max_traces(_figure1._program.__wrapped__, n=1), static_argnames=static
+        chex.assert_max_traces(_simulate._program.__wrapped__, n=1), static_argnames=static
     )
-    monkeypatch.setattr(_figure1, "_program", counted)
+    monkeypatch.setattr(_simulate, "_program", counted)
     config = Figure1Config(n=30, d=10, num_seeds=3, num_gaps=4, num_kd_weights=2)
     run_figure1(config)
     other = dict(seed=1, gap_max=0.7)  # new values, same shapes: no retrace

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cch_jax import cli
-from cch_jax.experiments import _figure1 as f1
+from cch_jax.figure1 import _simulate as f1
 from cch_jax.kd._linear import default_steps, train_linear_students
 
 

@@ -1,9 +1,9 @@
-"""The three plotting functions draw on their own Figure: the user's matplotlib backend stays."""
+"""The two plotting functions draw on their own Figure: the user's matplotlib backend stays."""
 
 import matplotlib
 import pytest
 
-from cch_jax import experiments
+from cch_jax import figure1
 from cch_jax.criterion._result import CheckResult, Estimate
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -54,6 +54,7 @@ def _check_result() -> CheckResult:
         repeats=4,
         subsample_fraction=0.5,
         notes=(),
+        warnings=(),
         dims={},
         timings_s={},
         config={},
@@ -68,28 +69,9 @@ def test_forest_plot_keeps_the_backend(pdf_backend, tmp_path):
 
 
 def test_plot_figure1_keeps_the_backend(pdf_backend, tmp_path):
-    config = experiments.Figure1Config(n=30, d=10, num_seeds=2, num_gaps=3, num_kd_weights=2)
-    paths = experiments.plot_figure1(experiments.run_figure1(config), config, tmp_path / "fig1")
+    config = figure1.Figure1Config(n=30, d=10, num_seeds=2, num_gaps=3, num_kd_weights=2)
+    paths = figure1.plot_figure1(figure1.run_figure1(config), config, tmp_path / "fig1")
     assert matplotlib.get_backend() == pdf_backend
     assert [p.name for p in paths] == ["fig1.png", "fig1.pdf"]
     assert paths[0].read_bytes()[:8] == PNG
     assert paths[1].read_bytes()[:5] == b"%PDF-"
-
-
-def test_plot_delta_vs_gap_keeps_the_backend(pdf_backend, tmp_path):
-    summary = [
-        dict(
-            verdict=v,
-            gap=g,
-            gap_low=g - 0.1,
-            gap_high=g + 0.1,
-            delta=d,
-            delta_se=0.01,
-            gap_estimator="latent",
-        )
-        for v, g, d in (("holds", 0.4, 0.02), ("fails", -0.3, -0.01), ("undecided", 0.0, 0.0))
-    ]
-    path = tmp_path / "delta.png"
-    experiments.plot_delta_vs_gap(summary, path)
-    assert matplotlib.get_backend() == pdf_backend
-    assert path.read_bytes()[:8] == PNG

@@ -15,7 +15,7 @@ PACKAGES = [
     "cch_jax.mi",
     "cch_jax.mi.tasks",
     "cch_jax.kd",
-    "cch_jax.experiments",
+    "cch_jax.figure1",
     "cch_jax.data",
     "cch_jax.criterion",
     "cch_jax.predictors",

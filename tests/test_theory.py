@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from cch_jax import theory
-from cch_jax.experiments import draw, lstsq_solver, simulate_risks
+from cch_jax.figure1 import draw, lstsq_solver, simulate_risks
 
 Z_TOL = 4.0
 

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cch_jax import theory
-from cch_jax.experiments import draw, lstsq_solver, simulate_risks
+from cch_jax.figure1 import draw, lstsq_solver, simulate_risks
 
 
 @functools.partial(jax.jit, static_argnames=("n", "reps"))

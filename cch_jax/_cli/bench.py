@@ -1,4 +1,5 @@
-"""`cch bench`: the benchmark of KD outcomes, one dataset per call, and its leaderboard."""
+"""`cch bench`: the benchmark of KD outcomes, one dataset (or a user's file) per call, and its
+leaderboard."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import time
 HELP = (
     "Benchmark of KD outcomes: train students to convergence without KD, with KD and with a "
     "random-control teacher over seeds for every setting of a dataset (cached, resumable), score "
-    "the predictors; 'cch bench leaderboard' ranks them."
+    "the predictors; 'cch bench leaderboard' ranks them. 'cch bench --data FILE.npz' runs it on "
+    "your own paired file."
 )
 
 
@@ -19,8 +21,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument(
         "dataset",
+        nargs="?",
+        default=None,
         help=f"one of {', '.join(DATASET_NAMES)}, or 'leaderboard' (score every predictor on the "
-        "settings tables under --out)",
+        "settings tables under --out); leave it out with --data",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        metavar="FILE.npz",
+        help="your own paired file instead of a built-in dataset: x_student [n, ...], y [n], "
+        "x_teacher_NAME (views to train teachers on) and/or logits_teacher_NAME [n, C] (your "
+        "teachers' outputs), optional train [n] mask (the layout of cch trial, docs/trial.md)",
+    )
+    p.add_argument(
+        "--name",
+        default=None,
+        help="with --data: the dataset name its results go under (default: the file's stem)",
     )
     p.add_argument(
         "--out", default="results/bench", help="benchmark folder (default results/bench)"
@@ -74,27 +91,61 @@ def _leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dataset_and_data(args: argparse.Namespace) -> tuple[str, str | None]:
+    """(dataset name, --data or None) from the positional name, --data and --name."""
+    from pathlib import Path
+
+    if args.data is None:
+        if args.name is not None:
+            raise ValueError("name: only with --data FILE.npz (a built-in dataset has its name)")
+        if args.dataset is None:
+            raise ValueError("dataset: expected a dataset name, 'leaderboard' or --data FILE.npz")
+        return args.dataset, None
+    if args.dataset is not None:
+        raise ValueError(
+            f"data: give either a dataset ({args.dataset!r}) or --data FILE.npz, not both (the "
+            f"file's results are named by --name)"
+        )
+    return (args.name if args.name is not None else Path(args.data).stem), args.data
+
+
+def _config(args: argparse.Namespace, dataset: str, data: str | None):
+    """The :class:`cch_jax.bench.BenchConfig` from the flags; a file's name errors name --name."""
+    from cch_jax import bench
+
+    try:
+        return bench.BenchConfig(
+            dataset=dataset,
+            size=args.size,
+            num_seeds=args.num_seeds,
+            kd_weights=_floats("kd_weights", args.kd_weights),
+            temperature=args.temperature,
+            alpha=args.alpha,
+            allow_low_power=args.allow_low_power,
+            pilot_fraction=args.pilot_fraction,
+            pilot_seeds=args.pilot_seeds,
+            max_epochs=args.max_epochs,
+            patience=args.patience,
+            seed=args.seed,
+            data=data,
+        )
+    except ValueError as err:
+        text = str(err)
+        if data is not None and text.startswith("dataset:"):
+            raise ValueError("name:" + text.removeprefix("dataset:")) from None
+        raise
+
+
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    if args.dataset == "leaderboard":
+    if args.dataset == "leaderboard" and args.data is None:
         return _leaderboard(args)
     from cch_jax import _checks, bench
 
-    dataset = _checks.check_choice("dataset", args.dataset, bench.DATASET_NAMES + ("leaderboard",))
-    config = bench.BenchConfig(
-        dataset=dataset,
-        size=args.size,
-        num_seeds=args.num_seeds,
-        kd_weights=_floats("kd_weights", args.kd_weights),
-        temperature=args.temperature,
-        alpha=args.alpha,
-        allow_low_power=args.allow_low_power,
-        pilot_fraction=args.pilot_fraction,
-        pilot_seeds=args.pilot_seeds,
-        max_epochs=args.max_epochs,
-        patience=args.patience,
-        seed=args.seed,
-    )
+    dataset, data = _dataset_and_data(args)
+    if data is None:
+        dataset = _checks.check_choice("dataset", dataset, bench.DATASET_NAMES + ("leaderboard",))
+    config = _config(args, dataset, data)
     names = None
     if args.predictors:
         names = tuple(v.strip() for v in args.predictors.split(",") if v.strip())

@@ -54,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.x64:
         jax.config.update("jax_enable_x64", True)
-    from cch_jax import experiments
+    from cch_jax import figure1
 
-    config = experiments.Figure1Config(
+    config = figure1.Figure1Config(
         n=args.n,
         d=args.d,
         sigma2=args.sigma2,
@@ -69,11 +69,11 @@ def run(args: argparse.Namespace) -> int:
         solver=args.solver,
     )
     out = _io.output_dir("--out", args.out)  # checked before any work: fails in a second
-    result = experiments.run_figure1(config)
+    result = figure1.run_figure1(config)
     sim_s = time.perf_counter() - start
-    written = [experiments.write_figure1_csv(result, config, out / "figure1.csv")]
-    written += experiments.plot_figure1(result, config, out / "figure1")
-    agree = experiments.agreement(result)[:, result.kd_weights > 0]
+    written = [figure1.write_figure1_csv(result, config, out / "figure1.csv")]
+    written += figure1.plot_figure1(result, config, out / "figure1")
+    agree = figure1.agreement(result)[:, result.kd_weights > 0]
     print(
         f"figure1: {config.num_seeds} seeds x {config.num_gaps} gaps x "
         f"{len(result.kd_weights)} KD weights simulated in {sim_s:.2f} s (compile included); "

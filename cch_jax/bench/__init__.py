@@ -8,6 +8,10 @@ seed; Δ_KD and Δ_transfer are tested with the exact sign-flip test. Predictor 
 probe-student representations and logits on held-out criterion rows, a pilot run) are cached and
 scored in a separate phase. See ``_run.py`` for the phases, ``_students.py`` for the runs.
 
+A user's paired ``.npz`` (the file layout of ``cch trial``) is benchmarked the same way:
+``BenchConfig(dataset=NAME, data=PATH)`` (``cch bench --data FILE.npz``); its view teachers are
+trained, its logits teachers used as given (``_settings.py``, ``_datasets.py``).
+
 :func:`trial` (``cch trial``) is the same measurement on a user's own data file, seeds added until a
 sequential paired test decides (``_trial.py``, ``_sequential.py``).
 """

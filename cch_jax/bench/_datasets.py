@@ -11,10 +11,15 @@ ways (fit / validation / criterion / test).
   (blur, then pixel noise) with keys derived from the config's seed.
 * ``gaussian`` has no fixed data: every seed draws its own training sample
   (:func:`gaussian_sample`), since the theory's risk is an expectation over training samples.
+* A user's paired file (``BenchConfig.data``, read by :func:`cch_jax.data.load_paired_file`) is
+  split like the tabular datasets (:func:`file_parts`: its ``train`` mask, when given, fixes the
+  test rows); every input is flattened and z-scored with the fit rows' statistics, and its
+  ``logits_teacher_NAME`` arrays are kept as given (``Source.teacher_logits``).
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -35,9 +40,12 @@ class Source(NamedTuple):
       y: ``[n]`` int32 classes.
       part: ``[n]`` int8, FIT / VAL / CRITERION / TEST.
       num_classes: number of classes.
-      teachers: teacher name -> ``[n, ...]`` float32 inputs (degraded, standardized).
+      teachers: teacher name -> ``[n, ...]`` float32 inputs (degraded, standardized) of the
+        teachers to train.
       students: student name -> ``[n, ...]`` float32 inputs.
       note: where the data came from.
+      teacher_logits: teacher name -> ``[n, num_classes]`` float32 outputs of a teacher given by a
+        user's file (used as that teacher's outputs; not trained); empty for built-in datasets.
     """
 
     name: str
@@ -47,6 +55,7 @@ class Source(NamedTuple):
     teachers: dict[str, np.ndarray]
     students: dict[str, np.ndarray]
     note: str
+    teacher_logits: dict[str, np.ndarray]
 
     def rows(self, part: int) -> np.ndarray:
         """Indices of the rows of one part."""
@@ -179,24 +188,14 @@ def _tabular(config: _settings.BenchConfig) -> Source:
         {t.name: xs[t.view] for t in teachers},
         {s.name: xs[s.view] for s in students},
         _NOTES[name],
+        {},
     )
 
 
 def _degrade(x: np.ndarray, *, blur: float, noise: float, key) -> np.ndarray:
     from cch_jax import data
 
-    if blur == 0 and noise == 0:
-        return x
-    out = []
-    for i in range(0, x.shape[0], 4096):
-        out.append(
-            np.asarray(
-                data.degrade(
-                    x[i : i + 4096], gamma=blur, noise=noise, key=jax.random.fold_in(key, i)
-                )
-            )
-        )
-    return np.concatenate(out).astype(np.float32)
+    return data.degrade_view(x, gamma=blur, noise=noise, key=key, chunk_rows=4096)
 
 
 def _images(config: _settings.BenchConfig) -> Source:
@@ -244,18 +243,122 @@ def _images(config: _settings.BenchConfig) -> Source:
         s_in[s.name] = _degrade(
             mv.views[s.view], blur=0.0, noise=s.noise, key=jax.random.fold_in(key, 200 + i)
         )
-    return Source(name, y, part, mv.num_classes, t_in, s_in, mv.note)
+    return Source(name, y, part, mv.num_classes, t_in, s_in, mv.note, {})
 
 
-def load_source(config: _settings.BenchConfig) -> Source:
-    """The classification data of ``config.dataset`` (not gaussian: see :func:`gaussian_sample`).
+def read_paired(config: _settings.BenchConfig):
+    """The user's file of ``config.data``, read and checked.
+
+    Args:
+      config: a :class:`BenchConfig` with ``data``.
+
+    Returns:
+      :class:`cch_jax.data.PairedFile`.
+
+    Raises:
+      ValueError: starting ``data:`` (then the file's offending key, if any).
+    """
+    from cch_jax import data
+
+    try:
+        return data.load_paired_file(config.data)
+    except ValueError as err:
+        text = str(err)
+        raise ValueError(f"data: {text.removeprefix('path: ')}") from None
+
+
+def file_parts(labels, train, fractions, *, key: jax.Array) -> np.ndarray:
+    """The four parts of a user's file.
+
+    Args:
+      labels: ``[n]`` integer classes.
+      train: ``[n]`` bool (True: a row that may be used for training) or None.
+      fractions: the (test, criterion, validation) shares t, c, v of :func:`stratified_parts`.
+      key: ``jax.random.key``.
+
+    Returns:
+      ``[n]`` int8 part codes. Without ``train``: :func:`stratified_parts` (labels, fractions).
+      With it: the other rows are TEST; the training rows of every class are shared out as
+      criterion, validation and fit in the proportions c : v : 1 - t - c - v (stratified).
+
+    Raises:
+      ValueError: starting ``train:`` (no test or no training rows, a class with test rows and
+        no training rows).
+    """
+    y = np.asarray(labels)
+    if train is None:
+        return stratified_parts(y, fractions, key=key)
+    train = np.asarray(train, bool)
+    if train.all():
+        raise ValueError("train: every row is a training row; mark the test rows False")
+    if not train.any():
+        raise ValueError("train: no row is a training row; mark the training rows True")
+    missing = np.setdiff1d(np.unique(y[~train]), np.unique(y[train]))
+    if missing.size:
+        raise ValueError(f"train: class {missing[0]} has test rows but no training rows")
+    t, c, v = fractions
+    part = np.full(y.shape[0], TEST, np.int8)
+    part[train] = stratified_parts(y[train], (0.0, c / (1.0 - t), v / (1.0 - t)), key=key)
+    return part
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, np.float32).reshape(x.shape[0], -1)
+
+
+def _paired_source(config: _settings.BenchConfig, paired) -> Source:
+    """A user's file as a :class:`Source` (split, flattened, standardized)."""
+    key = jax.random.key(config.seed)
+    try:
+        part = file_parts(
+            paired.labels, paired.train, config.spec.fractions, key=jax.random.fold_in(key, 1)
+        )
+    except ValueError as err:
+        raise ValueError(f"data: {err}") from None
+    fit = part == FIT
+    teachers, students = _settings.file_teachers_and_students(paired)
+    given = {t.name for t in teachers if t.name in paired.teacher_logits}
+    split = (
+        "its train mask (the other rows are the test rows)"
+        if paired.train is not None
+        else "a stratified split"
+    )
+    widths = {n: math.prod(v.shape[1:]) for n, v in paired.teacher_views.items()}
+    note = (
+        f"the user's file {paired.source} ({paired.num_rows} rows, {paired.num_classes} classes, "
+        f"student x_student with {math.prod(paired.x_student.shape[1:])} features; teachers "
+        + ", ".join(
+            f"{t.name} ({'given logits' if t.name in given else f'{widths[t.name]} features'})"
+            for t in teachers
+        )
+        + f"); parts from {split}"
+    )
+    return Source(
+        config.dataset,
+        paired.labels,
+        part,
+        paired.num_classes,
+        {n: _standardize(_flat(v), fit) for n, v in paired.teacher_views.items()},
+        {students[0].name: _standardize(_flat(paired.x_student), fit)},
+        note,
+        {n: np.asarray(v, np.float32) for n, v in paired.teacher_logits.items()},
+    )
+
+
+def load_source(config: _settings.BenchConfig, paired=None) -> Source:
+    """The classification data of ``config.dataset`` (not gaussian: see :func:`gaussian_sample`),
+    or of the user's file ``config.data``.
 
     Args:
       config: a :class:`BenchConfig`.
+      paired: the user's file already read (:func:`read_paired`), or None to read it here;
+        ignored for the built-in datasets.
 
     Returns:
       :class:`Source` with every teacher variant's and student's inputs.
     """
+    if config.data is not None:
+        return _paired_source(config, read_paired(config) if paired is None else paired)
     if config.dataset == "gaussian":
         raise ValueError("dataset: gaussian draws a sample per seed; use gaussian_sample")
     if config.dataset in _settings.IMAGE_DATASETS:

@@ -78,13 +78,19 @@ def prepare(config: BenchConfig) -> Plan:
       :class:`Plan`.
 
     Raises:
-      ValueError: a missing view or data source, too few rows for a split, the pilot or a batch.
+      ValueError: a missing view or data source, too few rows for a split, the pilot or a batch
+        (for a user's file: starting ``data:``).
     """
     _checks.check_instance("config", config, BenchConfig)
-    settings = tuple(config.settings())
     spec = config.spec
+    if config.data is None:
+        settings = tuple(config.settings())
+        teachers_all, students = _settings.teachers_and_students(config.dataset)
+    else:  # the settings follow from the file's teachers: read it once
+        paired = _datasets.read_paired(config)
+        settings = tuple(config.settings(paired))
+        teachers_all, students = _settings.file_teachers_and_students(paired)
     groups = []
-    teachers_all, students = _settings.teachers_and_students(config.dataset)
     for s in students:
         ts = tuple(
             t for t in teachers_all if any(x.teacher == t and x.student == s for x in settings)
@@ -122,24 +128,25 @@ def prepare(config: BenchConfig) -> Plan:
             f"teacher t = a s + b e; a fresh training sample per seed"
         )
     else:
-        source = _datasets.load_source(config)
+        source = _datasets.load_source(config, paired if config.data is not None else None)
+        what = "data" if config.data is not None else "size"  # the flag a user can change
         for g in groups:
             if g.student.name not in source.students:
                 raise ValueError(
                     f"student: {config.dataset} has no student view {g.student.name!r}"
                 )
             for t in g.teachers:
-                if t.name not in source.teachers:
+                if t.name not in source.teachers and t.name not in source.teacher_logits:
                     raise ValueError(f"teacher: {config.dataset} has no teacher view {t.name!r}")
         counts = {
             name: int((source.part == code).sum()) for code, name in enumerate(_datasets.PART_NAMES)
         }
         for name, c in counts.items():
             if c < 1:
-                raise ValueError(f"size: {config.dataset} has no {name} rows")
+                raise ValueError(f"{what}: {config.dataset} has no {name} rows ({counts})")
         if counts["criterion"] < 2:
             raise ValueError(
-                f"size: {config.dataset} needs >= 2 criterion rows, has {counts['criterion']}"
+                f"{what}: {config.dataset} needs >= 2 criterion rows, has {counts['criterion']}"
             )
         fit = source.rows(_datasets.FIT)
         val = source.rows(_datasets.VAL)
@@ -149,8 +156,8 @@ def prepare(config: BenchConfig) -> Plan:
         sizes = dict(counts, pilot_fit=int(p_fit.size), pilot_validation=p_val_n)
         batch = _train.batch_size_for(fit.size)
         pilot_batch = _train.batch_size_for(p_fit.size)
-        if len(np.unique(source.y[fit])) < source.num_classes:
-            raise ValueError(f"size: some class of {config.dataset} has no fit rows")
+        if len(np.unique(source.y[fit])) < len(np.unique(source.y)):
+            raise ValueError(f"{what}: some class of {config.dataset} has no fit rows")
         note = source.note
     for b, n, what in (
         (batch, sizes["fit"] if isinstance(sizes["fit"], int) else min(sizes["fit"]), "fit"),
@@ -169,11 +176,16 @@ def prepare(config: BenchConfig) -> Plan:
 def fingerprint(plan: Plan) -> str:
     """sha256 of the configuration, the settings and the data (inputs, labels, split)."""
     h = hashlib.sha256()
-    h.update(json.dumps([plan.config.to_dict(), [s.setting for s in plan.settings], 1]).encode())
+    config = plan.config.to_dict()
+    config.pop("data", None)  # a user's file counts by its arrays, not by where it lies
+    h.update(json.dumps([config, [s.setting for s in plan.settings], 1]).encode())
     src = plan.source
     if src is not None:
         hash_arrays(h, src.teachers)
         hash_arrays(h, src.students)
         h.update(np.asarray(src.y).tobytes())
         h.update(np.asarray(src.part).tobytes())
+        if src.teacher_logits:  # only a user's file has them: the built-ins' fingerprints stay
+            hash_arrays(h, src.teacher_logits)
+            h.update(str(src.num_classes).encode())
     return h.hexdigest()

@@ -263,6 +263,7 @@ def run_bench(
                 "test_accuracy": float(a),
                 "epochs": int(e),
                 "best_epoch": int(b),
+                **({"given": True} if str(n) in plan.source.teacher_logits else {}),
             }
             for n, a, e, b in zip(
                 teachers["names"],

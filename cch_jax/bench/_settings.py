@@ -19,6 +19,13 @@ Datasets (see ``_datasets.py`` for the loaders):
 * ``gaussian``: the theory's one-parameter family (regression, known answer), a grid of teacher
   weights a at two training sizes.
 
+A user's paired ``.npz`` (``BenchConfig(dataset=NAME, data=PATH)``, ``cch bench --data``; the file
+layout of ``cch trial``, :func:`cch_jax.data.load_paired_file`) is a dataset too: its student
+(``x_student``) paired with each of its teachers (``x_teacher_NAME`` views, trained like the
+tabular datasets' teachers, and ``logits_teacher_NAME``, used as given), with the tabular datasets'
+network, training rule and split fractions. Its teachers are known once the file is read
+(:func:`file_teachers_and_students`).
+
 Each pair (or level) is crossed with ``kd_weights`` (default 0.1 and 0.5) at one temperature (3).
 """
 
@@ -27,6 +34,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import os
+import re
 from typing import NamedTuple
 
 from cch_jax import _checks
@@ -51,13 +60,17 @@ GAUSSIAN_DIM = 20
 GAUSSIAN_NUM_A = 15
 GAUSSIAN_TRAIN_ROWS = (60, 100, 250)  # before the 20 % validation split: fits on 48, 80, 200
 
+FILE_STUDENT = "student"  # the student of a user's file (its x_student)
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a user's dataset: a folder name
+
 
 class Teacher(NamedTuple):
     """One teacher variant: a view and its degradation.
 
     Attributes:
       name: e.g. 'fac', 'mnistm@blur=2', 'image@noise=4', 'a=1.2'.
-      view: the source view (for gaussian: 't').
+      view: the source view (for gaussian: 't'; for a user's file the key that holds the teacher,
+        'x_teacher_NAME' or 'logits_teacher_NAME').
       blur: Gaussian blur std in pixels (images), else 0.
       noise: pixel-noise std (images), else 0.
       a: the Gaussian family's teacher weight (gaussian only), else NaN.
@@ -74,8 +87,8 @@ class Student(NamedTuple):
     """One student: a view (and its fixed degradation).
 
     Attributes:
-      name: e.g. 'fac', 'mnist', 'image@noise=0.5', 'x2@n=40'.
-      view: the source view.
+      name: e.g. 'fac', 'mnist', 'image@noise=0.5', 'x2@n=40' ('student' for a user's file).
+      view: the source view ('x_student' for a user's file).
       noise: pixel-noise std of the student's input (images), else 0.
       train_rows: gaussian only: training rows before the validation split, else 0.
     """
@@ -90,7 +103,7 @@ class Setting(NamedTuple):
     """One benchmark setting.
 
     Attributes:
-      dataset: a name in :data:`DATASET_NAMES`.
+      dataset: a name in :data:`DATASET_NAMES`, or the name of a user's file.
       setting: unique id, ``'<dataset>/<teacher>-><student>/w=<kd_weight>/T=<temperature>'``.
       teacher: :class:`Teacher`.
       student: :class:`Student`.
@@ -126,8 +139,10 @@ class DatasetSpec:
       train_rows: training rows (fit + validation) for images (0: fractions instead).
       criterion_rows: held-out rows for the predictors' inputs (images).
       test_rows: held-out rows for Δ (images).
-      fractions: (test, criterion, validation) shares of each class for tabular data (the rest
-        fits).
+      fractions: (test, criterion, validation) shares of each class for tabular data and a
+        user's file (the rest fits); with the file's ``train`` mask, its other rows are the test
+        rows and the training rows are shared out as criterion, validation and fit in the
+        proportions c : v : 1 - t - c - v.
       val_fraction: validation share of the training rows (images, gaussian).
       low_power: a warning printed with every result of this dataset, or ''.
     """
@@ -212,8 +227,13 @@ def dataset_spec(dataset: str, size: str = "cpu") -> DatasetSpec:
                 "rows); one test mouse is 10 points"
             ),
         )
+    return _tabular_spec(dataset)
+
+
+def _tabular_spec(name: str) -> DatasetSpec:
+    """The tabular datasets' MLP and training rule (also a user's file's, at either size)."""
     return DatasetSpec(
-        name=dataset,
+        name=name,
         task="classification",
         model="mlp",
         hidden=(64,),
@@ -221,6 +241,21 @@ def dataset_spec(dataset: str, size: str = "cpu") -> DatasetSpec:
         max_epochs=300,
         patience=15,
     )
+
+
+def file_teachers_and_students(paired) -> tuple[tuple[Teacher, ...], tuple[Student, ...]]:
+    """The teachers and the student of a user's paired file.
+
+    Args:
+      paired: a :class:`cch_jax.data.PairedFile`.
+
+    Returns:
+      ``(teachers, students)``: one :class:`Teacher` per teacher of the file, named as in it (its
+      ``view`` the key that holds it), in the file's order (views, then logits); one
+      :class:`Student` named ``'student'`` (view ``'x_student'``).
+    """
+    teachers = tuple(Teacher(n, paired.key_of(n)) for n in paired.teacher_names)
+    return teachers, (Student(FILE_STUDENT, "x_student"),)
 
 
 def teachers_and_students(dataset: str) -> tuple[tuple[Teacher, ...], tuple[Student, ...]]:
@@ -291,15 +326,20 @@ def enumerate_settings(
       A list of :class:`Setting`, grouped by student, then teacher, then kd_weight.
     """
     dataset = _checks.check_choice("dataset", dataset, DATASET_NAMES)
+    task = "regression" if dataset == "gaussian" else "classification"
+    return _crossed(dataset, pairs(dataset), kd_weights, temperature, task)
+
+
+def _crossed(dataset, pairs_, kd_weights, temperature, task) -> list[Setting]:
+    """Every (teacher, student) pair of ``pairs_`` x ``kd_weights``, as settings."""
     kd_weights = _checks.check_real_tuple(
         "kd_weights", kd_weights, low=0.0, high=1.0, low_open=True, min_length=1
     )
     if len(set(kd_weights)) != len(kd_weights):
         raise ValueError(f"kd_weights: repeated values in {kd_weights}")
     temperature = _checks.check_real("temperature", temperature, low=0.0, low_open=True)
-    task = "regression" if dataset == "gaussian" else "classification"
     out = []
-    for t, s in pairs(dataset):
+    for t, s in pairs_:
         for w in kd_weights:
             sid = f"{dataset}/{t.name}->{s.name}/w={_fmt(w)}/T={_fmt(temperature)}"
             out.append(Setting(dataset, sid, t, s, float(w), float(temperature), task))
@@ -311,8 +351,10 @@ class BenchConfig:
     """How one dataset's benchmark runs (everything that changes its results).
 
     Attributes:
-      dataset: a name in :data:`DATASET_NAMES`.
-      size: 'cpu' or 'full' (see :func:`dataset_spec`).
+      dataset: a name in :data:`DATASET_NAMES`; with ``data``, the name the file's results go
+        under (``out/<dataset>/``): letters, digits, '_', '.', '-', not a built-in name.
+      size: 'cpu' or 'full' (see :func:`dataset_spec`); a user's file trains the tabular
+        datasets' MLP on flattened inputs, at 'cpu' only.
       num_seeds: student seeds 0..num_seeds-1 (paired: no KD, KD and control of a seed share the
         initialisation and minibatch order), >= 2.
       kd_weights: KD weights crossed with every pair, in (0, 1].
@@ -324,6 +366,10 @@ class BenchConfig:
       pilot_seeds: seeds of the pilot (seeds 1000, 1001, ...), >= 1.
       max_epochs, patience: override the dataset's early-stopping rule (None: its default).
       seed: seed of the split, the degradations, the Gaussian samples and the teachers.
+      data: a user's paired ``.npz`` (the layout of ``cch trial``: ``x_student``, ``y``,
+        ``x_teacher_NAME`` and/or ``logits_teacher_NAME``, optional ``train``), or None for a
+        built-in dataset. Not part of the cache's fingerprint (the file's arrays are): a moved
+        file resumes its run.
     """
 
     dataset: str
@@ -338,11 +384,32 @@ class BenchConfig:
     max_epochs: int | None = None
     patience: int | None = None
     seed: int = 0
+    data: str | None = None
 
     def __post_init__(self):
         c = _checks
-        c.check_choice("dataset", self.dataset, DATASET_NAMES)
-        c.check_choice("size", self.size, SIZES)
+        if self.data is None:
+            c.check_choice("dataset", self.dataset, DATASET_NAMES)
+            c.check_choice("size", self.size, SIZES)
+        else:
+            if not isinstance(self.data, str | os.PathLike) or not str(self.data).strip():
+                raise ValueError(f"data: expected the path of a .npz file, got {self.data!r:.60}")
+            object.__setattr__(self, "data", os.fspath(self.data))
+            name = self.dataset
+            if not isinstance(name, str) or not _FILE_NAME.fullmatch(name):
+                raise ValueError(
+                    f"dataset: {name!r:.60} cannot name a folder; use letters, digits, '_', '.' or "
+                    f"'-' (at most 64, starting with a letter or digit)"
+                )
+            if name in (*DATASET_NAMES, "leaderboard"):
+                raise ValueError(
+                    f"dataset: {name!r} is a built-in name; give the file's results another name"
+                )
+            if c.check_choice("size", self.size, SIZES) != "cpu":
+                raise ValueError(
+                    "size: a user's file trains the tabular datasets' MLP on flattened inputs; "
+                    "'full' is for the built-in image datasets"
+                )
         c.check_int("num_seeds", self.num_seeds, minimum=2)
         kdw = c.check_real_tuple(
             "kd_weights", self.kd_weights, low=0.0, high=1.0, low_open=True, min_length=1
@@ -378,7 +445,11 @@ class BenchConfig:
     @property
     def spec(self) -> DatasetSpec:
         """The dataset's :class:`DatasetSpec` with this config's overrides."""
-        s = dataset_spec(self.dataset, self.size)
+        s = (
+            dataset_spec(self.dataset, self.size)
+            if self.data is None
+            else _tabular_spec(self.dataset)
+        )
         over = {}
         if self.max_epochs is not None:
             over["max_epochs"] = self.max_epochs
@@ -394,15 +465,34 @@ class BenchConfig:
     def pilot_seed_values(self) -> tuple[int, ...]:
         return tuple(range(1000, 1000 + self.pilot_seeds))
 
-    def settings(self) -> list[Setting]:
-        """:func:`enumerate_settings` of this config."""
-        return enumerate_settings(
-            self.dataset, kd_weights=self.kd_weights, temperature=self.temperature
-        )
+    def settings(self, paired=None) -> list[Setting]:
+        """Every setting of this config: :func:`enumerate_settings`, or for a user's file its
+        teachers x the student x ``kd_weights``.
+
+        Args:
+          paired: the file's :class:`cch_jax.data.PairedFile` when it is already read (None: a
+            user's file is read here; ignored for the built-in datasets).
+
+        Returns:
+          A list of :class:`Setting`.
+        """
+        if self.data is None:
+            return enumerate_settings(
+                self.dataset, kd_weights=self.kd_weights, temperature=self.temperature
+            )
+        if paired is None:
+            from cch_jax.bench import _datasets  # it imports this module
+
+            paired = _datasets.read_paired(self)
+        teachers, (student,) = file_teachers_and_students(paired)
+        pairs_ = [(t, student) for t in teachers]
+        return _crossed(self.dataset, pairs_, self.kd_weights, self.temperature, "classification")
 
     def to_dict(self) -> dict:
-        """JSON-ready values (with the resolved dataset spec)."""
+        """JSON-ready values (with the resolved dataset spec; ``data`` only for a user's file)."""
         d = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        if self.data is None:
+            del d["data"]  # the built-in datasets' configurations (and fingerprints) as before
         spec = dataclasses.asdict(self.spec)
         d["spec"] = {k: list(v) if isinstance(v, tuple) else v for k, v in spec.items()}
         return d

@@ -89,7 +89,9 @@ def _say(progress, text: str) -> None:
 
 def train_teachers(plan: Plan, *, progress=None) -> dict:
     """One early-stopped supervised network per teacher variant (variants of one input shape
-    train as one program).
+    train as one program). A teacher whose outputs a user's file gives (``Source.teacher_logits``)
+    is not trained: its logits are its outputs and, having no hidden layer to read, also its
+    representations; its epochs are 0.
 
     Args:
       plan: the :class:`Plan`.
@@ -104,13 +106,27 @@ def train_teachers(plan: Plan, *, progress=None) -> dict:
     src = plan.source
     fit, val = src.rows(_datasets.FIT), src.rows(_datasets.VAL)
     crit, test = src.rows(_datasets.CRITERION), src.rows(_datasets.TEST)
-    names = sorted({t.name for g in plan.groups for t in g.teachers}, key=list(src.teachers).index)
+    order = [*src.teachers, *src.teacher_logits]
+    names = sorted({t.name for g in plan.groups for t in g.teachers}, key=order.index)
     by_shape: dict[tuple, list[str]] = {}
     for n in names:
-        by_shape.setdefault(tuple(src.teachers[n].shape[1:]), []).append(n)
+        if n in src.teachers:
+            by_shape.setdefault(tuple(src.teachers[n].shape[1:]), []).append(n)
     k = src.num_classes
     out: dict[str, Any] = {}
     t0 = time.perf_counter()
+    for n in names:
+        if n in src.teacher_logits:
+            z = src.teacher_logits[n]
+            out[n] = dict(
+                fit_logits=z[fit],
+                crit_logits=z[crit],
+                crit_reps=z[crit],
+                test_accuracy=float(_accuracy(z[test][None], src.y[test])[0]),
+                crit_accuracy=float(_accuracy(z[crit][None], src.y[crit])[0]),
+                epochs=0,
+                best_epoch=0,
+            )
     for shape, group in by_shape.items():
         cfg = train_config(plan, shape, k, plan.batch_size)
         trainer = _trainer(cfg, int(fit.size))

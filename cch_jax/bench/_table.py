@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -54,16 +53,6 @@ SETTING_COLUMNS = (
     "theory_risk",
     "low_power",
 )
-
-# Committed short runs of `cch experiment` (results/<folder>) to compare the no-KD accuracy with:
-# dataset -> (folder, {bench student name -> committed student view})
-COMMITTED = {
-    "mfeat": ("mfeat", {v: v for v in _settings.MFEAT_VIEWS}),
-    "nutrimouse": ("nutrimouse", {v: v for v in _settings.NUTRIMOUSE_VIEWS}),
-    "mnistm_to_mnist": ("mnist", {"mnist": "mnist"}),
-    "mnist_to_mnistm": ("mnist_reverse", {"mnistm": "mnistm"}),
-    "fashion_mnist": ("fashion_mnist", {"image@noise=0.5": "image"}),
-}
 
 
 def _fmt(v) -> str:
@@ -190,6 +179,14 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def _datasets_in(root: Path) -> list[str]:
+    """The datasets with a settings table under ``root``: the built-in ones in
+    :data:`DATASET_NAMES` order, then those of users' files (``cch bench --data``) by name."""
+    found = {p.parent.name for p in Path(root).glob("*/settings.csv")}
+    builtin = [n for n in _settings.DATASET_NAMES if n in found]
+    return builtin + sorted(found - set(builtin))
+
+
 def write_combined(root: Path) -> Path:
     """Writes the combined settings table of a benchmark folder.
 
@@ -197,15 +194,13 @@ def write_combined(root: Path) -> Path:
       root: the benchmark folder (``results/bench``) holding ``<dataset>/settings.csv`` files.
 
     Returns:
-      The path ``root/settings.csv``: every dataset's rows concatenated in
-      :data:`DATASET_NAMES` order, with the union of their columns (not written when no dataset
-      has a table yet).
+      The path ``root/settings.csv``: every dataset's rows concatenated, the built-in datasets in
+      :data:`DATASET_NAMES` order, then users' files by name, with the union of their columns
+      (not written when no dataset has a table yet).
     """
     rows = []
-    for name in _settings.DATASET_NAMES:
-        p = Path(root) / name / "settings.csv"
-        if p.exists():
-            rows.extend(read_csv(p))
+    for name in _datasets_in(root):
+        rows.extend(read_csv(Path(root) / name / "settings.csv"))
     out = Path(root) / "settings.csv"
     if rows:
         _write_rows(out, rows, lambda v: v)  # the cells are read back as they were written
@@ -236,11 +231,14 @@ def write_summary(root: Path) -> Path:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     tot = [0, 0, 0, 0.0]
-    for name in _settings.DATASET_NAMES:
+    files = []  # (name, info) of users' files
+    for name in _datasets_in(root):
         p = root / name / "info.json"
         if not p.exists():
             continue
         info = json.loads(p.read_text())
+        if info["config"].get("data"):
+            files.append((name, info))
         sz = info["sizes"]
         secs = info["seconds"]
         train_s = sum(
@@ -292,6 +290,13 @@ def write_summary(root: Path) -> Path:
             f"- {name}: {sp.model} {list(sp.hidden)}, Adam {sp.learning_rate:g}, patience "
             f"{sp.patience}, at most {sp.max_epochs} epochs; {rows_text}."
         )
+    for name, info in files:
+        sp = info["config"]["spec"]
+        lines.append(
+            f"- {name} (`cch bench --data {info['config']['data']}`): {sp['model']} "
+            f"{sp['hidden']}, Adam {sp['learning_rate']:g}, patience {sp['patience']}, at most "
+            f"{sp['max_epochs']} epochs; rows as the tabular datasets' (or the file's train mask)."
+        )
     out = root / "README.md"
     out.write_text("\n".join(lines) + "\n")
     return out
@@ -322,29 +327,6 @@ def _runs_rows(plan, fulls) -> list[dict]:
                 }
             )
     return rows
-
-
-def _committed(dataset: str, repo: Path) -> dict[str, tuple[float, str]]:
-    """student -> (no-KD accuracy %, epochs) of the committed short run, where there is one."""
-    if dataset not in COMMITTED:
-        return {}
-    folder, views = COMMITTED[dataset]
-    path = repo / "results" / folder / "summary.csv"
-    if not path.exists():
-        return {}
-    epochs = "?"
-    cmd = repo / "results" / folder / "command.txt"
-    if cmd.exists():
-        m = re.search(r"--epochs (\d+)", cmd.read_text())
-        epochs = m.group(1) if m else "5 (default)"
-    acc: dict[str, list[float]] = {}
-    for r in read_csv(path):
-        acc.setdefault(r["student"], []).append(float(r["no_kd_mean"]))
-    out = {}
-    for bench_name, view in views.items():
-        if view in acc:
-            out[bench_name] = (100.0 * float(np.mean(acc[view])), epochs)
-    return out
 
 
 def _stats_line(values) -> str:
@@ -424,36 +406,25 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
             f"- {label}: {_stats_line(ep)}; best epoch {_stats_line(be)}; "
             f"{capped:.0%} reached max_epochs"
         )
-    if "teachers" in info:
-        ep = [t["epochs"] for t in info["teachers"].values()]
-        lines.append(f"- teachers: {_stats_line(ep)}")
-    lines += ["", "## No-KD accuracy vs the committed short runs", ""]
-    repo = Path(__file__).resolve().parents[2]
-    committed = _committed(cfg.dataset, repo)
-    lines.append("| student | no KD here (converged) | epochs here | committed run | its epochs |")
-    lines.append("|---|---|---|---|---|")
+    trained = [t["epochs"] for t in info.get("teachers", {}).values() if not t.get("given")]
+    if trained:  # a teacher whose logits a user's file gives has no epochs
+        lines.append(f"- teachers: {_stats_line(trained)}")
+    lines += ["", "## No-KD students (converged)", ""]
+    lines.append("| student | no-KD performance | epochs |")
+    lines.append("|---|---|---|")
     for g in plan.groups:
         f = fulls[g.index]
         sel = f["kind"] == _students.NO_KD
         here = float(f["perf"][sel].mean())
         ep = float(f["epochs"][sel].mean())
-        c = committed.get(g.student.name)
-        ctext = f"{c[0]:.2f}" if c else "none"
-        cep = c[1] if c else ""
-        lines.append(f"| {g.student.name} | {here:.2f} | {ep:.1f} | {ctext} | {cep} |")
-    if committed:
-        folder_name = COMMITTED[cfg.dataset][0]
-        lines += [
-            "",
-            f"(committed: `results/{folder_name}/summary.csv`, `cch experiment` with a fixed number "
-            "of epochs and a different split/size: compare the level, not the digits.)",
-        ]
+        lines.append(f"| {g.student.name} | {here:.2f} | {ep:.1f} |")
     if "teachers" in info:
         lines += ["", "## Teachers (test accuracy %, epochs)", ""]
         lines.append("| teacher | test accuracy | epochs |")
         lines.append("|---|---|---|")
         for n, t in info["teachers"].items():
-            lines.append(f"| {n} | {t['test_accuracy']:.2f} | {t['epochs']} |")
+            epochs = "given (logits)" if t.get("given") else t["epochs"]
+            lines.append(f"| {n} | {t['test_accuracy']:.2f} | {epochs} |")
     if cfg.dataset == "gaussian":
         agree = [
             np.sign(r["theory_delta"]) == np.sign(r["delta_kd"])

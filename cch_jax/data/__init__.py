@@ -30,6 +30,7 @@ from cch_jax.data._views import Views as Views
 from cch_jax.data._views import add_gaussian_noise as add_gaussian_noise
 from cch_jax.data._views import blur_views as blur_views
 from cch_jax.data._views import degrade as degrade
+from cch_jax.data._views import degrade_view as degrade_view
 from cch_jax.data._views import gaussian_blur as gaussian_blur
 from cch_jax.data._views import gaussian_kernel as gaussian_kernel
 from cch_jax.data._views import to_float as to_float

@@ -241,6 +241,52 @@ def degrade(images, *, gamma: float = 0.0, noise: float = 0.0, key: jax.Array) -
     return add_gaussian_noise(x, noise, key=key) if noise > 0 else x
 
 
+def degrade_view(
+    x, *, gamma: float = 0.0, noise: float = 0.0, key: jax.Array, chunk_rows: int = 4096
+) -> np.ndarray:
+    """Weakens one whole view of a dataset: Gaussian blur ``gamma`` (images only), then noise.
+
+    Images go through :func:`degrade` ``chunk_rows`` rows at a time (the chunk starting at row i
+    with the key ``jax.random.fold_in(key, i)``), which bounds the blur's memory on a whole
+    dataset; vectors only take the noise. This is how the benchmark's image teachers and students
+    are degraded (``cch bench``), and a way to build the teacher views of a degradation grid for a
+    user's file (``cch bench --data``, ``cch trial``): one ``x_teacher_NAME`` per level.
+
+    Args:
+      x: ``[n, H, W, C]`` images in [0, 1], or ``[n, d]`` vectors (e.g. standardized features).
+      gamma: blur standard deviation in pixels, >= 0 (must be 0 for vectors).
+      noise: standard deviation of the added N(0, noise^2) noise (pixel intensity, or the
+        vectors' units), >= 0.
+      key: ``jax.random.key`` (keyword-only).
+      chunk_rows: image rows per call of :func:`degrade`, >= 1.
+
+    Returns:
+      ``[n, ...]`` float32 NumPy array; ``x`` itself (as float32) when gamma and noise are 0.
+    """
+    _checks.check_key("key", key)
+    gamma = _checks.check_real("gamma", gamma, low=0.0)
+    noise = _checks.check_real("noise", noise, low=0.0)
+    chunk_rows = _checks.check_int("chunk_rows", chunk_rows, minimum=1)
+    x = np.asarray(x, np.float32)
+    if x.ndim not in (2, 4):
+        raise ValueError(f"x: expected [n, d] vectors or [n, H, W, C] images, got shape {x.shape}")
+    if gamma == 0 and noise == 0:
+        return x
+    if x.ndim == 2:
+        if gamma > 0:
+            raise ValueError(f"gamma: blur needs images [n, H, W, C]; got shape {x.shape}")
+        return (x + noise * np.asarray(jax.random.normal(key, x.shape, jnp.float32))).astype(
+            np.float32
+        )
+    out = [
+        np.asarray(
+            degrade(x[i : i + chunk_rows], gamma=gamma, noise=noise, key=jax.random.fold_in(key, i))
+        )
+        for i in range(0, x.shape[0], chunk_rows)
+    ]
+    return np.concatenate(out).astype(np.float32)
+
+
 def blur_views(
     images,
     labels,

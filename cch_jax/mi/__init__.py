@@ -1,9 +1,9 @@
 """Mutual-information estimators, all in nats unless a function says otherwise.
 
 Every estimator is also registered under one name in :data:`ESTIMATORS` (an :class:`Estimator`
-with a uniform call returning an :class:`MIEstimate`); the criterion, the experiments, the CLI and
-the predictors take their estimator names from that registry. Closed form (Gaussian) MI is
-re-exported from ``cch_jax.theory`` so that every estimator is here.
+with a uniform call returning an :class:`MIEstimate`); the criterion, the CLI and the predictors
+take their estimator names from that registry. Closed form (Gaussian) MI is re-exported from
+``cch_jax.theory`` so that every estimator is here.
 """
 
 from cch_jax.mi import tasks as tasks

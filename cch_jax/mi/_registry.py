@@ -1,9 +1,9 @@
 """The registry of mutual-information estimators: the one list every layer reads.
 
-``cch_jax.criterion`` (its teacher and label terms), ``cch_jax.experiments``
-(``ExperimentConfig.estimators``), the ``cch`` command line (its ``--estimators`` choices) and
-``cch_jax.predictors`` (one CCH predictor per estimator) all take their names from here, so a name
-is accepted or refused in the same way everywhere, at construction.
+``cch_jax.criterion`` (its teacher and label terms), the ``cch`` command line (its
+``--estimators`` choices) and ``cch_jax.predictors`` (one CCH predictor per estimator) all take
+their names from here, so a name is accepted or refused in the same way everywhere, at
+construction.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cch_jax.experiments._figure1 import (
+from cch_jax.figure1._simulate import (
     CSV_COLUMNS,
     Figure1Config,
     Figure1Result,
