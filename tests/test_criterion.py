@@ -223,7 +223,7 @@ def test_check_bad_arguments():
 def test_small_data_warns_instead_of_a_silent_verdict():
     """27 rows in 2 classes: the table and the JSON carry a warning (fewer than
     MIN_ROWS_PER_CLASS rows per class; the gap interval wider than either term)."""
-    hs, y, teachers = _scenario("classes", n=2000, dim=8, gaps=(0.6,))
+    hs, y, teachers = _scenario("classes", n=800, dim=8, gaps=(0.6,))
     y2 = (np.asarray(y) % 2).astype(np.int32)
     rows = np.concatenate([np.flatnonzero(y2 == 0)[:14], np.flatnonzero(y2 == 1)[:13]])
     res = criterion.check(
@@ -236,13 +236,13 @@ def test_small_data_warns_instead_of_a_silent_verdict():
     assert "warning: small data" in res.table()
     assert json.loads(json.dumps(res.to_dict()))["warnings"] == list(res.warnings)
     big = criterion.check(hs, y, teachers, key=jax.random.key(0), config=FAST)
-    assert big.warnings == ()  # 2000 rows in 4 classes with a clear gap: nothing to warn about
+    assert big.warnings == ()  # 800 rows in 4 classes with a clear gap: nothing to warn about
 
 
 def test_the_same_data_with_another_seed_gives_the_same_verdict():
     """Clear gaps of +-0.6 nats: every seed says holds / fails; the 0 gap may only be
     undecided (an interval that says so is the only way a verdict may move)."""
-    hs, y, teachers = _scenario("classes", n=1500, dim=16)
+    hs, y, teachers = _scenario("classes", n=1000, dim=8)
     good, zero, bad = teachers
     for seed in (0, 1, 2):
         res = criterion.check(hs, y, teachers, key=jax.random.key(seed), config=FAST)
