@@ -13,4 +13,12 @@ DATASET_NAMES = (
     "mnistm_to_mnist",
     "mnist_to_mnistm",
     "fashion_mnist",
+    "satellite",
+    "letter",
+    "vehicle",
+    "dna",
+    "spam",
+    "fashion_halves",
+    "mnist_bands",
+    "fashion_edges",
 )

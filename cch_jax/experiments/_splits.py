@@ -1,6 +1,6 @@
 """Repeated random train/test splits of one dataset: run the experiment on each, merge the rows.
 
-Sources without a fixed split (mfeat, nutrimouse, 'pairs') can be split R times at random
+Sources without a fixed split (mfeat, nutrimouse, 'pairs', the R tables) can be split R times at random
 (repeated hold-out). Split r is loaded with the key ``fold_in(key(seed), r)``, run by
 :func:`cch_jax.experiments.run_experiment` into ``out_dir/split<r>`` (``out_dir`` itself for one
 split), and the R results are merged into one (:func:`merge_splits`): every row gains a ``split``
@@ -20,7 +20,7 @@ from cch_jax import _checks
 from cch_jax.experiments._run import ExperimentResult, run_experiment
 
 # Datasets whose source has no fixed train/test split: split at random (``test_fraction``).
-RANDOM_SPLIT = ("mfeat", "nutrimouse", "pairs")
+RANDOM_SPLIT = ("mfeat", "nutrimouse", "pairs", "satellite", "letter", "vehicle", "dna", "spam")
 # One-view image datasets: the student view is the teacher view with noise.
 ONE_VIEW_IMAGES = ("fashion_mnist", "digits", "tfds/fashion_mnist", "tfds/cifar10")
 
