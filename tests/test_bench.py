@@ -364,7 +364,7 @@ def test_mfeat_plan_checks_every_setting_before_training():
 # dataset -> (student groups, teachers per student, fit + validation + criterion + test rows)
 NEW_PLANS = {
     "satellite": (4, 6, 6435),
-    "letter": (3, 6, 9999),  # a stratified 10 000-row subsample (rounded per class)
+    "letter": (3, 6, 6001),  # a stratified 6 000-row subsample (rounded per class)
     "vehicle": (3, 6, 846),
     "dna": (4, 6, 3186),
     "spam": (3, 6, 4601),
@@ -447,4 +447,4 @@ def test_a_missing_table_fails_the_plan_with_the_install_command(tmp_path, monke
 
 def test_max_rows_enters_only_the_configurations_that_set_it():
     assert "max_rows" not in bench.BenchConfig(dataset="mfeat").to_dict()["spec"]
-    assert bench.BenchConfig(dataset="letter").to_dict()["spec"]["max_rows"] == 10000
+    assert bench.BenchConfig(dataset="letter").to_dict()["spec"]["max_rows"] == 6000
