@@ -18,6 +18,8 @@ DATASET_NAMES = (
     "vehicle",
     "dna",
     "spam",
+    "ionosphere",
+    "musk",
     "fashion_halves",
     "mnist_bands",
     "fashion_edges",

@@ -27,6 +27,8 @@ from cch_jax.bench import _gaussian, _plan, _settings, _students, _train
         ("vehicle", 18),
         ("dna", 24),
         ("spam", 18),
+        ("ionosphere", 6),  # 2 views x the other view x (clean, noise 2, noise 8)
+        ("musk", 6),
         ("fashion_halves", 10),  # 2 views x the other view at 5 pixel-noise levels
         ("mnist_bands", 10),
         ("fashion_edges", 10),
@@ -368,6 +370,8 @@ NEW_PLANS = {
     "vehicle": (3, 6, 846),
     "dna": (4, 6, 3186),
     "spam": (3, 6, 4601),
+    "ionosphere": (2, 3, 351),
+    "musk": (2, 3, 476),
     "fashion_halves": (2, 5, 8000),
     "mnist_bands": (2, 5, 8000),
     "fashion_edges": (2, 5, 8000),

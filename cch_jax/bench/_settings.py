@@ -16,7 +16,7 @@ Datasets (see ``_datasets.py`` for the loaders):
   blurred at 8 levels (the last ones a useless teacher);
 * ``fashion_mnist``: real Fashion-MNIST, the teacher blurred (6 levels) or noised (5 levels, up to a
   useless teacher), the student the image with pixel noise 0.5;
-* ``satellite``, ``letter``, ``vehicle``, ``dna``, ``spam``: tables from Debian's R data packages
+* ``satellite``, ``letter``, ``vehicle``, ``dna``, ``spam``, ``ionosphere``, ``musk``: tables from Debian's R data packages
   (``r-cran-mlbench``, ``r-cran-kernlab``; see ``cch_jax/data/_rdata.py``), their column groups as
   views: every ordered pair of distinct views, each teacher view clean and with N(0, s^2) noise on
   its z-scored features (:data:`TABLE_NOISES`, the last level a near-useless teacher);
@@ -56,6 +56,8 @@ TABLE_VIEWS = {
     "vehicle": ("contour", "axes", "moments"),
     "dna": ("up_far", "up_near", "down_near", "down_far"),  # nucleotides 1-15, 16-30, 31-45, 46-60
     "spam": ("words", "chars", "capitals"),
+    "ionosphere": ("real", "imag"),  # real / imaginary parts of 17 complex pulse values
+    "musk": ("rays", "oxygen"),
 }
 # Noise std (z-score units) added to a teacher view's standardized features, besides the clean
 # teacher; four-view tables get one level (their 12 view pairs already make 24 settings).
@@ -65,6 +67,8 @@ TABLE_NOISES = {
     "vehicle": (2.0, 8.0),
     "dna": (8.0,),
     "spam": (2.0, 8.0),
+    "ionosphere": (2.0, 8.0),
+    "musk": (2.0, 8.0),
 }
 # Derived image views (cch_jax.data.image_view): dataset -> (registry source, (view, view))
 VIEW_IMAGE_DATASETS = {

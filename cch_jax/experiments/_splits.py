@@ -20,7 +20,18 @@ from cch_jax import _checks
 from cch_jax.experiments._run import ExperimentResult, run_experiment
 
 # Datasets whose source has no fixed train/test split: split at random (``test_fraction``).
-RANDOM_SPLIT = ("mfeat", "nutrimouse", "pairs", "satellite", "letter", "vehicle", "dna", "spam")
+RANDOM_SPLIT = (
+    "mfeat",
+    "nutrimouse",
+    "pairs",
+    "satellite",
+    "letter",
+    "vehicle",
+    "dna",
+    "spam",
+    "ionosphere",
+    "musk",
+)
 # One-view image datasets: the student view is the teacher view with noise.
 ONE_VIEW_IMAGES = ("fashion_mnist", "digits", "tfds/fashion_mnist", "tfds/cifar10")
 
