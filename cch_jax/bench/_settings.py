@@ -16,6 +16,14 @@ Datasets (see ``_datasets.py`` for the loaders):
   blurred at 8 levels (the last ones a useless teacher);
 * ``fashion_mnist``: real Fashion-MNIST, the teacher blurred (6 levels) or noised (5 levels, up to a
   useless teacher), the student the image with pixel noise 0.5;
+* ``satellite``, ``letter``, ``vehicle``, ``dna``, ``spam``, ``ionosphere``, ``musk``: tables from Debian's R data packages
+  (``r-cran-mlbench``, ``r-cran-kernlab``; see ``cch_jax/data/_rdata.py``), their column groups as
+  views: every ordered pair of distinct views, each teacher view clean and with N(0, s^2) noise on
+  its z-scored features (:data:`TABLE_NOISES`, the last level a near-useless teacher);
+* ``fashion_halves`` (Fashion-MNIST top <-> bottom half), ``mnist_bands`` (MNIST low-pass <->
+  high-pass band), ``fashion_edges`` (Fashion-MNIST edge map <-> 7x7 coarse copy): two derived views
+  of one image (``cch_jax.data.image_view``), each the student of the other, whose teacher reads it
+  with pixel noise :data:`VIEW_IMAGE_NOISES` (up to a useless teacher);
 * ``gaussian``: the theory's one-parameter family (regression, known answer), a grid of teacher
   weights a at two training sizes.
 
@@ -50,6 +58,35 @@ QUADRANT_VIEWS = ("tl", "tr", "bl", "br")  # top-left, top-right, bottom-left, b
 BREAST_CANCER_VIEWS = ("mean", "se", "worst")  # columns 0-9, 10-19, 20-29
 NUTRIMOUSE_VIEWS = ("gene", "lipid")
 
+# Tables of Debian's R data packages (cch_jax.data.load_r_table): dataset -> views
+TABLE_VIEWS = {
+    "satellite": ("green", "red", "nir1", "nir2"),  # Landsat MSS bands, 3x3 pixels each
+    "letter": ("box", "moments", "edges"),
+    "vehicle": ("contour", "axes", "moments"),
+    "dna": ("up_far", "up_near", "down_near", "down_far"),  # nucleotides 1-15, 16-30, 31-45, 46-60
+    "spam": ("words", "chars", "capitals"),
+    "ionosphere": ("real", "imag"),  # real / imaginary parts of 17 complex pulse values
+    "musk": ("rays", "oxygen"),
+}
+# Noise std (z-score units) added to a teacher view's standardized features, besides the clean
+# teacher; four-view tables get one level (their 12 view pairs already make 24 settings).
+TABLE_NOISES = {
+    "satellite": (8.0,),
+    "letter": (2.0, 8.0),
+    "vehicle": (2.0, 8.0),
+    "dna": (8.0,),
+    "spam": (2.0, 8.0),
+    "ionosphere": (2.0, 8.0),
+    "musk": (2.0, 8.0),
+}
+# Derived image views (cch_jax.data.image_view): dataset -> (registry source, (view, view))
+VIEW_IMAGE_DATASETS = {
+    "fashion_halves": ("fashion_mnist", ("top", "bottom")),
+    "mnist_bands": ("mnist", ("lowpass", "highpass")),
+    "fashion_edges": ("fashion_mnist", ("edges", "coarse")),
+}
+VIEW_IMAGE_NOISES = (0.0, 1.0, 2.0, 4.0, 8.0)  # the teacher view's pixel noise
+
 MNIST_BLURS = (0.0, 1.0, 2.0, 3.5, 5.0, 8.0, 12.0, 20.0)
 FASHION_BLURS = (0.0, 1.0, 2.0, 3.5, 5.0, 8.0)
 FASHION_NOISES = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -72,7 +109,8 @@ class Teacher(NamedTuple):
       view: the source view (for gaussian: 't'; for a user's file the key that holds the teacher,
         'x_teacher_NAME' or 'logits_teacher_NAME').
       blur: Gaussian blur std in pixels (images), else 0.
-      noise: pixel-noise std (images), else 0.
+      noise: pixel-noise std (images) or noise std on the z-scored features (the R tables),
+        else 0.
       a: the Gaussian family's teacher weight (gaussian only), else NaN.
     """
 
@@ -137,6 +175,8 @@ class DatasetSpec:
       learning_rate: Adam step size.
       max_epochs, patience: the early-stopping rule (see ``_train.StopConfig``).
       train_rows: training rows (fit + validation) for images (0: fractions instead).
+      max_rows: tabular data: a stratified subsample of this many rows (drawn with the config's
+        seed) before the split (0: every row).
       criterion_rows: held-out rows for the predictors' inputs (images).
       test_rows: held-out rows for Δ (images).
       fractions: (test, criterion, validation) shares of each class for tabular data and a
@@ -155,6 +195,7 @@ class DatasetSpec:
     max_epochs: int
     patience: int
     train_rows: int = 0
+    max_rows: int = 0
     criterion_rows: int = 0
     test_rows: int = 0
     fractions: tuple[float, float, float] = (0.35, 0.15, 0.1)
@@ -186,7 +227,7 @@ def dataset_spec(dataset: str, size: str = "cpu") -> DatasetSpec:
             criterion_rows=500,
             test_rows=4000,
         )
-    if dataset in IMAGE_DATASETS:
+    if dataset in IMAGE_DATASETS or dataset in VIEW_IMAGE_DATASETS:
         if size == "cpu":
             rows = dict(train_rows=5000, criterion_rows=1000, test_rows=2000)
             return DatasetSpec(
@@ -199,7 +240,10 @@ def dataset_spec(dataset: str, size: str = "cpu") -> DatasetSpec:
                 patience=5,
                 **rows,
             )
-        train = 60000 if dataset == "fashion_mnist" else 50000
+        fashion = dataset == "fashion_mnist" or (
+            VIEW_IMAGE_DATASETS.get(dataset, ("",))[0] == "fashion_mnist"
+        )
+        train = 60000 if fashion else 50000
         return DatasetSpec(
             name=dataset,
             task="classification",
@@ -226,6 +270,18 @@ def dataset_spec(dataset: str, size: str = "cpu") -> DatasetSpec:
                 "low power: nutrimouse has 40 mice (fit 20, validation 5, criterion 5, test 10 "
                 "rows); one test mouse is 10 points"
             ),
+        )
+    if dataset == "letter":  # 20 000 rows: at cpu size a 6 000-row subsample, a faster step
+        return DatasetSpec(
+            name=dataset,
+            task="classification",
+            model="mlp",
+            hidden=(64,),
+            learning_rate=3e-3,
+            max_epochs=200,
+            patience=15,
+            max_rows=6000 if size == "cpu" else 0,
+            fractions=(0.3, 0.1, 0.1),
         )
     return _tabular_spec(dataset)
 
@@ -277,6 +333,15 @@ def teachers_and_students(dataset: str) -> tuple[tuple[Teacher, ...], tuple[Stud
     if dataset in views:
         vs = views[dataset]
         return tuple(Teacher(v, v) for v in vs), tuple(Student(v, v) for v in vs)
+    if dataset in TABLE_VIEWS or dataset in VIEW_IMAGE_DATASETS:
+        if dataset in TABLE_VIEWS:
+            vs, noises = TABLE_VIEWS[dataset], (0.0, *TABLE_NOISES[dataset])
+        else:
+            vs, noises = VIEW_IMAGE_DATASETS[dataset][1], VIEW_IMAGE_NOISES
+        teachers = tuple(
+            Teacher(v if s == 0 else f"{v}@noise={_fmt(s)}", v, noise=s) for v in vs for s in noises
+        )
+        return teachers, tuple(Student(v, v) for v in vs)
     if dataset in ("mnistm_to_mnist", "mnist_to_mnistm"):
         t_view, s_view = (
             ("mnistm", "mnist") if dataset == "mnistm_to_mnist" else ("mnist", "mnistm")
@@ -305,7 +370,8 @@ def teachers_and_students(dataset: str) -> tuple[tuple[Teacher, ...], tuple[Stud
 
 def pairs(dataset: str) -> tuple[tuple[Teacher, Student], ...]:
     """The ordered (teacher, student) pairs of ``dataset``: every pair of distinct views for the
-    multi-view tables, every level x the student for images, every a x n for gaussian."""
+    multi-view tables and derived image views (with every degradation level of the teacher view),
+    every level x the student for images, every a x n for gaussian."""
     teachers, students = teachers_and_students(dataset)
     if dataset in IMAGE_DATASETS or dataset == "gaussian":
         return tuple(itertools.product(teachers, students))
@@ -489,10 +555,14 @@ class BenchConfig:
         return _crossed(self.dataset, pairs_, self.kd_weights, self.temperature, "classification")
 
     def to_dict(self) -> dict:
-        """JSON-ready values (with the resolved dataset spec; ``data`` only for a user's file)."""
+        """JSON-ready values (with the resolved dataset spec; ``data`` only for a user's file,
+        ``max_rows`` only where it is set, so that the fingerprints and caches of the built-in
+        datasets stay as they were)."""
         d = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
         if self.data is None:
             del d["data"]  # the built-in datasets' configurations (and fingerprints) as before
         spec = dataclasses.asdict(self.spec)
+        if not spec["max_rows"]:
+            del spec["max_rows"]
         d["spec"] = {k: list(v) if isinstance(v, tuple) else v for k, v in spec.items()}
         return d

@@ -286,6 +286,8 @@ def write_summary(root: Path) -> Path:
                 f"per class {t * 100:g} % test, {c * 100:g} % criterion, {v * 100:g} % validation, "
                 "rest fit"
             )
+            if sp.max_rows:
+                rows_text = f"a stratified subsample of {sp.max_rows} rows, then {rows_text}"
         lines.append(
             f"- {name}: {sp.model} {list(sp.hidden)}, Adam {sp.learning_rate:g}, patience "
             f"{sp.patience}, at most {sp.max_epochs} epochs; {rows_text}."

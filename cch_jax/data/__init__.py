@@ -1,7 +1,10 @@
-"""Image datasets (tensorflow-datasets without TensorFlow, and offline real data), MNIST-M, and
-the degraded view pairs of cross-modal distillation, and a user's paired file for ``cch trial``
+"""Image datasets (tensorflow-datasets without TensorFlow, and offline real data), MNIST-M,
+multi-view tables from Debian's R data packages, the degraded view pairs of cross-modal
+distillation, and a user's paired file for ``cch trial`` and ``cch bench --data``
 (:func:`load_paired_file`)."""
 
+from cch_jax.data._image_views import IMAGE_VIEWS as IMAGE_VIEWS
+from cch_jax.data._image_views import image_view as image_view
 from cch_jax.data._mnistm import STAND_IN_NOTE as STAND_IN_NOTE
 from cch_jax.data._mnistm import STAND_IN_PHOTOS as STAND_IN_PHOTOS
 from cch_jax.data._mnistm import make_mnistm as make_mnistm
@@ -13,6 +16,9 @@ from cch_jax.data._offline import read_idx as read_idx
 from cch_jax.data._paired_file import PairedFile as PairedFile
 from cch_jax.data._paired_file import load_paired_file as load_paired_file
 from cch_jax.data._paired_file import paired_file as paired_file
+from cch_jax.data._rdata import R_NOTES as R_NOTES
+from cch_jax.data._rdata import R_TABLES as R_TABLES
+from cch_jax.data._rdata import load_r_table as load_r_table
 from cch_jax.data._registry import DATASETS as DATASETS
 from cch_jax.data._registry import MultiView as MultiView
 from cch_jax.data._registry import Pairs as Pairs

