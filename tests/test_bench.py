@@ -173,6 +173,32 @@ def test_kd_and_no_kd_share_init_and_minibatch_order():
     np.testing.assert_array_equal(res.epochs, [6, 6, 6, 6])
 
 
+def test_dropping_stopped_runs_changes_no_result():
+    # six runs distil a zero teacher (w = 1: nothing to learn, they stop after `patience` epochs);
+    # two fit the labels and stop later; compact_after_s < 0 drops the stopped runs as soon as at
+    # most a quarter are active: a program of 4 (2 runs + 2 padding copies) from then on
+    x, y, xv, yv = _linear_regression()
+    trainer = _linear_trainer(4, 64)
+    teacher = np.stack([y, np.zeros_like(y)])
+    data = bench.TrainData(x[None], y[None], teacher, xv[None], yv[None])
+    spec = bench.run_spec(
+        seed=np.arange(8), kd_weight=[1.0] * 6 + [0.0] * 2, temperature=[1.0] * 8,
+        teacher=[1] * 6 + [0] * 2,
+    )  # fmt: skip
+    stop = bench.StopConfig(max_epochs=40, patience=3, chunk_epochs=2)
+    sizes = []
+    kept = bench.train_runs(trainer, data, spec, stop=stop)
+    dropped = bench.train_runs(
+        trainer, data, spec, stop=stop, compact_after_s=-1.0, progress=sizes.append
+    )
+    assert "(program of 4)" in sizes[-1] and "(program of 8)" in sizes[0]
+    assert (kept.epochs[:6] == 3).all() and (kept.epochs[6:] > 6).all()
+    for field in ("epochs", "best_epoch", "best_score", "val_curve"):
+        np.testing.assert_array_equal(getattr(dropped, field), getattr(kept, field), err_msg=field)
+    for a, b in zip(jax.tree.leaves(dropped.params), jax.tree.leaves(kept.params), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
 # --------------------------------------------------------------------------------------------------
 # Small data end to end, and resuming
 

@@ -21,6 +21,7 @@ O'Brien-Fleming-type spending (Pocock-type in brackets):
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import math
@@ -29,7 +30,7 @@ import numpy as np
 import pytest
 
 from cch_jax import bench, cli, data
-from cch_jax.bench import _sequential, _trial
+from cch_jax.bench import _sequential, _train, _trial
 
 # --------------------------------------------------------------------------------------------------
 # The data file
@@ -277,6 +278,11 @@ def test_verdict_reports_both_deltas_and_warns_on_coarse_differences():
     assert t.advice().startswith("rgb: distill: KD from it raised held-out accuracy by 2.25")
     u = _trial._verdict("x", "logits", batches[:1], rule, 0, 0, dict(teacher, warning=""))
     assert u.call == "undecided" and u.stopped == "max_seeds" and _trial._coarse_warning(u) == ""
+    # a look reads its first seeds only; the seeds trained past it count in the cost alone
+    e = _trial._verdict("rgb", "view", batches, rule, 0, 0, dict(teacher, warning=""))
+    assert e.seeds == 3 and e.look == 1 and e.delta_kd == pytest.approx(2.0)
+    np.testing.assert_array_equal(e.accuracy_kd, [82, 84, 80])
+    assert e.epochs == t.epochs and e.cost_s == t.cost_s
 
 
 def test_mde_of_the_t_test_has_no_sign_flip_floor():
@@ -399,8 +405,9 @@ def test_interrupted_trial_resumes_the_missing_batch(digits_run, tmp_path, monke
         calls.append(seeds[0])
         return real(names, logits, x, y, part, seeds, *rest)
 
-    # alpha 1e-4: no call at the first look, so both teachers need the second batch
-    cfg = bench.TrialConfig(max_seeds=4, max_epochs=3, alpha=1e-4)
+    # alpha 1e-4: no call at the looks 3 and 5 (the first batch, seeds 0-4), so both teachers
+    # need the second batch (seeds 5-9) for the look at 6
+    cfg = bench.TrialConfig(max_seeds=6, max_epochs=3, alpha=1e-4)
     monkeypatch.setattr(_trial, "_student_batch", interrupted)
     with pytest.warns(UserWarning, match="at chance"), pytest.raises(KeyboardInterrupt):
         bench.trial(path, cfg, out=tmp_path)
@@ -409,9 +416,75 @@ def test_interrupted_trial_resumes_the_missing_batch(digits_run, tmp_path, monke
     monkeypatch.setattr(_trial, "_student_batch", lambda *a: calls.append(a[5][0]) or real(*a))
     with pytest.warns(UserWarning, match="at chance"):
         res = bench.trial(path, cfg, out=tmp_path)
-    assert calls == [3]  # only the second batch (seed 3) is trained
-    assert "seeds0-2-right" in res.cached and "seeds3-3-right" in res.trained
-    assert all(t.seeds == 4 and t.call == "undecided" for t in res.teachers)
+    assert calls == [5]  # only the second batch (seeds 5-9) is trained
+    assert "seeds0-4-right" in res.cached and "seeds5-9-right" in res.trained
+    assert all(t.seeds == 6 and t.call == "undecided" for t in res.teachers)
+
+
+def _logits_teachers(rows=60, classes=3):
+    """Two given-logits teachers, so that no teacher network trains: the student programs alone."""
+    rng = np.random.default_rng(5)
+    y = np.arange(rows) % classes
+    return data.paired_file(
+        {
+            "x_student": (rng.normal(size=(rows, 4)) + y[:, None]).astype(np.float32),
+            "y": y,
+            "logits_teacher_a": rng.normal(size=(rows, classes)),
+            "logits_teacher_b": 3.0 * np.eye(classes)[y] + rng.normal(size=(rows, classes)),
+        }
+    )
+
+
+def _recorded(build, into: list):
+    def recording(*args):
+        into.append(build(*args))
+        return into[-1]
+
+    return recording
+
+
+def test_one_program_serves_every_look(monkeypatch):
+    # teacher a is made to call at the first look; b goes on to the look at 6 seeds, a second
+    # batch (seeds 5-9) in which a's slot is padding: one shape, so nothing compiles again
+    made = {}
+    for name in ("_chunk_program", "_init_program"):
+        made[name] = []
+        # fresh jitted programs, whose caches hold this trial's compilations only
+        recording = _recorded(getattr(_train, name).__wrapped__, made[name])
+        monkeypatch.setattr(_train, name, functools.lru_cache(maxsize=32)(recording))
+    runs = []
+    train_runs = _train.train_runs
+    monkeypatch.setattr(
+        _train,
+        "train_runs",
+        lambda t, d, spec, **k: runs.append(spec.size) or train_runs(t, d, spec, **k),
+    )
+    decide, forced = _sequential.decide, []
+
+    def first_look_calls(d, rule, look):
+        if not forced:
+            forced.append(look)
+            return np.int8(_sequential.DISTILL)
+        return decide(d, rule, look)
+
+    monkeypatch.setattr(_sequential, "decide", first_look_calls)
+    pairs = _logits_teachers()
+    cfg = bench.TrialConfig(max_seeds=6, max_epochs=3, alpha=1e-4)
+    with pytest.warns(UserWarning) as warned:  # a is at chance, and its 3 seeds are coarse
+        both = {t.name: t for t in bench.trial(pairs, cfg).teachers}
+    messages = [str(w.message) for w in warned]
+    assert any("'a' is at chance" in m for m in messages)
+    assert all(m.startswith("WARNING: teacher 'a'") for m in messages)
+    assert (both["a"].call, both["a"].seeds) == ("distill", 3)
+    assert (both["b"].call, both["b"].seeds) == ("undecided", 6)
+    assert runs == [25, 25]  # 5 seeds x (no KD + 2 teacher slots x (KD, control)), twice
+    for name, programs in made.items():
+        assert len(programs) == 1 and programs[0]._cache_size() == 1, name  # compiled once
+    # the padding changes no seed's result: b alone (one teacher slot) trains the same runs
+    alone = bench.trial(pairs, cfg, teachers="b").teachers[0]
+    assert runs[2:] == [15, 15]
+    for arm in ("accuracy_nokd", "accuracy_kd", "accuracy_control"):
+        np.testing.assert_array_equal(getattr(alone, arm), getattr(both["b"], arm))
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,11 @@ The rule, the same for every run (no KD, KD, control teacher, teachers themselve
   ``max_epochs``; from then on its state is frozen (the program keeps computing it, the result is
   discarded), and its best parameters are what it returns.
 
-The host runs chunks of ``chunk_epochs`` epochs and ends when every run has stopped. Runs that
-stopped are dropped from later chunks (the program is re-run on the active runs only, padded to a
-power of two so that few shapes are compiled).
+The host runs chunks of ``chunk_epochs`` epochs (the last one too: its epochs past ``max_epochs``
+are frozen) and ends when every run has stopped. A stopped run stays in the program, frozen, so that
+one program serves every chunk; only when chunks are slow (``compact_after_s``) and at most a
+quarter of the runs are active is the program re-run on the active runs alone, padded to a power of
+two so that few shapes are compiled.
 
 A run is paired with the others of its seed: the seed alone fixes the initialisation
 (``trainer.init(jax.random.key(seed))``) and the per-epoch minibatch order (the run's key is split
@@ -353,6 +355,10 @@ def train_runs(
     )
     states = _init_program(trainer, task, one_input)(jspec.seed, jspec.data, dev)
     curve = np.full((p, stop.max_epochs), np.nan, np.float32)
+    # every chunk has the same length, the last one too: epochs past max_epochs are frozen inside
+    # the program (a run stops at max_epochs), which costs less than compiling a shorter chunk
+    chunk = min(stop.chunk_epochs, stop.max_epochs)
+    program = _chunk_program(trainer, stop, n, one_input, chunk)
     done = 0
     size = p
     chunk_seconds: dict[int, list[float]] = {}
@@ -364,22 +370,22 @@ def train_runs(
         steady = chunk_seconds.get(size, [])[1:]  # the first call of a size includes compiling
         if steady and min(steady) > compact_after_s:
             size = _bucket(active.size, size)
-        idx = np.concatenate([active, np.full(size - active.size, active[0])])
-        jidx = jnp.asarray(idx)
-        sub = jax.tree.map(lambda a, i=jidx: a[i], states)
-        sub_spec = jax.tree.map(lambda a, i=jidx: a[i], jspec)
-        chunk = min(stop.chunk_epochs, stop.max_epochs - done)
-        program = _chunk_program(trainer, stop, n, one_input, chunk)
         t_chunk = time.perf_counter()
-        sub, scores = program(sub, sub_spec, dev)
-        scores = np.asarray(scores)  # waits for the chunk
+        if size == p:  # every run: the stopped ones are frozen inside the program
+            rows = np.arange(p)
+            states, scores = program(states, jspec, dev)
+        else:  # the active runs, padded with copies of the first (their results are dropped)
+            rows = active
+            pad = size - active.size
+            sub, sub_spec = _take((states, jspec), jnp.asarray(np.pad(active, (0, pad), "edge")))
+            sub, scores = program(sub, sub_spec, dev)
+            dest = np.concatenate([active, np.full(pad, p)])  # index p: out of bounds, dropped
+            states = _put(states, sub, jnp.asarray(dest))
+        scores = np.asarray(scores)[: rows.size]  # waits for the chunk
         chunk_seconds.setdefault(size, []).append(time.perf_counter() - t_chunk)
-        keep = jnp.asarray(active)
-        k = active.size
-        states = jax.tree.map(lambda a, s, i=keep, k=k: a.at[i].set(s[:k]), states, sub)
-        # every active run started this chunk at epoch `done` (runs only leave, never lag)
-        scores = np.asarray(scores)[:k]
-        for j, r in enumerate(active):
+        # every active run started this chunk at epoch `done` (runs only leave, never lag);
+        # a stopped run's scores are NaN
+        for j, r in enumerate(rows):
             for e in range(chunk):
                 if np.isfinite(scores[j, e]) and done + e < stop.max_epochs:
                     curve[r, done + e] = scores[j, e]
@@ -395,6 +401,18 @@ def train_runs(
         val_curve=curve,
         seconds=time.perf_counter() - t0,
     )
+
+
+@jax.jit
+def _take(tree, idx):
+    """The runs ``idx`` of every leaf (one compiled gather per shape, not one per leaf)."""
+    return jax.tree.map(lambda a: a[idx], tree)
+
+
+@jax.jit
+def _put(tree, sub, idx):
+    """``tree`` with runs ``idx`` replaced by ``sub``'s rows; an index past the end is dropped."""
+    return jax.tree.map(lambda a, b: a.at[idx].set(b, mode="drop"), tree, sub)
 
 
 def apply_runs(apply, params, x, *, chunk: int = 1024) -> np.ndarray:

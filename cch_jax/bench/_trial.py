@@ -17,14 +17,21 @@ right on 45 of 54 significant effects. :func:`trial` is that measurement on a us
    :func:`control_outputs`). The loss is ``(1 - w) CE + w T^2 KL`` (``kd_weight`` w,
    ``temperature`` T). Each seed shares initialisation and minibatch order across the arms; every
    run stops early on the validation rows and is scored on the held-out rows (accuracy, %).
-   Every arm of every still-undecided teacher and every seed of a batch is one vmapped program
+   Every arm of every teacher and every seed of a batch is one vmapped program
    (:func:`train_runs`).
-4. **Sequential decision** (:mod:`cch_jax.bench._sequential`): seeds are added in batches up to
-   the looks 3, 5, 7, 10 (capped by ``max_seeds``); at each look a paired t-test of
-   ``Δ_KD = acc(KD) - acc(no KD)`` at the level the spending function allots to the look; a
-   teacher stops at its first call. Δ_transfer = acc(KD) - acc(KD control), reported with its
-   t-interval and p, is what the teacher knows beyond a soft target's regularising effect.
-5. **Resume.** With ``out``, each teacher's network and each (teacher, seed batch) result is an
+4. **Sequential decision** (:mod:`cch_jax.bench._sequential`): at the looks 3, 5, 7, 10 seeds
+   (capped by ``max_seeds``) a paired t-test of ``Δ_KD = acc(KD) - acc(no KD)`` on the first
+   seeds, at the level the spending function allots to the look; a teacher stops at its first
+   call. Δ_transfer = acc(KD) - acc(KD control), reported with its t-interval and p, is what the
+   teacher knows beyond a soft target's regularising effect.
+5. **One program per trial.** Seeds train in batches of ``SEED_BATCH`` (5): batch j is seeds
+   5j .. 5j + 4, trained when a look needs one of them, so the looks 3 and 5 share the first batch
+   and 7 and 10 the second (every later look, 5 seeds apart, ends a batch). A look reads only its
+   first n seeds; seeds trained past the stopping look are kept in the cache, not used. A teacher
+   decided early keeps its slot in later batches as padding (runs on a copy of another teacher,
+   discarded): every batch of a trial has one shape, and its training program compiles
+   once (on small data compiling costs more than the padding's training).
+6. **Resume.** With ``out``, each teacher's network and each (teacher, seed batch) result is an
    ``.npz`` under ``out/runs-<fingerprint>/`` (:class:`cch_jax._cache.PhaseCache`): the same call
    again reads them back and trains nothing it has. The fingerprint covers the data and the
    settings that change a run (not ``alpha``, ``max_seeds`` nor the teacher selection), so a
@@ -55,7 +62,8 @@ from cch_jax.bench import _datasets, _sequential, _stats, _students, _train
 from cch_jax.bench._sequential import SequentialRule
 from cch_jax.bench._trial_result import TeacherTrial, TrialResult
 
-_CACHE_FORMAT = "cch-trial-cache/1"
+_CACHE_FORMAT = "cch-trial-cache/2"  # /2: batches of SEED_BATCH seeds (/1: one batch per look)
+SEED_BATCH = 5  # seeds per batch: every batch of a trial has this many (module docstring)
 _TARGET_STEPS = 2400  # the epoch cap's step budget (the benchmark's 300 epochs x 8 steps)
 _POWER = 0.8  # of the reported minimum detectable effect
 _COARSE = 3  # a call on per-seed differences with this few distinct values is warned about
@@ -69,7 +77,8 @@ class TrialConfig:
       kd_weight: w in (0, 1], the weight of the KD term in ``(1 - w) CE + w T^2 KL``.
       temperature: T > 0.
       max_seeds: the most seeds per teacher, in [3, 1000]; the looks are 3, 5, 7, 10, then every
-        5 seeds, the last at max_seeds.
+        5 seeds, the last at max_seeds (seeds train in batches of 5: up to the next multiple of
+        5, the extra seeds cached and not used).
       alpha: the family-wise level of a false 'distill' or 'dont' over all looks, in (0, 0.5].
       spending: how alpha is shared out over the looks: 'obrien_fleming' (default; most power at
         the benchmark's effect sizes) or 'pocock' (more early stops).
@@ -313,14 +322,21 @@ def _map(f, tree):
     return jax.tree.map(f, tree)
 
 
-def _student_batch(names, logits, x, y, part, seeds, batch, stop, config, say) -> dict:
-    """One program: seeds x (no KD + KD and control per teacher). -> name -> cache dict."""
+def _student_batch(names, logits, x, y, part, seeds, slots, batch, stop, config, say) -> dict:
+    """One program: seeds x (no KD + KD and control per teacher slot). -> name -> cache dict.
+
+    ``slots >= len(names)`` teacher slots; those past ``names`` hold copies of the first teacher,
+    whose runs are discarded, so that batches of fewer teachers keep the program's shape.
+    """
     fit, val = np.flatnonzero(part == _datasets.FIT), np.flatnonzero(part == _datasets.VAL)
     test = np.flatnonzero(part == _datasets.TEST)
     t0 = time.perf_counter()
     v, s = len(names), len(seeds)
-    fit_logits = np.stack([logits[n][fit] for n in names]).astype(np.float32)  # [V, n_fit, C]
-    runs = _students._group_runs(v, (config.kd_weight,), seeds, config.temperature, control=True)
+    padded = [*names, *[names[0]] * (slots - v)]
+    fit_logits = np.stack([logits[n][fit] for n in padded]).astype(np.float32)  # [slots, n_fit, C]
+    runs = _students._group_runs(
+        slots, (config.kd_weight,), seeds, config.temperature, control=True
+    )
     teacher_out = np.concatenate([fit_logits, _students.control_outputs(fit_logits, seeds)])
     data = _train.TrainData(x[fit][None], y[fit][None], teacher_out, x[val][None], y[val][None])
     spec = _train.run_spec(
@@ -330,8 +346,10 @@ def _student_batch(names, logits, x, y, part, seeds, batch, stop, config, say) -
     trainer = _students._trainer(
         _train_config(x.shape[1], num_classes, batch, config), int(fit.size)
     )
+    pad = f", {slots - v} padding slot(s)" if slots > v else ""
     say(
-        f"seeds {seeds[0]}..{seeds[-1]}: {spec.size} runs ({s} no KD + {v} teacher(s) x KD, control)"
+        f"seeds {seeds[0]}..{seeds[-1]}: {spec.size} runs ({s} no KD + {v} teacher(s) x KD, "
+        f"control{pad})"
     )
     res = _train.train_runs(trainer, data, spec, stop=stop, progress=lambda m: say(f"  {m}"))
     acc = _students._accuracy(_train.apply_runs(trainer.model.apply, res.params, x[test]), y[test])
@@ -401,9 +419,12 @@ def _has(cache: PhaseCache, name: str) -> bool:
 def _verdict(
     name, kind, batches, rule: SequentialRule, look: int, code: int, teacher: dict
 ) -> TeacherTrial:
-    nokd = np.concatenate([b["nokd"] for b in batches])
-    kd = np.concatenate([b["kd"] for b in batches])
-    ctl = np.concatenate([b["control"] for b in batches])
+    """The call at ``look`` from its first ``rule.looks[look]`` seeds; the epochs and cost count
+    every seed trained (those of the batches past the look too)."""
+    n = rule.looks[look]
+    nokd = np.concatenate([b["nokd"] for b in batches])[:n]
+    kd = np.concatenate([b["kd"] for b in batches])[:n]
+    ctl = np.concatenate([b["control"] for b in batches])[:n]
     t_kd = _sequential.paired_t(kd - nokd)
     t_tr = _sequential.paired_t(kd - ctl)
     alpha_look = rule.alpha_look[look]
@@ -558,24 +579,29 @@ def trial(
             "warning": warn,
         }
 
-    # students, look by look
-    seeds_all = [1000 * config.seed + i for i in range(rule.looks[-1])]
+    # students, look by look; a look trains the batches of seeds it lacks (SEED_BATCH each)
+    seeds_all = [1000 * config.seed + i for i in range(_round_up(rule.looks[-1], SEED_BATCH))]
     batches: dict[str, list[dict]] = {n: [] for n in names}
     results: dict[str, TeacherTrial] = {}
-    active, prev = list(names), 0
+    active = list(names)
     for k, n_k in enumerate(rule.looks):
-        seeds, tag = seeds_all[prev:n_k], f"seeds{prev}-{n_k - 1}"
         say(f"look {k + 1}/{len(rule.looks)} ({n_k} seeds): {', '.join(active)}")
-        todo = [n for n in active if not _has(cache, f"{tag}-{n}")]
-        made = (
-            _student_batch(todo, logits, x, y, part, seeds, batch, stop, config, say)
-            if todo
-            else {}
-        )
-        for n in active:
-            batches[n].append(cache.get(f"{tag}-{n}", lambda n=n, made=made: made[n]))
+        while len(batches[active[0]]) * SEED_BATCH < n_k:  # every active teacher has as many
+            first = len(batches[active[0]]) * SEED_BATCH
+            seeds = seeds_all[first : first + SEED_BATCH]
+            tag = f"seeds{first}-{first + SEED_BATCH - 1}"
+            todo = [n for n in active if not _has(cache, f"{tag}-{n}")]
+            made = (
+                _student_batch(
+                    todo, logits, x, y, part, seeds, len(names), batch, stop, config, say
+                )
+                if todo
+                else {}
+            )
+            for n in active:
+                batches[n].append(cache.get(f"{tag}-{n}", lambda n=n, made=made: made[n]))
         for n in list(active):
-            d = np.concatenate([b["kd"] - b["nokd"] for b in batches[n]])
+            d = np.concatenate([b["kd"] - b["nokd"] for b in batches[n]])[:n_k]
             code = int(_sequential.decide(d, rule, k))
             if code != _sequential.CONTINUE or k == len(rule.looks) - 1:
                 kind = "view" if n in views else "logits"
@@ -588,7 +614,6 @@ def trial(
                 results[n] = res
                 active.remove(n)
                 say(f"  {n}: {results[n].call} after {n_k} seeds")
-        prev = n_k
         if not active:
             break
     ranked = sorted(results.values(), key=lambda t: -t.delta_kd)
@@ -604,6 +629,10 @@ def trial(
         time.perf_counter() - t_start,
         data.source,
     )
+
+
+def _round_up(n: int, step: int) -> int:
+    return -(-n // step) * step
 
 
 def _pick_teachers(data, teachers) -> list[str]:
