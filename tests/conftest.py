@@ -29,6 +29,7 @@ else:
     )
     _compile_cache.enable()
 
+
 @pytest.fixture(autouse=True, scope="module")
 def _free_compiled_programs():
     """After each test module, JAX's in-memory caches of compiled programs are emptied: a worker
