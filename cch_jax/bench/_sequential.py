@@ -54,7 +54,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from cch_jax import _checks
+from cch_jax import _checks, _tdist
 from cch_jax.bench import _stats
 
 SPENDING = ("obrien_fleming", "pocock")
@@ -187,13 +187,13 @@ def sequential_rule(
     cum = [spent(n / looks[-1], alpha, spending) for n in looks]
     cum[-1] = alpha  # exact, whatever the rounding of the spending function
     levels = tuple(c - p for c, p in zip(cum, [0.0, *cum[:-1]], strict=True))
-    crit = tuple(_stats._t_ppf(1.0 - a / 2.0, n - 1) for a, n in zip(levels, looks, strict=True))
+    crit = tuple(_tdist.t_ppf(1.0 - a / 2.0, n - 1) for a, n in zip(levels, looks, strict=True))
     return SequentialRule(looks, levels, crit, alpha, spending, min_effect)
 
 
 def _two_sided_p(t: float, df: int) -> float:
     """``P(|T_df| >= |t|)``."""
-    return min(1.0, max(0.0, 2.0 * (1.0 - _stats._t_cdf(abs(t), df))))
+    return min(1.0, max(0.0, 2.0 * (1.0 - _tdist.t_cdf(abs(t), df))))
 
 
 def paired_t(per_seed_deltas, *, level=CONFIDENCE) -> PairedT:
@@ -218,7 +218,7 @@ def paired_t(per_seed_deltas, *, level=CONFIDENCE) -> PairedT:
         return PairedT(mean, mean, mean, 1.0 if mean == 0.0 else math.nan, math.nan, n)
     se = sd / math.sqrt(n)
     t = mean / se
-    half = _stats._t_ppf(0.5 + level / 2.0, n - 1) * se
+    half = _tdist.t_ppf(0.5 + level / 2.0, n - 1) * se
     return PairedT(mean, mean - half, mean + half, _two_sided_p(t, n - 1), t, n)
 
 
@@ -249,7 +249,7 @@ def decide(per_seed_deltas, rule: SequentialRule, look: int) -> np.ndarray:
     reject = spread & (np.abs(t) >= rule.critical_t[look])
     out = np.where(reject, np.where(mean > 0, DISTILL, DONT), CONTINUE).astype(np.int8)
     if rule.min_effect is not None:
-        half = _stats._t_ppf(0.5 + CONFIDENCE / 2.0, n - 1) * se
+        half = _tdist.t_ppf(0.5 + CONFIDENCE / 2.0, n - 1) * se
         inside = spread & (mean - half > -rule.min_effect) & (mean + half < rule.min_effect)
         out = np.where(~reject & inside, FUTILE, out).astype(np.int8)
     return out

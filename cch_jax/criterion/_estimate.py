@@ -28,9 +28,8 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.stats
 
-from cch_jax import mi
+from cch_jax import _tdist, mi
 
 
 def pca(a: np.ndarray, dim: int | None, standardize: bool = False) -> np.ndarray:
@@ -167,7 +166,7 @@ def interval(values: np.ndarray, *, fraction: float, level: float) -> tuple[floa
     centre = float(v.mean())
     sd = float(v.std(ddof=1))
     se = sd * np.sqrt(fraction / (1.0 - fraction) + 1.0 / r)
-    half = float(scipy.stats.t.ppf(0.5 + level / 2.0, r - 1)) * se
+    half = _tdist.t_ppf(0.5 + level / 2.0, r - 1) * se
     return centre, centre - half, centre + half
 
 

@@ -21,9 +21,8 @@ from typing import NamedTuple
 
 import jax
 import numpy as np
-import scipy.stats
 
-from cch_jax import _checks
+from cch_jax import _checks, _tdist
 from cch_jax.predictors import _records
 from cch_jax.predictors._inputs import PredictorInputs
 from cch_jax.predictors._registry import REGISTRY, predict
@@ -216,7 +215,7 @@ def _interval(values: np.ndarray, level: float = 0.9, fraction: float = 0.5):
     if v.size < 2:
         return math.nan, math.nan
     se = float(v.std(ddof=1)) * math.sqrt(fraction / (1 - fraction) + 1 / v.size)
-    half = float(scipy.stats.t.ppf(0.5 + level / 2, v.size - 1)) * se
+    half = _tdist.t_ppf(0.5 + level / 2, v.size - 1) * se
     return float(v.mean()) - half, float(v.mean()) + half
 
 
