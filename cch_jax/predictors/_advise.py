@@ -278,7 +278,8 @@ def advise(
       teacher_logits: name -> ``[n, C]`` the teacher's own outputs (logits; ``[n, 1]``
         predictions for a continuous target), used instead of a linear probe's by the predictors
         that read teacher logits (agreement, GRACE, H-score, LogME, the theory's soft targets).
-      kd_weight, temperature: the KD loss the user plans, (1 - w) CE + w T^2 KL.
+      kd_weight: w of the KD loss the user plans, (1 - w) CE + w T^2 KL.
+      temperature: T of that loss.
       n_train: training rows the KD student will see (None: n).
       predictors: None (only validated predictors), ``"all"`` (every predictor computable from
         representations and labels, except the opt-in ``grace``), or names (tuple or
