@@ -148,14 +148,13 @@ def _requested(predictors, continuous: bool, validated: Iterable[str]) -> tuple[
     return tuple(dict.fromkeys([*wanted, *asked]))
 
 
-def describe_record(record: Mapping | None, base_rate: Mapping | None) -> str:
+def describe_record(record: Mapping | None) -> str:
     """One line on a predictor's benchmark record (Δ_KD) beside never distilling's on the same
     settings, e.g. "right on 30 of 54 significant effects vs never 28 (McNemar p = 0.77; gain
     over never +3.7 points, dataset 95 % CI 0.0 to +13.3): not validated".
 
     Args:
       record: the predictor's ``{target: {...}}`` record, or None.
-      base_rate: the records' ``base_rate`` entry for Δ_KD (for the settings count), or None.
 
     Returns:
       The sentence (``"no benchmark record"`` without one).
@@ -363,7 +362,7 @@ def advise(
                     threshold=threshold,
                     depends_on=PLANNED.get(name, ()),
                     record=None if record is None else {t: dict(v) for t, v in record.items()},
-                    record_text=describe_record(record, base_rate),
+                    record_text=describe_record(record),
                 )
             )
         out.append(_recommend(teacher, tuple(calls), validated, recs))
