@@ -241,8 +241,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _advise(args, result, student, labels, teachers, teacher_logits):
-    """The recommendation per teacher (:func:`cch_jax.predictors.advise`) on the rows the check
-    used: the validated predictors, and those asked for with ``--predictors``."""
+    """The recommendation per teacher (:func:`cch_jax.predictors.advise`): the validated
+    predictors, and those asked for with ``--predictors``, on all rows, or on a uniform subsample
+    of as many rows as the check used when it subsampled (drawn with ``--seed``, not the check's
+    own rows)."""
     import jax
     import numpy as np
 
