@@ -49,7 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--phase",
         default="all",
-        help="all (default: train, then score), train, or score (predictors on cached inputs)",
+        help="all (default: train, then score), train, score (predictors on cached inputs), or "
+        "record (only the trial record's runs, merged into a finished dataset's table)",
     )
     p.add_argument("--kd-weights", default="0.1,0.5", help="KD weights (default 0.1,0.5)")
     p.add_argument("--temperature", type=float, default=3.0, help="KD temperature (default 3)")
@@ -61,6 +62,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--pilot-fraction", type=float, default=0.25, help="pilot share of rows")
     p.add_argument("--pilot-seeds", type=int, default=3, help="pilot seeds (default 3)")
+    p.add_argument(
+        "--record-seeds",
+        type=int,
+        default=10,
+        help="seeds of the trial record's full-data runs (default 10; 0: no record)",
+    )
     p.add_argument("--max-epochs", type=int, default=None, help="override the dataset's cap")
     p.add_argument("--patience", type=int, default=None, help="override the dataset's patience")
     p.add_argument("--seed", type=int, default=0, help="seed of split, degradations, teachers")
@@ -124,6 +131,7 @@ def _config(args: argparse.Namespace, dataset: str, data: str | None):
             allow_low_power=args.allow_low_power,
             pilot_fraction=args.pilot_fraction,
             pilot_seeds=args.pilot_seeds,
+            record_seeds=args.record_seeds,
             max_epochs=args.max_epochs,
             patience=args.patience,
             seed=args.seed,

@@ -57,6 +57,35 @@ class Plan(NamedTuple):
     note: str
 
 
+class Variant(NamedTuple):
+    """A training-based predictor's own runs of a student group: KD vs no KD (no control) on a
+    stratified ``fraction`` of the fit and validation rows with its own ``seeds`` (disjoint from
+    the outcome's), scored on the criterion rows (never the test rows).
+
+    Attributes:
+      name: the cache's prefix and the predictor family ('pilot', 'pilot_half', 'record').
+      fraction: share of the fit and validation rows, in (0, 1].
+      seeds: the student seeds.
+    """
+
+    name: str
+    fraction: float
+    seeds: tuple[int, ...]
+
+
+PILOT_HALF_FRACTION = 0.5
+
+
+def variants(config: BenchConfig) -> tuple[Variant, ...]:
+    """The pilot, and with ``config.record_seeds`` the trial record's runs (``_record``): the
+    half-rows pilot and the full-data runs of ``record_seeds`` seeds."""
+    out = [Variant("pilot", config.pilot_fraction, config.pilot_seed_values)]
+    if config.record_seeds:
+        out.append(Variant("pilot_half", PILOT_HALF_FRACTION, config.pilot_seed_values))
+        out.append(Variant("record", 1.0, config.record_seed_values))
+    return tuple(out)
+
+
 def _pilot_rows(rows: np.ndarray, y: np.ndarray, fraction: float, key) -> np.ndarray:
     """A stratified ``fraction`` of ``rows`` (at least one row of each class present)."""
     rng = _datasets._rng(key)

@@ -37,12 +37,12 @@ import jax
 
 from cch_jax import _checks
 from cch_jax._cache import PhaseCache
-from cch_jax.bench import _gaussian, _plan, _score, _students
+from cch_jax.bench import _gaussian, _plan, _record, _score, _students
 from cch_jax.bench._plan import Group
 from cch_jax.bench._settings import BenchConfig
 from cch_jax.bench._students import SettingRuns, _say
 
-PHASES = ("all", "train", "score")
+PHASES = ("all", "train", "score", "record")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -116,7 +116,10 @@ def run_bench(
       out: the benchmark folder (``results/bench``); this dataset's files go to
         ``out/<dataset>/`` and its cache to ``out/<dataset>/cache/``.
       phase: 'all' (train, then score when ``cch_jax.predictors`` is importable), 'train' (no
-        predictors) or 'score' (predictors on the cached inputs; the training must be done).
+        predictors), 'score' (predictors on the cached inputs; the training must be done) or
+        'record' (only the trial record's runs, ``_record``: its columns are merged into the
+        dataset's finished ``settings.csv``; teachers are re-trained when not cached and the
+        re-trained pilot must reproduce the table's ``pilot_delta``).
       predictor_names: predictors to score (None: every one registered).
       rescore: forget cached predictor scores and score again.
       progress: ``str -> None`` for progress lines, or None.
@@ -146,11 +149,18 @@ def run_bench(
     cache = _Cache(folder / "cache", _plan.fingerprint(plan))
     cache.stamp(config.to_dict())
     gaussian = config.dataset == "gaussian"
+    variants = () if gaussian else _plan.variants(config)
+    if phase == "record":
+        return _run_record(config, plan, cache, variants, root, folder, progress, t_all, times)
     needs_training = [
         n
         for n in (["teachers"] if not gaussian else [])
         + [f"group{g.index}" for g in plan.groups]
-        + [f"pilot{g.index}" for g in plan.groups]
+        + [
+            f"{v}{g.index}"
+            for g in plan.groups
+            for v in ("pilot",) + tuple(x.name for x in variants)
+        ]
         if not cache.has(n)
     ]
     if phase == "score" and needs_training:
@@ -179,12 +189,13 @@ def run_bench(
                 f"group{g.index}",
                 lambda g=g: _students.train_group(plan, g, teachers, progress=progress),
             )
-            pilots[g.index] = cache.get(
-                f"pilot{g.index}",
-                lambda g=g: _students.train_group(plan, g, teachers, pilot=True, progress=progress),
-            )
+    var_runs = _train_variants(plan, cache, teachers, variants, progress)
+    for g in plan.groups:
+        if not gaussian:
+            pilots[g.index] = var_runs[g.index]["pilot"]
     times["students (no KD, KD, control)"] = sum(float(f["seconds"]) for f in fulls.values())
     times["pilot"] = sum(float(f["seconds"]) for f in pilots.values())
+    times.update(_variant_times(var_runs, variants))
     all_runs: list[tuple[Group, SettingRuns]] = []
     for g in plan.groups:
         for sr in _students.setting_runs(
@@ -274,7 +285,76 @@ def run_bench(
             )
         }
     rows = _table.setting_rows(plan, all_runs, fulls, teachers, scores)
+    if len(variants) > 1:
+        rows = _record.add_columns(rows, plan, var_runs)
     _table.write_dataset(folder, rows, info, plan, fulls, pilots)
     _table.write_combined(root)
     _table.write_summary(root)
+    return BenchResult(rows, info, folder)
+
+
+# --------------------------------------------------------------------------------------------------
+# The trial record (``_record``)
+
+
+def _train_variants(plan, cache, teachers, variants, progress) -> dict[int, dict[str, dict]]:
+    """group index -> variant name -> its cached runs (trained when missing)."""
+    out: dict[int, dict[str, dict]] = {g.index: {} for g in plan.groups}
+    for g in plan.groups:
+        for v in variants:
+            out[g.index][v.name] = cache.get(
+                f"{v.name}{g.index}",
+                lambda g=g, v=v: _students.train_group(
+                    plan, g, teachers, variant=v, progress=progress
+                ),
+            )
+    return out
+
+
+def _variant_times(var_runs, variants) -> dict[str, float]:
+    return {
+        f"{v.name} ({v.fraction:.0%} rows x {len(v.seeds)} seeds)": sum(
+            float(r[v.name]["seconds"]) for r in var_runs.values()
+        )
+        for v in variants
+        if v.name != "pilot"
+    }
+
+
+def _run_record(config, plan, cache, variants, root, folder, progress, t_all, times):
+    """``phase='record'``: the record's runs, merged into the dataset's finished table."""
+    from cch_jax.bench import _table
+
+    if config.dataset == "gaussian":
+        raise ValueError("phase: the trial record is for classification; gaussian has none")
+    if not config.record_seeds:
+        raise ValueError("record_seeds: 'record' needs record_seeds >= 3, got 0")
+    table = folder / "settings.csv"
+    if not table.exists():
+        raise ValueError(
+            f"phase: 'record' adds to a finished benchmark of {config.dataset}; {table} does "
+            f"not exist (run it with --phase all first)"
+        )
+    old = _table.read_csv(table)
+    t0 = time.perf_counter()
+    teachers = cache.get("teachers", lambda: _students.train_teachers(plan, progress=progress))
+    times["teachers"] = time.perf_counter() - t0
+    var_runs = _train_variants(plan, cache, teachers, variants, progress)
+    times["pilot"] = sum(float(r["pilot"]["seconds"]) for r in var_runs.values())
+    times.update(_variant_times(var_runs, variants))
+    rows = _record.add_columns(old, plan, var_runs)
+    _table.write_csv(table, rows)
+    _table.write_combined(root)
+    times["total (this call)"] = time.perf_counter() - t_all
+    info = {
+        "dataset": config.dataset,
+        "config": config.to_dict(),
+        "sizes": plan.sizes,
+        "seconds": times,
+        "cached": list(cache.hits),
+        "trained": list(cache.made),
+        "versions": {"jax": jax.__version__, "backend": jax.default_backend()},
+    }
+    (folder / "record.json").write_text(json.dumps(info, indent=1, default=str) + "\n")
+    _say(progress, f"{config.dataset}: trial record merged into {table}")
     return BenchResult(rows, info, folder)

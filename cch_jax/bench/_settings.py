@@ -429,7 +429,10 @@ class BenchConfig:
       allow_low_power: run even when num_seeds makes p < alpha impossible (loud warning, also in
         the report); otherwise such a configuration is refused.
       pilot_fraction: share of the fitting and validation rows the pilot trains on, in (0, 1].
-      pilot_seeds: seeds of the pilot (seeds 1000, 1001, ...), >= 1.
+      pilot_seeds: seeds of the pilot (seeds 1000, 1001, ...), >= 1; the half-rows pilot of the
+        record (``_record``) uses the same seeds.
+      record_seeds: seeds of the trial record's full-data runs (seeds 2000, 2001, ...; see
+        ``_record``), 0 (no record) or >= 3 (the first look of ``cch trial``).
       max_epochs, patience: override the dataset's early-stopping rule (None: its default).
       seed: seed of the split, the degradations, the Gaussian samples and the teachers.
       data: a user's paired ``.npz`` (the layout of ``cch trial``: ``x_student``, ``y``,
@@ -447,6 +450,7 @@ class BenchConfig:
     allow_low_power: bool = False
     pilot_fraction: float = 0.25
     pilot_seeds: int = 3
+    record_seeds: int = 10
     max_epochs: int | None = None
     patience: int | None = None
     seed: int = 0
@@ -488,6 +492,11 @@ class BenchConfig:
         c.check_bool("allow_low_power", self.allow_low_power)
         c.check_real("pilot_fraction", self.pilot_fraction, low=0.0, high=1.0, low_open=True)
         c.check_int("pilot_seeds", self.pilot_seeds, minimum=1)
+        if c.check_int("record_seeds", self.record_seeds, minimum=0) in (1, 2):
+            raise ValueError(
+                f"record_seeds: expected 0 (no trial record) or >= 3 (the trial's first look), "
+                f"got {self.record_seeds}"
+            )
         if self.max_epochs is not None:
             c.check_int("max_epochs", self.max_epochs, minimum=1)
         if self.patience is not None:
@@ -530,6 +539,10 @@ class BenchConfig:
     @property
     def pilot_seed_values(self) -> tuple[int, ...]:
         return tuple(range(1000, 1000 + self.pilot_seeds))
+
+    @property
+    def record_seed_values(self) -> tuple[int, ...]:
+        return tuple(range(2000, 2000 + self.record_seeds))
 
     def settings(self, paired=None) -> list[Setting]:
         """Every setting of this config: :func:`enumerate_settings`, or for a user's file its

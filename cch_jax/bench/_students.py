@@ -10,6 +10,7 @@ and logits on the criterion rows the predictors read.
 from __future__ import annotations
 
 import functools
+import math
 import time
 from typing import Any, NamedTuple
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from cch_jax import _checks
 from cch_jax.bench import _datasets, _train
-from cch_jax.bench._plan import Group, Plan, _pilot_rows
+from cch_jax.bench._plan import Group, Plan, Variant, _pilot_rows
 from cch_jax.bench._settings import Setting
 
 NO_KD, KD, CONTROL = 0, 1, 2
@@ -252,22 +253,24 @@ def run_columns(rows, temperature: float) -> dict[str, np.ndarray]:
 
 
 def train_group(
-    plan: Plan, group: Group, teachers: dict, *, pilot: bool = False, progress=None
+    plan: Plan, group: Group, teachers: dict, *, variant: Variant | None = None, progress=None
 ) -> dict:
-    """A student group's runs (no KD, KD, control; or the pilot's no KD and KD) as one program.
+    """A student group's runs (no KD, KD, control; or a variant's no KD and KD) as one program.
 
     Args:
       plan: the :class:`Plan`.
       group: the :class:`Group`.
       teachers: the output of :func:`train_teachers`.
-      pilot: train the pilot (a fraction of the rows, pilot seeds, no control) instead.
+      variant: a :class:`_plan.Variant` (the pilot or a run of the trial record: a stratified
+        fraction of the rows, its own seeds, no control, scored on the criterion rows) instead of
+        the outcome's runs; None: the outcome.
       progress: ``str -> None`` or None.
 
     Returns:
       The run columns of :func:`_group_runs` plus ``perf`` [R] (% on the test rows; the
-      criterion rows for the pilot), ``epochs`` [R], ``best_epoch`` [R], ``seconds``; the full
-      run adds the probe's ``probe_reps`` [m, h], ``probe_logits`` [m, k] and
-      ``probe_accuracy`` (% on the criterion rows).
+      criterion rows for a variant), ``epochs`` [R], ``best_epoch`` [R], ``seconds``; a variant
+      adds ``rows`` (its fit rows); the outcome adds the probe's ``probe_reps`` [m, h],
+      ``probe_logits`` [m, k] and ``probe_accuracy`` (% on the criterion rows).
     """
 
     cfg_b = plan.config
@@ -278,16 +281,15 @@ def train_group(
     names = list(teachers["names"])
     t_idx = [names.index(t.name) for t in group.teachers]
     logits = teachers["fit_logits"][t_idx]  # [V, n_fit, k]
+    pilot = variant is not None
     if pilot:
-        pf = _pilot_rows(fit, src.y, cfg_b.pilot_fraction, jax.random.fold_in(key, 11))
-        pv = np.sort(
-            _datasets._rng(jax.random.fold_in(key, 12)).permutation(val)[
-                : plan.sizes["pilot_validation"]
-            ]
-        )
+        pf = _pilot_rows(fit, src.y, variant.fraction, jax.random.fold_in(key, 11))
+        n_val = max(1, int(math.ceil(variant.fraction * val.size)))
+        pv = np.sort(_datasets._rng(jax.random.fold_in(key, 12)).permutation(val)[:n_val])
         pos = np.searchsorted(fit, pf)
         logits = logits[:, pos]
-        fit_rows, val_rows, seeds, batch = pf, pv, cfg_b.pilot_seed_values, plan.pilot_batch_size
+        fit_rows, val_rows, seeds = pf, pv, variant.seeds
+        batch = _train.batch_size_for(pf.size)
         eval_rows = crit
     else:
         fit_rows, val_rows, seeds, batch = fit, val, cfg_b.seeds, plan.batch_size
@@ -310,7 +312,7 @@ def train_group(
     spec = _train.run_spec(
         runs["seed"], runs["kd_weight"], runs["temperature"], runs["teacher_slot"]
     )
-    what = "pilot" if pilot else "students"
+    what = variant.name if pilot else "students"
     _say(progress, f"{what} {group.student.name}: {spec.size} runs on {n} rows")
     res = _train.train_runs(
         trainer,
@@ -329,7 +331,9 @@ def train_group(
         best_epoch=res.best_epoch,
         seconds=np.asarray(res.seconds),
     )
-    if not pilot:
+    if pilot:
+        out["rows"] = np.asarray(n)
+    else:
         probe = jax.tree.map(lambda a: a[0:1], res.params)  # no-KD student of seed 0
         out["probe_reps"] = _train.apply_runs(trainer.model.features, probe, x[crit])[0]
         out["probe_logits"] = _train.apply_runs(trainer.model.apply, probe, x[crit])[0]
