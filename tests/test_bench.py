@@ -208,7 +208,12 @@ def breast_cancer_run(tmp_path_factory):
     pytest.importorskip("sklearn")
     out = tmp_path_factory.mktemp("bench")
     cfg = bench.BenchConfig(
-        dataset="breast_cancer", num_seeds=6, max_epochs=2, pilot_seeds=1, kd_weights=(0.5,)
+        dataset="breast_cancer",
+        num_seeds=6,
+        max_epochs=2,
+        pilot_seeds=1,
+        kd_weights=(0.5,),
+        record_seeds=0,  # the trial record: tests/test_record.py
     )
     first = bench.run_bench(cfg, out=out, phase="train")
     return cfg, out, first
@@ -242,7 +247,12 @@ def test_resume_does_not_retrain_and_other_config_is_refused(breast_cancer_run, 
     assert again.info["trained"] == []
     assert [r["delta_kd"] for r in again.rows] == [r["delta_kd"] for r in first.rows]
     other = bench.BenchConfig(
-        dataset="breast_cancer", num_seeds=6, max_epochs=3, pilot_seeds=1, kd_weights=(0.5,)
+        dataset="breast_cancer",
+        num_seeds=6,
+        max_epochs=3,
+        pilot_seeds=1,
+        kd_weights=(0.5,),
+        record_seeds=0,
     )
     with pytest.raises(ValueError, match="^out: .*different configuration"):
         bench.run_bench(other, out=out, phase="train")
@@ -251,29 +261,36 @@ def test_resume_does_not_retrain_and_other_config_is_refused(breast_cancer_run, 
 def test_interrupted_run_resumes_the_missing_groups(tmp_path, monkeypatch):
     pytest.importorskip("sklearn")
     cfg = bench.BenchConfig(
-        dataset="breast_cancer", num_seeds=6, max_epochs=2, pilot_seeds=1, kd_weights=(0.5,)
+        dataset="breast_cancer",
+        num_seeds=6,
+        max_epochs=2,
+        pilot_seeds=1,
+        kd_weights=(0.5,),
+        record_seeds=0,  # the trial record: tests/test_record.py
     )
     real = _students.train_group
     calls = []
 
     def interrupted(plan, group, teachers, **kw):
-        if group.index == 1 and not kw.get("pilot"):
+        if group.index == 1 and kw.get("variant") is None:
             raise KeyboardInterrupt
-        calls.append((group.index, kw.get("pilot", False)))
+        calls.append((group.index, kw.get("variant") is not None))
         return real(plan, group, teachers, **kw)
 
     monkeypatch.setattr(_students, "train_group", interrupted)
     with pytest.raises(KeyboardInterrupt):
         bench.run_bench(cfg, out=tmp_path, phase="train")
-    assert calls == [(0, False), (0, True)]
+    assert calls == [(0, False)]  # the outcome's groups train first, then the pilots
     calls.clear()
     monkeypatch.setattr(
         _students,
         "train_group",
-        lambda *a, **kw: calls.append((a[1].index, kw.get("pilot", False))) or real(*a, **kw),
+        lambda *a, **kw: (
+            calls.append((a[1].index, kw.get("variant") is not None)) or real(*a, **kw)
+        ),
     )
     res = bench.run_bench(cfg, out=tmp_path, phase="train")
-    assert calls == [(1, False), (1, True), (2, False), (2, True)]
+    assert calls == [(1, False), (2, False), (0, True), (1, True), (2, True)]
     assert "group0" not in res.info["trained"] and "group1" in res.info["trained"]
     stamp = json.loads((tmp_path / "breast_cancer" / "cache" / "fingerprint.json").read_text())
     assert stamp["config"]["dataset"] == "breast_cancer"
@@ -302,7 +319,17 @@ def _digits_halves(folder, rows=300, *, train=None):
     return path
 
 
-FILE_FLAGS = ["--num-seeds", "4", "--allow-low-power", "--max-epochs", "3", "--pilot-seeds", "1"]
+FILE_FLAGS = [
+    "--num-seeds",
+    "4",
+    "--allow-low-power",
+    "--max-epochs",
+    "3",
+    "--pilot-seeds",
+    "1",
+    "--record-seeds",
+    "0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -353,6 +380,7 @@ def test_file_rerun_resumes_from_the_cache(file_run, monkeypatch):
         allow_low_power=True,
         max_epochs=3,
         pilot_seeds=1,
+        record_seeds=0,
     )
     again = bench.run_bench(cfg, out=out, phase="train")
     assert again.info["trained"] == []

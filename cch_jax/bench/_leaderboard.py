@@ -24,6 +24,12 @@ For every predictor x target, pooled over all datasets (``dataset = 'all'``) and
   a regression dataset, so a pooled regret over both mixes units: read the per-dataset rows). Tied top scores are averaged over (the expected
   value of a random tie-break), so a constant score scores like a random pick.
 - ``cost_s``: mean seconds per setting.
+- ``compute_fraction``: for a predictor that decides by training (the pilots, ``full1``,
+  ``full3``, ``trial``: ``_record``), the mean over settings of its row-epochs (fit rows x epochs
+  of the runs it trained) over those of the outcome's own measurement of the setting (its ``num_seeds``
+  seeds of no KD, KD and control), from the ``compute:NAME`` columns; ``wall_fraction``: the
+  mean of ``cost:NAME / full_cost_s`` (wall time, shared out over a group's settings; the two
+  may come from different runs of the machine). NaN for predictors that train nothing.
 - ``scored``: 'natural' (the predictor's own calls) or 'lodo': a predictor whose threshold is
   "fitted" (``cch_jax.predictors.REGISTRY[name].threshold``) has its calls re-made leave one
   dataset out -- on dataset D, ``call = 'distill' if score > threshold else 'dont'`` with the
@@ -121,6 +127,8 @@ LEADERBOARD_COLUMNS = (
     "regret",
     "groups",
     "cost_s",
+    "compute_fraction",
+    "wall_fraction",
     "threshold",
     "gains",
     "losses",
@@ -160,6 +168,9 @@ _RECORD_FIELDS = (
     "significant_groups",
     "value",
     "validated",
+    "cost_s",
+    "compute_fraction",
+    "wall_fraction",
 )
 
 
@@ -283,7 +294,10 @@ class _Table:
             self.delta[t] = np.asarray(
                 [_number(where(i, f"delta_{t}"), r.get(f"delta_{t}")) for i, r in enumerate(rows)]
             )
-        self.call, self.score, self.cost = {}, {}, {}
+        self.call, self.score, self.cost, self.compute = {}, {}, {}, {}
+        self.full_cost = np.asarray(
+            [_number(where(i, "full_cost_s"), r.get("full_cost_s")) for i, r in enumerate(rows)]
+        )
         for p in predictors:
             calls = []
             for i, row in enumerate(rows):
@@ -300,6 +314,12 @@ class _Table:
             )
             self.cost[p] = np.asarray(
                 [_number(where(i, f"cost:{p}"), r.get(f"cost:{p}")) for i, r in enumerate(rows)]
+            )
+            self.compute[p] = np.asarray(
+                [
+                    _number(where(i, f"compute:{p}"), r.get(f"compute:{p}"))
+                    for i, r in enumerate(rows)
+                ]
             )
 
     def available(self, p: str) -> np.ndarray:
@@ -510,6 +530,10 @@ def _predictor_row(table, p, target, mask, calls, scored, threshold) -> dict:
     costs = table.cost[p][avail]
     costs = costs[np.isfinite(costs)]
     paired = _paired(table, target, avail, calls)
+    compute = table.compute[p][avail]
+    compute = compute[np.isfinite(compute)]
+    wall = (table.cost[p] / table.full_cost)[avail]
+    wall = wall[np.isfinite(wall)] if compute.size else wall[:0]
     return dict(
         predictor=p,
         target=target,
@@ -530,6 +554,8 @@ def _predictor_row(table, p, target, mask, calls, scored, threshold) -> dict:
         regret=regret,
         groups=groups,
         cost_s=float(costs.mean()) if costs.size else math.nan,
+        compute_fraction=float(compute.mean()) if compute.size else math.nan,
+        wall_fraction=float(wall.mean()) if wall.size else math.nan,
         threshold=threshold,
         gains=int((avail & (out == "gain")).sum()),
         losses=int((avail & (out == "loss")).sum()),
@@ -572,6 +598,8 @@ def _reference_row(table, target, mask, name: str) -> dict:
         regret=nan,
         groups=0,
         cost_s=0.0,
+        compute_fraction=nan,
+        wall_fraction=nan,
         threshold=nan,
         gains=gains,
         losses=losses,
@@ -1042,6 +1070,7 @@ def leaderboard_markdown(board: Sequence[Mapping]) -> str:
             f"| *base rate (majority: {base['majority']})* | reference | {_acc(base)} | "
             f"{base['right']} / {base['significant']} | {base['calls']} | – | – | – | – | – |"
         )
+    lines += _training_section(pooled, targets)
     lines += [
         "",
         "## Per dataset",
@@ -1118,6 +1147,97 @@ def leaderboard_markdown(board: Sequence[Mapping]) -> str:
                     f"{_fmt(r['top1'])} | {_fmt(r['regret'])} |"
                 )
     return "\n".join(lines) + "\n"
+
+
+def _trains(r: Mapping) -> bool:
+    return _finite(r.get("compute_fraction"))
+
+
+def _training_section(pooled: Sequence[Mapping], targets: Sequence[str]) -> list[str]:
+    """The 'deciding by training' table: the predictors with a compute fraction, by cost."""
+    lines: list[str] = []
+    for t in targets:
+        rows = sorted(
+            (r for r in pooled if r["target"] == t and _trains(r)),
+            key=lambda r: r["compute_fraction"],
+        )
+        if not rows:
+            continue
+        lines += [
+            "",
+            f"### {_TARGET_TITLES.get(t, t)}: deciding by training, against its cost",
+            "",
+            "The predictors that train KD and no KD themselves (their own seeds, scored on the "
+            "criterion rows): the pilots at a share of the rows, the full-data runs of 1 and 3 "
+            "seeds, and `cch trial`'s sequential rule ('abstain' when undecided). Compute: "
+            "row-epochs over those of the outcome's own measurement of the setting (10 seeds of "
+            "no KD, KD and control); wall: seconds over the outcome's, likewise.",
+            "",
+            "| predictor | right / significant (abstain = don't) | accuracy on calls "
+            "[95 % Wilson] | calls / settings | McNemar p vs never | accuracy gain vs never, "
+            "points [95 % dataset bootstrap] | accuracy [95 % group bootstrap] | compute | "
+            "wall | validated |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            lines.append(
+                f"| {r['predictor']} | {r['right_abstain_never']} / {r['significant_all']} | "
+                f"{_acc(r)} | {r['calls']} / {r['settings']} | {_p(r['mcnemar_p'])} | "
+                f"{_diff(r)} | {_acc_groups(r)} | {100 * r['compute_fraction']:.0f} % | "
+                f"{100 * r['wall_fraction']:.0f} % | {_yes(r['validated'])} |"
+            )
+    return lines
+
+
+def plot_training_cost(board: Sequence[Mapping], path, target: str = "kd") -> bool:
+    """Draws accuracy against compute for the predictors that decide by training.
+
+    Each point is a predictor's pooled ``accuracy_abstain_never`` (with its 95 % student-group
+    bootstrap interval) against its ``compute_fraction`` (percent of the outcome's own row-epochs);
+    never distilling is the dashed line. Draws on a standalone ``matplotlib.figure.Figure``.
+
+    Args:
+      board: rows of :func:`leaderboard`.
+      path: the image file to write.
+      target: 'kd' or 'transfer'.
+
+    Returns:
+      True when drawn, False when no pooled row of ``target`` has a compute fraction (nothing is
+      written).
+    """
+    from matplotlib.figure import Figure
+
+    pooled = [r for r in board if r["dataset"] == "all" and r["target"] == target]
+    rows = [r for r in pooled if _trains(r) and r["significant_all"] > 0]
+    if not rows:
+        return False
+    never = next((r for r in pooled if r["predictor"] == "never"), None)
+    fig = Figure(figsize=(6.0, 4.2))
+    ax = fig.subplots()
+    for r in rows:
+        x = 100 * r["compute_fraction"]
+        y = 100 * r["accuracy_abstain_never"]
+        lo, hi = 100 * r["group_low"], 100 * r["group_high"]
+        color = "tab:green" if r["validated"] else "tab:blue"
+        ax.errorbar(x, y, yerr=[[y - lo], [hi - y]], fmt="o", color=color, capsize=3)
+        ax.annotate(r["predictor"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    if never is not None and never["significant_all"]:
+        ax.axhline(
+            100 * never["accuracy_abstain_never"],
+            color="black",
+            ls="--",
+            lw=0.9,
+            label="never distill",
+        )
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel("compute, % of the outcome's own measurement (row-epochs)")
+    ax.set_ylabel("right on significant effects, % (abstain = don't)")
+    ax.set_ylim(0.0, 100.0)
+    ax.set_xlim(left=0.0)
+    ax.set_title(f"Deciding by training: {_TARGET_TITLES.get(target, target)}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return True
 
 
 def plot_leaderboard(board: Sequence[Mapping], path) -> None:
@@ -1226,7 +1346,8 @@ def write_leaderboard(
     Returns:
       ``{'leaderboard': leaderboard.csv, 'settings': settings.csv (the input table, every
       column), 'markdown': leaderboard.md, 'figure': leaderboard.png (the real pool when there
-      is one), 'records': records.json}`` as paths.
+      is one), 'records': records.json}`` as paths, and ``'training_cost':
+      training_cost.png`` (:func:`plot_training_cost`) when some predictor decides by training.
     """
     folder = _checks.check_output_dir("out_dir", out_dir)
     rows = list(rows) if not isinstance(rows, Mapping) else rows
@@ -1265,10 +1386,14 @@ def write_leaderboard(
             + leaderboard_markdown(real)
         )
         plot_leaderboard(real, paths["figure"])
+        if plot_training_cost(real, folder / "training_cost.png"):
+            paths["training_cost"] = folder / "training_cost.png"
         records = make_records(real)
         records["pool"] = f"real datasets (all but {', '.join(known_answer)})"
     else:
         plot_leaderboard(board, paths["figure"])
+        if plot_training_cost(board, folder / "training_cost.png"):
+            paths["training_cost"] = folder / "training_cost.png"
         records = make_records(board)
         records["pool"] = "all datasets"
     paths["markdown"].write_text(text, encoding="utf-8")

@@ -1,0 +1,193 @@
+"""The trial record (cch_jax.bench._record): deciding by training, scored as the pilot is."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from cch_jax import bench
+from cch_jax.bench import _leaderboard, _plan, _record, _sequential, _table
+
+# --------------------------------------------------------------------------------------------------
+# The calls, on hand-made per-seed differences
+
+
+def test_trial_call_follows_cch_trials_rule_and_batches():
+    # an almost noiseless gain: |t| far above 53.8, the O'Brien-Fleming bar at 3 seeds
+    call, score, used, trained = _record.trial_call(
+        np.array([2.0, 2.001, 1.999, 2, 2, 2, 2, 2, 2, 2]), 0.05
+    )
+    assert (call, used, trained) == ("distill", 3, 5) and score > 53.8
+    # a clear loss with spread: not at 3 or 5 seeds (|t| < 5.53 there), called at 7 (|t| >= 3.45)
+    d = -np.array([1.0, 3.5, 2.0, 0.5, 3.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    rule = _sequential.sequential_rule(10, alpha=0.05)
+    t5 = _sequential.paired_t(d[:5]).t
+    t7 = _sequential.paired_t(d[:7]).t
+    assert abs(t5) < rule.critical_t[1] and abs(t7) >= rule.critical_t[2]
+    assert _record.trial_call(d, 0.05)[0::2] == ("dont", 7)
+    assert _record.trial_call(d, 0.05)[3] == 10  # the second batch of 5 was trained
+    # no effect: undecided after every seed, which the leaderboard reads as an abstention
+    null = np.array([1.0, -1.0, 0.5, -0.5, 0.2, -0.2, 1.0, -1.0, 0.3, -0.3])
+    assert _record.trial_call(null, 0.05)[0::2] == ("abstain", 10)
+    # the same answer as the rule's own simulation, on random trials
+    rng = np.random.default_rng(3)
+    deltas = rng.normal(0.8, 1.0, size=(200, 10))
+    codes, seeds = _sequential.simulate(deltas, rule)
+    names = {_sequential.DISTILL: "distill", _sequential.DONT: "dont"}
+    for d, c, n in zip(deltas, codes, seeds, strict=True):
+        got = _record.trial_call(d, 0.05)
+        assert got[0] == names.get(int(c), "abstain") and got[2] == n
+
+
+def test_sign_call_is_the_pilots_rule():
+    assert _record._sign_call(np.array([0.5])) == ("distill", pytest.approx(0.5e9))
+    call, score = _record._sign_call(np.array([-1.0, 0.0, -2.0]))
+    assert call == "dont" and score == pytest.approx(-1.0 / (1.0 / math.sqrt(3) + 1e-9))
+    assert _record._sign_call(np.zeros(3))[0] == "dont"  # no gain measured: don't
+
+
+def test_record_seeds_are_checked_and_disjoint_from_the_outcomes():
+    with pytest.raises(ValueError, match="^record_seeds: .* 0 .* >= 3"):
+        bench.BenchConfig(dataset="breast_cancer", record_seeds=2)
+    cfg = bench.BenchConfig(dataset="breast_cancer")
+    seeds = {v.name: set(v.seeds) for v in _plan.variants(cfg)}
+    assert set(seeds) == {"pilot", "pilot_half", "record"}
+    assert seeds["record"] == set(range(2000, 2010))
+    for name, s in seeds.items():
+        assert not s & set(cfg.seeds), name  # never the outcome's seeds
+    assert [v.name for v in _plan.variants(bench.BenchConfig(dataset="mfeat", record_seeds=0))] == [
+        "pilot"
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# End to end on small data: what the record trains, on which rows, and its columns
+
+
+@pytest.fixture(scope="module")
+def record_run(tmp_path_factory):
+    pytest.importorskip("sklearn")
+    out = tmp_path_factory.mktemp("record")
+    cfg = bench.BenchConfig(
+        dataset="breast_cancer",
+        num_seeds=6,
+        max_epochs=2,
+        pilot_seeds=1,
+        kd_weights=(0.5,),
+        record_seeds=3,
+    )
+    res = bench.run_bench(cfg, out=out, phase="train")
+    return cfg, out, res
+
+
+def test_record_trains_its_own_seeds_on_the_fit_rows_and_scores_the_criterion_rows(record_run):
+    cfg, out, res = record_run
+    cache = out / "breast_cancer" / "cache"
+    sizes = res.info["sizes"]
+    assert sizes["criterion"] != sizes["test"]
+    for name, fraction, seeds in (("record", 1.0, {2000, 2001, 2002}), ("pilot_half", 0.5, {1000})):
+        with np.load(cache / f"{name}0.npz") as f:
+            assert set(f["seed"].tolist()) == seeds
+            assert not set(f["seed"].tolist()) & set(cfg.seeds)
+            rows = int(f["rows"])
+            # the stratified share of the outcome's fit rows (at least one per class)
+            assert rows == pytest.approx(fraction * sizes["fit"], abs=2)
+            # accuracies on the criterion rows: whole multiples of 100 / n_criterion
+            hits = f["perf"] * sizes["criterion"] / 100.0
+            np.testing.assert_allclose(hits, np.round(hits), atol=1e-3)
+    for r in res.rows:
+        assert r["call:trial"] in ("distill", "dont", "abstain")
+        assert r["seeds:trial"] == 3 and r["seeds:full1"] == 1  # at most 3 record seeds here
+        assert r["call:full3"] in ("distill", "dont") and r["call:pilot_half"] in (
+            "distill",
+            "dont",
+        )
+        # three seeds of two arms against six of three arms: about a third of the row-epochs
+        assert 0.1 < r["compute:full3"] < 0.6 and r["compute:full1"] < r["compute:full3"]
+        assert 0 < r["compute:pilot"] < r["compute:pilot_half"] < r["compute:full3"] * 1.5
+        assert r["record_pilot_delta"] == pytest.approx(r["pilot_delta"], abs=1e-9)
+        d = np.array(r["record_deltas"].split(), float)
+        assert _record._sign_call(d)[0] == r["call:full3"]
+
+
+def test_record_phase_merges_into_a_finished_table_and_checks_the_pilot(record_run, tmp_path):
+    cfg, out, res = record_run
+    folder = out / "breast_cancer"
+    table = folder / "settings.csv"
+    with table.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    drop = [k for k in rows[0] if ":" in k or k.startswith("record_")]
+    kept = [{k: v for k, v in r.items() if k not in drop} for r in rows]
+    _table.write_csv(table, kept)
+    again = bench.run_bench(cfg, out=out, phase="record")
+    assert again.info["trained"] == []  # every run came from the cache
+    for a, b in zip(again.rows, res.rows, strict=True):
+        assert a["call:trial"] == b["call:trial"] and a["call:full3"] == b["call:full3"]
+        assert float(a["compute:full3"]) == pytest.approx(b["compute:full3"], rel=1e-5)
+    assert (folder / "record.json").exists()
+    # a table whose pilot the re-trained pilot does not reproduce is refused
+    kept[0]["pilot_delta"] = "12.5"
+    _table.write_csv(table, kept)
+    with pytest.raises(ValueError, match="^pilot_delta: .* not reproducible"):
+        bench.run_bench(cfg, out=out, phase="record")
+    with pytest.raises(ValueError, match="^phase: 'record' adds to a finished benchmark"):
+        bench.run_bench(cfg, out=tmp_path, phase="record")
+
+
+# --------------------------------------------------------------------------------------------------
+# The leaderboard's cost columns, on a hand-made table
+
+
+def _row(i, outcome, call, compute=None, cost=None):
+    row = {
+        "dataset": f"d{i % 2}",
+        "setting": f"s{i}",
+        "student": "s",
+        "teacher": f"t{i}",
+        "kd_weight": 0.5,
+        "temperature": 3.0,
+        "delta_kd": {"gain": 2.0, "loss": -2.0, "none": 0.1}[outcome],
+        "outcome_kd": outcome,
+        "full_cost_s": 10.0,
+        "call:never": "dont",
+        "score:never": 0.0,
+        "cost:never": 0.0,
+        "call:trial": call,
+        "score:trial": 1.0,
+        "cost:trial": cost,
+        "compute:trial": compute,
+    }
+    return row
+
+
+def test_leaderboard_reports_compute_and_wall_fractions():
+    rows = [
+        _row(0, "gain", "distill", 0.5, 5.0),
+        _row(1, "loss", "dont", 0.3, 2.0),
+        _row(2, "loss", "abstain", 1.0, 8.0),
+        _row(3, "none", "distill", 0.2, 1.0),
+    ]
+    board = _leaderboard.leaderboard(rows, targets=("kd",))
+    got = {r["predictor"]: r for r in board if r["dataset"] == "all"}
+    assert got["trial"]["compute_fraction"] == pytest.approx(0.5)
+    assert got["trial"]["wall_fraction"] == pytest.approx((0.5 + 0.2 + 0.8 + 0.1) / 4)
+    assert math.isnan(got["never"]["compute_fraction"]) and math.isnan(
+        got["never"]["wall_fraction"]
+    )
+    # abstain counted as don't: right on the gain, the loss and the abstained loss
+    assert got["trial"]["right_abstain_never"] == 3 and got["trial"]["calls"] == 3
+    text = _leaderboard.leaderboard_markdown(board)
+    assert "deciding by training, against its cost" in text
+    assert "| trial | 3 / 3 |" in text and "| 50 % | 40 % |" in text
+
+
+def test_training_cost_figure_is_drawn_only_for_training_predictors(tmp_path):
+    rows = [_row(0, "gain", "distill", 0.5, 5.0), _row(1, "loss", "dont", 0.3, 2.0)]
+    board = _leaderboard.leaderboard(rows, targets=("kd",))
+    assert _leaderboard.plot_training_cost(board, tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    plain = [{k: v for k, v in r.items() if "trial" not in k} for r in rows]
+    board = _leaderboard.leaderboard(plain, targets=("kd",))
+    assert not _leaderboard.plot_training_cost(board, tmp_path / "d.png")
+    assert not (tmp_path / "d.png").exists()
