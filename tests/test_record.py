@@ -191,3 +191,27 @@ def test_training_cost_figure_is_drawn_only_for_training_predictors(tmp_path):
     board = _leaderboard.leaderboard(plain, targets=("kd",))
     assert not _leaderboard.plot_training_cost(board, tmp_path / "d.png")
     assert not (tmp_path / "d.png").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# The predictors' keys: one per (student, teacher) pair
+
+
+def test_a_pairs_settings_share_one_predictor_key():
+    from types import SimpleNamespace
+
+    import jax
+
+    from cch_jax.bench import _run
+
+    plan = bench.prepare(bench.BenchConfig(dataset="gaussian", kd_weights=(0.1, 0.5)))
+    runs = [(None, SimpleNamespace(setting=st)) for st in plan.settings]
+    pairs = _run._pair_index(runs)
+    assert len(pairs) == len(plan.settings) // 2  # two kd_weights per pair
+    keys = {}
+    for st in plan.settings:
+        k = jax.random.key_data(_run.predictor_key(0, pairs, st))
+        keys.setdefault((st.student.name, st.teacher.name), []).append(np.asarray(k))
+    assert all(len(v) == 2 and np.array_equal(v[0], v[1]) for v in keys.values())
+    distinct = {tuple(v[0].tolist()) for v in keys.values()}
+    assert len(distinct) == len(keys)  # different pairs, different keys

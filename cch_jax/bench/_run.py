@@ -15,8 +15,13 @@ Phases (``run_bench``):
    criterion rows are the predictors' student inputs.
 4. **pilot**, per student group: KD vs no KD on ``pilot_fraction`` (25 %) of the fit and validation
    rows x ``pilot_seeds`` (3) seeds (1000, 1001, ...) x the same early stopping, scored on the
-   criterion rows (never the test rows); its wall time is the pilot's cost.
-5. **score** (``_score``; separate, resumable, re-runnable on the cached inputs):
+   criterion rows (never the test rows); its wall time is the pilot's cost. With
+   ``record_seeds`` (default 10) the trial record's runs follow (``_record``): KD vs no KD on
+   half the rows x the pilot's seeds and on all rows x ``record_seeds`` seeds (2000, ...),
+   scored on the criterion rows as the pilot, giving the predictors pilot_half, full1, full3
+   and trial (``--phase record`` trains only these, for a finished table).
+5. **score** (``_score``; separate, resumable, re-runnable on the cached inputs), with one
+   predictor key per (student, teacher) pair (:func:`predictor_key`):
    ``cch_jax.predictors.predict`` on every setting's ``PredictorInputs``.
 6. **table**: ``settings.csv`` and ``report.md`` (``_table.py``).
 
@@ -226,13 +231,14 @@ def run_bench(
                         f"predictors: unknown predictor {name!r}; registered: "
                         f"{', '.join(predictors.REGISTRY)}"
                     )
+            pairs = _pair_index(all_runs)
             for i, (g, sr) in enumerate(all_runs):
                 done = scores.get(sr.setting.setting, {})
                 todo = tuple(n for n in names if n not in done or done[n].get("error"))
                 if not todo:
                     continue
                 inputs = _score.predictor_inputs(plan, g, sr, fulls[g.index], teachers)
-                key = jax.random.fold_in(jax.random.key(config.seed), 5000 + i)
+                key = predictor_key(config.seed, pairs, sr.setting)
                 done.update(_score.score_setting(predictors, inputs, todo, key, score_errors))
                 scores[sr.setting.setting] = done
                 cache.write_json("scores", scores)
@@ -291,6 +297,34 @@ def run_bench(
     _table.write_combined(root)
     _table.write_summary(root)
     return BenchResult(rows, info, folder)
+
+
+# --------------------------------------------------------------------------------------------------
+# Predictor keys: one per (student, teacher) pair
+
+
+def _pair_index(all_runs) -> dict[tuple[str, str], int]:
+    """(student, teacher) name -> the pair's index, in the order the settings first meet it."""
+    out: dict[tuple[str, str], int] = {}
+    for _, sr in all_runs:
+        out.setdefault((sr.setting.student.name, sr.setting.teacher.name), len(out))
+    return out
+
+
+def predictor_key(seed: int, pairs: dict, setting) -> jax.Array:
+    """The predictors' key of a setting: one per (student, teacher) pair, so that the settings of
+    a pair (its kd_weights and temperatures) share every estimate that does not read them.
+
+    Args:
+      seed: the configuration's seed.
+      pairs: :func:`_pair_index` of the plan's settings.
+      setting: the ``Setting``.
+
+    Returns:
+      ``fold_in(key(seed), 5000 + pair index)``.
+    """
+    i = pairs[setting.student.name, setting.teacher.name]
+    return jax.random.fold_in(jax.random.key(seed), 5000 + i)
 
 
 # --------------------------------------------------------------------------------------------------
