@@ -107,6 +107,9 @@ def test_record_trains_its_own_seeds_on_the_fit_rows_and_scores_the_criterion_ro
         assert 0.1 < r["compute:full3"] < 0.6 and r["compute:full1"] < r["compute:full3"]
         assert 0 < r["compute:pilot"] < r["compute:pilot_half"] < r["compute:full3"] * 1.5
         assert r["record_pilot_delta"] == pytest.approx(r["pilot_delta"], abs=1e-9)
+        # halving: both pilots' cost; its call is the sign of the extrapolated difference
+        assert r["compute:halving"] == pytest.approx(r["compute:pilot"] + r["compute:pilot_half"])
+        assert r["call:halving"] == ("distill" if r["score:halving"] > 0 else "dont")
         d = np.array(r["record_deltas"].split(), float)
         assert _record._sign_call(d)[0] == r["call:full3"]
 

@@ -10,6 +10,9 @@ differences ``d_s = acc_s(KD) - acc_s(no KD)`` give the predictors (:data:`NAMES
 
 * ``pilot_half``: half of the rows x the pilot's seeds; distill iff mean(d) > 0 (the pilot's
   rule, ``cch_jax.predictors`` 'pilot', which is the same at a quarter of the rows);
+* ``halving``: the two pilots' mean differences extrapolated to all the rows, linear in the
+  log of the rows: ``Δ(1) = 2 Δ(1/2) - Δ(1/4)`` (with the pilot at a quarter of the rows, the
+  default); distill iff it is > 0; its cost is both pilots'. Nothing is fitted to outcomes;
 * ``full1``, ``full3``: all rows, the first 1 or 3 record seeds; distill iff mean(d) > 0;
 * ``trial``: all rows, the sequential rule of ``cch trial`` (:mod:`_sequential`: looks 3, 5, 7, 10
   at ``alpha``, O'Brien-Fleming spending) on the record seeds in order; 'abstain' when undecided.
@@ -38,7 +41,7 @@ from cch_jax.bench import _sequential
 from cch_jax.bench._plan import Group, Plan
 from cch_jax.bench._students import KD, NO_KD
 
-NAMES = ("pilot_half", "full1", "full3", "trial")
+NAMES = ("pilot_half", "halving", "full1", "full3", "trial")
 SEED_BATCH = 5  # cch trial's seed batches (_trial.SEED_BATCH; not imported: _trial imports us)
 _SPENDING = "obrien_fleming"  # cch trial's default
 
@@ -137,15 +140,22 @@ def setting_columns(
         out[f"compute:{name}"] = work / full_work if full_work > 0 else math.nan
         out[f"seeds:{name}"] = seeds_used
 
+    s = len(plan.config.pilot_seed_values)
     if "pilot" in runs:
-        s = len(plan.config.pilot_seed_values)
-        arms = _Arms(runs["pilot"], j, w, s)
-        out["compute:pilot"] = arms.rows * float(arms.epochs.sum()) / full_work
-        out["record_pilot_delta"] = float(arms.delta.mean())
+        quarter = _Arms(runs["pilot"], j, w, s)
+        out["compute:pilot"] = quarter.rows * float(quarter.epochs.sum()) / full_work
+        out["record_pilot_delta"] = float(quarter.delta.mean())
     if "pilot_half" in runs:
-        s = len(plan.config.pilot_seed_values)
-        arms = _Arms(runs["pilot_half"], j, w, s)
-        put("pilot_half", arms, *_sign_call(arms.delta), s, s)
+        half = _Arms(runs["pilot_half"], j, w, s)
+        put("pilot_half", half, *_sign_call(half.delta), s, s)
+        if "pilot" in runs and math.isclose(plan.config.pilot_fraction, 0.25):
+            guess = 2.0 * float(half.delta.mean()) - float(quarter.delta.mean())
+            out["call:halving"] = "distill" if guess > 0 else "dont"
+            out["score:halving"] = guess
+            out["cost:halving"] = (half.seconds_per_seed + quarter.seconds_per_seed) * s / n_set
+            both = half.rows * half.epochs.sum() + quarter.rows * quarter.epochs.sum()
+            out["compute:halving"] = float(both) / full_work
+            out["seeds:halving"] = s
     if "record" in runs:
         s = len(plan.config.record_seed_values)
         arms = _Arms(runs["record"], j, w, s)
