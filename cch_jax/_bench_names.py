@@ -20,6 +20,7 @@ DATASET_NAMES = (
     "spam",
     "ionosphere",
     "musk",
+    "income",
     "fashion_halves",
     "mnist_bands",
     "fashion_edges",

@@ -29,6 +29,7 @@ from cch_jax.bench import _gaussian, _plan, _settings, _students, _train
         ("spam", 18),
         ("ionosphere", 6),  # 2 views x the other view x (clean, noise 2, noise 8)
         ("musk", 6),
+        ("income", 6),
         ("fashion_halves", 10),  # 2 views x the other view at 5 pixel-noise levels
         ("mnist_bands", 10),
         ("fashion_edges", 10),
@@ -541,6 +542,7 @@ NEW_PLANS = {
     "spam": (3, 6, 4601),
     "ionosphere": (2, 3, 351),
     "musk": (2, 3, 476),
+    "income": (2, 3, 6001),  # a stratified 6 000-row subsample (rounded per class)
     "fashion_halves": (2, 5, 8000),
     "mnist_bands": (2, 5, 8000),
     "fashion_edges": (2, 5, 8000),

@@ -26,6 +26,7 @@ TABLES = {
     "spam": (4601, 2, {"words": 48, "chars": 6, "capitals": 3}),
     "ionosphere": (351, 2, {"real": 17, "imag": 17}),
     "musk": (476, 2, {"rays": 162, "oxygen": 4}),
+    "income": (8993, 9, {"person": 45, "household": 39}),  # one-hot answers (+ missing)
 }
 
 

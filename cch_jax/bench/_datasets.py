@@ -7,7 +7,8 @@ ways (fit / validation / criterion / test).
 * New loaders: :func:`load_digits_quadrants` (scikit-learn's 8x8 digits, each 4x4 quadrant a view)
   and :func:`load_breast_cancer` (scikit-learn's breast cancer, three feature groups as views).
   Both read scikit-learn's bundled data (the ``bench`` extra).
-* The tables of Debian's R data packages (satellite, letter, vehicle, dna, spam, ionosphere, musk)
+* The tables of Debian's R data packages (satellite, letter, vehicle, dna, spam, ionosphere, musk,
+  income)
   come from :func:`cch_jax.data.load_r_table`; their degraded teachers add N(0, s^2) noise to the
   z-scored features (fixed per row, drawn with the config's seed). spam's frequencies and run
   lengths are taken as log(1 + x) first (they are heavy-tailed); letter is subsampled

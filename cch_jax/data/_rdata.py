@@ -34,6 +34,11 @@ sensor, one window of a sequence or one family of measurements.
   166 features). Views: ``rays`` (f1-f162: distances to the molecule's surface along 162 rays)
   and ``oxygen`` (f163-f166: the distance to and position of one oxygen atom). Conformations of
   one molecule are alike, so a random split puts near-copies on both sides.
+* ``income``: kernlab ``income`` (8 993 answers to a San Francisco Bay Area marketing
+  questionnaire; household income in 9 classes). Every column is a factor, one-hot encoded with a
+  'missing' indicator where the column has missing answers. Views: ``person`` (sex, marital
+  status, age, education, occupation, ethnic class, language) and ``household`` (years in the
+  area, dual incomes, household size, children under 18, owner or renter, type of home).
 
 The files are looked up in ``CCH_JAX_R_LIBRARY`` (folders separated by ``os.pathsep``; e.g. the
 ``usr/lib/R/site-library`` of ``dpkg-deb -x r-cran-mlbench_*.deb DIR``) when it is set, else in
@@ -66,6 +71,8 @@ class RTable(NamedTuple):
       label: the column holding the class (an R factor).
       views: view name -> the columns of that view, in order.
       rows: the table's number of rows (checked when read).
+      onehot: the view columns are factors of answers (not numbers): each becomes one indicator
+        per level, plus one for a missing answer when the column has any.
     """
 
     debian: str
@@ -74,6 +81,7 @@ class RTable(NamedTuple):
     label: str
     views: dict[str, tuple[str, ...]]
     rows: int
+    onehot: bool = False
 
 
 def _satellite_views() -> dict[str, tuple[str, ...]]:
@@ -176,9 +184,39 @@ R_TABLES: dict[str, RTable] = {
         },
         476,
     ),
+    "income": RTable(
+        "r-cran-kernlab",
+        "kernlab",
+        "income",
+        "INCOME",
+        {
+            "person": (
+                "SEX",
+                "MARITAL.STATUS",
+                "AGE",
+                "EDUCATION",
+                "OCCUPATION",
+                "ETHNIC.CLASS",
+                "LANGUAGE",
+            ),
+            "household": (
+                "AREA",
+                "DUAL.INCOMES",
+                "HOUSEHOLD.SIZE",
+                "UNDER18",
+                "HOUSEHOLDER",
+                "HOME.TYPE",
+            ),
+        },
+        8993,
+        onehot=True,
+    ),
 }
 
 R_NOTES = {
+    "income": "Bay Area marketing questionnaire (8 993 answers, household income in 9 classes), "
+    "kernlab's income.rda from Debian's r-cran-kernlab; one-hot answers about the person / the "
+    "household as views",
     "ionosphere": "ionosphere radar returns (351 rows, 2 classes), mlbench's Ionosphere.rda from "
     "Debian's r-cran-mlbench; the real / imaginary parts of the 17 complex pulse values as views",
     "musk": "Musk version 1 (476 conformations of 92 molecules, 2 classes), kernlab's musk.rda from "
@@ -271,20 +309,35 @@ def _column(frame, name: str, path: Path) -> np.ndarray:
     return np.asarray(col, np.float32)
 
 
+def _onehot(frame, name: str, path: Path) -> np.ndarray:
+    """``[n, levels (+1)]`` indicators of a factor column; the last one marks a missing answer
+    (only when the column has one)."""
+    if name not in frame.columns:
+        raise ValueError(f"dataset: {path} has no column {name!r}")
+    col = frame[name]
+    if str(col.dtype) != "category":
+        raise ValueError(f"dataset: {path}: column {name!r} is not a factor")
+    codes = np.asarray(col.cat.codes)
+    width = len(col.cat.categories) + int(np.any(codes < 0))
+    out = np.zeros((codes.size, width), np.float32)
+    out[np.arange(codes.size), np.where(codes < 0, width - 1, codes)] = 1.0
+    return out
+
+
 def load_r_table(
     dataset: str, *, r_library: str | os.PathLike | None = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
     """One multi-view table from a Debian R package's data file (see the module docstring).
 
     Args:
-      dataset: 'satellite', 'letter', 'vehicle', 'dna', 'spam', 'ionosphere' or 'musk' (a key of
-        :data:`R_TABLES`).
+      dataset: 'satellite', 'letter', 'vehicle', 'dna', 'spam', 'ionosphere', 'musk' or 'income'
+        (a key of :data:`R_TABLES`).
       r_library: an R library folder to look in (default: ``$CCH_JAX_R_LIBRARY`` or the standard
         folders).
 
     Returns:
       ``(views, labels, class_names)``: view name -> ``[n, d_view]`` float32 raw values (in the
-      file's units), labels ``[n]`` int32 in the order of the R factor's levels, and those levels.
+      file's units; 0/1 indicators for a table of answers), labels ``[n]`` int32 in the order of the R factor's levels, and those levels.
 
     Raises:
       ValueError: the file or pyreadr is missing (the message says how to install them), or the
@@ -297,10 +350,16 @@ def load_r_table(
     frame = _read_r(dataset, path)
     if frame.shape[0] != table.rows:
         raise ValueError(f"dataset: {path} has {frame.shape[0]} rows, expected {table.rows}")
-    views = {
-        v: np.stack([_column(frame, c, path) for c in cols], axis=1)
-        for v, cols in table.views.items()
-    }
+    if table.onehot:
+        views = {
+            v: np.concatenate([_onehot(frame, c, path) for c in cols], axis=1)
+            for v, cols in table.views.items()
+        }
+    else:
+        views = {
+            v: np.stack([_column(frame, c, path) for c in cols], axis=1)
+            for v, cols in table.views.items()
+        }
     for v, x in views.items():
         if not np.all(np.isfinite(x)):
             raise ValueError(f"dataset: {path} has missing values in view {v!r}")

@@ -22,7 +22,7 @@ Sources (``DATASETS``), all offline unless said:
   ``diet`` (5 classes, the default) or ``genotype`` (2); a stratified split drawn with the key (use
   repeated splits: 40 rows are few).
 * ``satellite``, ``letter``, ``vehicle``, ``dna``, ``ionosphere`` (Debian's ``r-cran-mlbench``),
-  ``spam`` and ``musk`` (``r-cran-kernlab``): tables read from the packages' R data files with
+  ``spam``, ``musk`` and ``income`` (``r-cran-kernlab``): tables read from the packages' R data files with
   ``pyreadr``, their columns grouped into views (see ``_rdata.py``: four spectral bands; box /
   moments / edges; contour / axes / moments; four sequence windows; words / chars / capitals;
   real / imaginary parts; ray distances / oxygen features); a stratified split drawn with the
@@ -77,6 +77,7 @@ DATASETS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "spam": (tuple(R_TABLES["spam"].views), "words", "capitals"),
     "ionosphere": (tuple(R_TABLES["ionosphere"].views), "real", "imag"),
     "musk": (tuple(R_TABLES["musk"].views), "rays", "oxygen"),
+    "income": (tuple(R_TABLES["income"].views), "person", "household"),
     "tfds/mnist": (("image", "mnistm"), "mnistm", "image"),
     "tfds/fashion_mnist": (("image", "mnistm"), "image", "image"),
     "tfds/cifar10": (("image",), "image", "image"),
