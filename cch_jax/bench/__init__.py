@@ -16,18 +16,8 @@ trained, its logits teachers used as given (``_settings.py``, ``_datasets.py``).
 sequential paired test decides (``_trial.py``, ``_sequential.py``).
 """
 
-from cch_jax.bench._datasets import GaussianSample as GaussianSample
 from cch_jax.bench._datasets import Source as Source
-from cch_jax.bench._datasets import gaussian_sample as gaussian_sample
-from cch_jax.bench._datasets import load_breast_cancer as load_breast_cancer
-from cch_jax.bench._datasets import load_digits_quadrants as load_digits_quadrants
-from cch_jax.bench._datasets import load_source as load_source
-from cch_jax.bench._datasets import stratified_parts as stratified_parts
 from cch_jax.bench._leaderboard import LEADERBOARD_COLUMNS as LEADERBOARD_COLUMNS
-from cch_jax.bench._leaderboard import ORACLE as ORACLE
-from cch_jax.bench._leaderboard import TARGETS as TARGETS
-from cch_jax.bench._leaderboard import decision_value as decision_value
-from cch_jax.bench._leaderboard import fit_threshold as fit_threshold
 from cch_jax.bench._leaderboard import leaderboard as leaderboard
 from cch_jax.bench._leaderboard import leaderboard_markdown as leaderboard_markdown
 from cch_jax.bench._leaderboard import make_records as make_records
@@ -53,28 +43,11 @@ from cch_jax.bench._settings import Student as Student
 from cch_jax.bench._settings import Teacher as Teacher
 from cch_jax.bench._settings import dataset_spec as dataset_spec
 from cch_jax.bench._settings import enumerate_settings as enumerate_settings
-from cch_jax.bench._stats import auroc as auroc
-from cch_jax.bench._stats import check_seed_power as check_seed_power
-from cch_jax.bench._stats import cluster_bootstrap as cluster_bootstrap
-from cch_jax.bench._stats import mcnemar_exact as mcnemar_exact
 from cch_jax.bench._stats import min_detectable_effect as min_detectable_effect
-from cch_jax.bench._stats import min_p_value as min_p_value
 from cch_jax.bench._stats import outcome as outcome
 from cch_jax.bench._stats import paired_sign_flip as paired_sign_flip
-from cch_jax.bench._stats import spearman as spearman
-from cch_jax.bench._stats import wilson_interval as wilson_interval
-from cch_jax.bench._students import control_outputs as control_outputs
-from cch_jax.bench._students import control_permutation as control_permutation
 from cch_jax.bench._table import SETTING_COLUMNS as SETTING_COLUMNS
 from cch_jax.bench._table import write_combined as write_combined
-from cch_jax.bench._train import RunSpec as RunSpec
-from cch_jax.bench._train import StopConfig as StopConfig
-from cch_jax.bench._train import TrainData as TrainData
-from cch_jax.bench._train import Trained as Trained
-from cch_jax.bench._train import apply_runs as apply_runs
-from cch_jax.bench._train import batch_size_for as batch_size_for
-from cch_jax.bench._train import run_spec as run_spec
-from cch_jax.bench._train import train_runs as train_runs
 from cch_jax.bench._trial import TrialConfig as TrialConfig
 from cch_jax.bench._trial import trial as trial
 from cch_jax.bench._trial_result import TeacherTrial as TeacherTrial

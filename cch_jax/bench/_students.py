@@ -18,9 +18,10 @@ import jax
 import numpy as np
 
 from cch_jax import _checks
-from cch_jax.bench import _datasets, _train
+from cch_jax.bench import _datasets
 from cch_jax.bench._plan import Group, Plan, Variant, _pilot_rows
 from cch_jax.bench._settings import Setting
+from cch_jax.kd import _runs
 
 NO_KD, KD, CONTROL = 0, 1, 2
 TEACHER_SEED = 10_000
@@ -67,9 +68,9 @@ def _trainer(config, num_examples: int):
     return kd.make_trainer(config, num_examples=num_examples)
 
 
-def _stop(plan: Plan) -> _train.StopConfig:
+def _stop(plan: Plan) -> _runs.StopConfig:
     spec = plan.config.spec
-    return _train.StopConfig(
+    return _runs.StopConfig(
         max_epochs=spec.max_epochs, patience=spec.patience, chunk_epochs=min(5, spec.max_epochs)
     )
 
@@ -132,7 +133,7 @@ def train_teachers(plan: Plan, *, progress=None) -> dict:
         cfg = train_config(plan, shape, k, plan.batch_size)
         trainer = _trainer(cfg, int(fit.size))
         x = np.stack([src.teachers[n] for n in group])
-        data = _train.TrainData(
+        data = _runs.TrainData(
             x[:, fit],
             np.broadcast_to(src.y[fit], (len(group), fit.size)),
             np.zeros((1, fit.size, k), np.float32),
@@ -140,7 +141,7 @@ def train_teachers(plan: Plan, *, progress=None) -> dict:
             np.broadcast_to(src.y[val], (len(group), val.size)),
         )
         d = len(group)
-        spec = _train.run_spec(
+        spec = _runs.run_spec(
             seed=[TEACHER_SEED + plan.config.seed] * d,
             kd_weight=[0.0] * d,
             temperature=[plan.config.temperature] * d,
@@ -148,14 +149,14 @@ def train_teachers(plan: Plan, *, progress=None) -> dict:
             data=np.arange(d),
         )
         _say(progress, f"teachers {', '.join(group)}: training {d} networks")
-        res = _train.train_runs(trainer, data, spec, stop=_stop(plan))
+        res = _runs.train_runs(trainer, data, spec, stop=_stop(plan))
         model = trainer.model
         for i, n in enumerate(group):
             p = jax.tree.map(lambda a, i=i: a[i : i + 1], res.params)
-            fl = _train.apply_runs(model.apply, p, src.teachers[n][fit])[0]
-            cl = _train.apply_runs(model.apply, p, src.teachers[n][crit])[0]
-            cr = _train.apply_runs(model.features, p, src.teachers[n][crit])[0]
-            tl = _train.apply_runs(model.apply, p, src.teachers[n][test])[0]
+            fl = _runs.apply_runs(model.apply, p, src.teachers[n][fit])[0]
+            cl = _runs.apply_runs(model.apply, p, src.teachers[n][crit])[0]
+            cr = _runs.apply_runs(model.features, p, src.teachers[n][crit])[0]
+            tl = _runs.apply_runs(model.apply, p, src.teachers[n][test])[0]
             out[n] = dict(
                 fit_logits=fl,
                 crit_logits=cl,
@@ -289,7 +290,7 @@ def train_group(
         pos = np.searchsorted(fit, pf)
         logits = logits[:, pos]
         fit_rows, val_rows, seeds = pf, pv, variant.seeds
-        batch = _train.batch_size_for(pf.size)
+        batch = _runs.batch_size_for(pf.size)
         eval_rows = crit
     else:
         fit_rows, val_rows, seeds, batch = fit, val, cfg_b.seeds, plan.batch_size
@@ -300,7 +301,7 @@ def train_group(
     slots = [logits] if pilot else [logits, control_outputs(logits, seeds)]
     teacher_out = np.concatenate(slots).astype(np.float32)
     x = src.students[group.student.name]
-    data = _train.TrainData(
+    data = _runs.TrainData(
         x[fit_rows][None],
         src.y[fit_rows][None],
         teacher_out,
@@ -309,12 +310,12 @@ def train_group(
     )
     cfg = train_config(plan, x.shape[1:], src.num_classes, batch)
     trainer = _trainer(cfg, int(n))
-    spec = _train.run_spec(
+    spec = _runs.run_spec(
         runs["seed"], runs["kd_weight"], runs["temperature"], runs["teacher_slot"]
     )
     what = variant.name if pilot else "students"
     _say(progress, f"{what} {group.student.name}: {spec.size} runs on {n} rows")
-    res = _train.train_runs(
+    res = _runs.train_runs(
         trainer,
         data,
         spec,
@@ -323,7 +324,7 @@ def train_group(
         if progress is None
         else (lambda s: progress(f"  {what} {group.student.name}: {s}")),
     )
-    out_logits = _train.apply_runs(trainer.model.apply, res.params, x[eval_rows])
+    out_logits = _runs.apply_runs(trainer.model.apply, res.params, x[eval_rows])
     out = dict(runs)
     out.update(
         perf=_accuracy(out_logits, src.y[eval_rows]),
@@ -335,8 +336,8 @@ def train_group(
         out["rows"] = np.asarray(n)
     else:
         probe = jax.tree.map(lambda a: a[0:1], res.params)  # no-KD student of seed 0
-        out["probe_reps"] = _train.apply_runs(trainer.model.features, probe, x[crit])[0]
-        out["probe_logits"] = _train.apply_runs(trainer.model.apply, probe, x[crit])[0]
+        out["probe_reps"] = _runs.apply_runs(trainer.model.features, probe, x[crit])[0]
+        out["probe_logits"] = _runs.apply_runs(trainer.model.apply, probe, x[crit])[0]
         out["probe_accuracy"] = np.asarray(_accuracy(out["probe_logits"][None], src.y[crit])[0])
     return out
 
