@@ -16,14 +16,14 @@ trained, its logits teachers used as given (``_settings.py``, ``_datasets.py``).
 sequential paired test decides (``_trial.py``, ``_sequential.py``).
 """
 
+from cch_jax.bench._board import LEADERBOARD_COLUMNS as LEADERBOARD_COLUMNS
+from cch_jax.bench._board import leaderboard as leaderboard
+from cch_jax.bench._board_files import make_records as make_records
+from cch_jax.bench._board_files import read_settings as read_settings
+from cch_jax.bench._board_files import write_leaderboard as write_leaderboard
+from cch_jax.bench._board_report import leaderboard_markdown as leaderboard_markdown
+from cch_jax.bench._board_report import validated_summary as validated_summary
 from cch_jax.bench._datasets import Source as Source
-from cch_jax.bench._leaderboard import LEADERBOARD_COLUMNS as LEADERBOARD_COLUMNS
-from cch_jax.bench._leaderboard import leaderboard as leaderboard
-from cch_jax.bench._leaderboard import leaderboard_markdown as leaderboard_markdown
-from cch_jax.bench._leaderboard import make_records as make_records
-from cch_jax.bench._leaderboard import read_settings as read_settings
-from cch_jax.bench._leaderboard import validated_summary as validated_summary
-from cch_jax.bench._leaderboard import write_leaderboard as write_leaderboard
 from cch_jax.bench._plan import Plan as Plan
 from cch_jax.bench._plan import prepare as prepare
 from cch_jax.bench._run import PHASES as PHASES
