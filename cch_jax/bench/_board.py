@@ -76,7 +76,6 @@ effects. 'always' and 'never' themselves are ordinary predictors when the table 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -210,17 +209,8 @@ def _fitted_names(predictors: list[str], fitted) -> set[str]:
             if name not in predictors:
                 raise ValueError(f"fitted: {name!r} is not one of the predictors {predictors}")
         return fitted
-    try:
-        from cch_jax.predictors import REGISTRY
-    except ImportError as err:
-        warnings.warn(
-            f"fitted: cch_jax.predictors.REGISTRY is not importable ({err}), so no threshold is "
-            "refitted; every predictor is scored on its own calls (pass fitted=... to say which "
-            "are fitted)",
-            UserWarning,
-            stacklevel=3,
-        )
-        return set()
+    from cch_jax.predictors import REGISTRY
+
     return {p for p in predictors if p in REGISTRY and REGISTRY[p].threshold == "fitted"}
 
 
