@@ -130,6 +130,15 @@ def _linear_trainer(d, n, *, lr=0.02, batch=16):
     return kd.make_trainer(cfg, num_examples=n)
 
 
+def test_run_arms_are_the_cached_integer_codes():
+    # the cached run columns hold the arm as int64 0 / 1 / 2: caches written before Arm still read
+    assert [int(a) for a in _students.Arm] == [0, 1, 2]
+    cols = _students._group_runs(1, (0.5,), (0, 1), 1.0, control=True)
+    assert cols["kind"].dtype == np.int64
+    np.testing.assert_array_equal(cols["kind"], [0, 0, 1, 1, 2, 2])
+    assert cols["kind"][2] == _students.Arm.KD
+
+
 def test_early_stopping_returns_the_best_epoch_params():
     x, y, xv, yv = _linear_regression()
     trainer = _linear_trainer(4, 64)
@@ -441,9 +450,9 @@ def test_gaussian_delta_agrees_in_sign_with_the_theory():
     n_fit, _ = _gaussian._gaussian_split(plan, 250)
     theory_delta, _ = _gaussian.gaussian_theory(group, 0.5, n_fit)
     assert theory_delta[0] < 0 < theory_delta[1]
-    nokd, _ = _students._pick(full, _students.NO_KD, -1, 0.0, 6)
+    nokd, _ = _students._pick(full, _students.Arm.NO_KD, -1, 0.0, 6)
     for j in (0, 1):
-        kd_perf, _ = _students._pick(full, _students.KD, j, 0.5, 6)
+        kd_perf, _ = _students._pick(full, _students.Arm.KD, j, 0.5, 6)
         d = kd_perf - nokd
         assert np.sign(d.mean()) == np.sign(theory_delta[j])
         assert np.all(np.sign(d) == np.sign(theory_delta[j]))  # every seed: p = min_p

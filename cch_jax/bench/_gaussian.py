@@ -16,9 +16,7 @@ import numpy as np
 from cch_jax.bench import _datasets, _settings
 from cch_jax.bench._plan import Group, Plan
 from cch_jax.bench._students import (
-    CONTROL,
-    KD,
-    NO_KD,
+    Arm,
     _say,
     _stop,
     _trainer,
@@ -113,12 +111,12 @@ def train_gaussian_group(plan: Plan, group: Group, *, pilot: bool = False, progr
     teacher_out = np.concatenate([real] + ([] if pilot else [control])).astype(np.float32)
     rows = []
     for si, s in enumerate(seeds):
-        rows.append((NO_KD, -1, 0.0, s, si, 0))
-    for kind in (KD,) if pilot else (KD, CONTROL):
+        rows.append((Arm.NO_KD, -1, 0.0, s, si, 0))
+    for kind in (Arm.KD,) if pilot else (Arm.KD, Arm.CONTROL):
         for j in range(A):
             for w in cfg_b.kd_weights:
                 for si, s in enumerate(seeds):
-                    slot = si * A + j + (S * A if kind == CONTROL else 0)
+                    slot = si * A + j + (S * A if kind == Arm.CONTROL else 0)
                     rows.append((kind, j, float(w), s, si, slot))
     runs = run_columns(rows, cfg_b.temperature)
     data = _runs.TrainData(np.stack(xs), np.stack(ys), teacher_out, np.stack(xv), np.stack(yv))

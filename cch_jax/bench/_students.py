@@ -9,6 +9,7 @@ and logits on the criterion rows the predictors read.
 
 from __future__ import annotations
 
+import enum
 import functools
 import math
 import time
@@ -23,7 +24,15 @@ from cch_jax.bench._plan import Group, Plan, Variant, _pilot_rows
 from cch_jax.bench._settings import Setting
 from cch_jax.kd import _runs
 
-NO_KD, KD, CONTROL = 0, 1, 2
+
+class Arm(enum.IntEnum):
+    """A student run's arm; the cached run columns (``kind``) hold its integer value."""
+
+    NO_KD = 0
+    KD = 1
+    CONTROL = 2
+
+
 TEACHER_SEED = 10_000
 
 
@@ -223,13 +232,13 @@ def _group_runs(num_teachers: int, kd_weights, seeds, temperature: float, *, con
     rows = []
     s_n = len(seeds)
     for si, s in enumerate(seeds):
-        rows.append((NO_KD, -1, 0.0, s, si, 0))
-    kinds = (KD, CONTROL) if control else (KD,)
+        rows.append((Arm.NO_KD, -1, 0.0, s, si, 0))
+    kinds = (Arm.KD, Arm.CONTROL) if control else (Arm.KD,)
     for kind in kinds:
         for j in range(num_teachers):
             for w in kd_weights:
                 for si, s in enumerate(seeds):
-                    t = j if kind == KD else num_teachers + j * s_n + si
+                    t = j if kind == Arm.KD else num_teachers + j * s_n + si
                     rows.append((kind, j, float(w), s, si, t))
     return run_columns(rows, temperature)
 
@@ -374,9 +383,9 @@ class SettingRuns(NamedTuple):
     group_seconds: float
 
 
-def _pick(res: dict, kind: int, teacher: int, w: float, num: int) -> tuple[np.ndarray, np.ndarray]:
-    if kind == NO_KD:
-        sel = res["kind"] == NO_KD
+def _pick(res: dict, kind: Arm, teacher: int, w: float, num: int) -> tuple[np.ndarray, np.ndarray]:
+    if kind == Arm.NO_KD:
+        sel = res["kind"] == Arm.NO_KD
     else:
         sel = (res["kind"] == kind) & (res["teacher"] == teacher) & np.isclose(res["kd_weight"], w)
     idx = np.flatnonzero(sel)
@@ -392,13 +401,13 @@ def setting_runs(
     """Splits a group's cached runs into one :class:`SettingRuns` per setting."""
     out = []
     n_set = len(group.settings)
-    nokd, e_nokd = _pick(full, NO_KD, -1, 0.0, num_seeds)
-    p_nokd, _ = _pick(pilot, NO_KD, -1, 0.0, pilot_seeds)
+    nokd, e_nokd = _pick(full, Arm.NO_KD, -1, 0.0, num_seeds)
+    p_nokd, _ = _pick(pilot, Arm.NO_KD, -1, 0.0, pilot_seeds)
     for st in group.settings:
         j = group.teachers.index(st.teacher)
-        kd_p, e_kd = _pick(full, KD, j, st.kd_weight, num_seeds)
-        ctl, e_ctl = _pick(full, CONTROL, j, st.kd_weight, num_seeds)
-        p_kd, _ = _pick(pilot, KD, j, st.kd_weight, pilot_seeds)
+        kd_p, e_kd = _pick(full, Arm.KD, j, st.kd_weight, num_seeds)
+        ctl, e_ctl = _pick(full, Arm.CONTROL, j, st.kd_weight, num_seeds)
+        p_kd, _ = _pick(pilot, Arm.KD, j, st.kd_weight, pilot_seeds)
         out.append(
             SettingRuns(
                 st,

@@ -359,12 +359,12 @@ def _student_batch(names, logits, x, y, part, seeds, slots, batch, stop, config,
     for j, n in enumerate(names):
         arms = {}
         for arm, kind in (
-            ("nokd", _students.NO_KD),
-            ("kd", _students.KD),
-            ("control", _students.CONTROL),
+            ("nokd", _students.Arm.NO_KD),
+            ("kd", _students.Arm.KD),
+            ("control", _students.Arm.CONTROL),
         ):
             sel = runs["kind"] == kind
-            if kind != _students.NO_KD:
+            if kind != _students.Arm.NO_KD:
                 sel &= runs["teacher"] == j
             idx = np.flatnonzero(sel)
             idx = idx[np.argsort(runs["seed_index"][idx])]
