@@ -1,8 +1,8 @@
 """``cch trial``: will KD from this teacher help my student? Decided by training, on the user's data.
 
 The benchmark found that nothing computed from representations predicts the KD outcome better
-than "never distill", while training KD and no KD with a few fresh seeds on the full data was
-right on 45 of 54 significant effects. :func:`trial` is that measurement on a user's
+than "never distill", while training KD and no KD with a few fresh seeds on the full data did
+(the record: ``docs/trial.md``, ``results/bench/README.md``). :func:`trial` is that measurement on a user's
 :class:`cch_jax.data.PairedFile`, with the benchmark's networks, training rule and control:
 
 1. **Rows.** The file's ``train`` mask (or, without one, a stratified ``test_fraction`` of every
