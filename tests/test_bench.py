@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from cch_jax import bench, kd
-from cch_jax.bench import _gaussian, _plan, _settings, _students, _train
+from cch_jax.bench import _gaussian, _plan, _settings, _students
+from cch_jax.kd import _runs
 
 # --------------------------------------------------------------------------------------------------
 # Settings
@@ -77,7 +78,7 @@ def test_cli_bad_dataset_exits_2(capsys, tmp_path):
 
 @pytest.mark.parametrize("n, want", [(20, 8), (227, 28), (1600, 128), (5, 5), (64, 8)])
 def test_batch_size_from_training_rows(n, want):
-    assert bench.batch_size_for(n) == want
+    assert kd.batch_size_for(n) == want
 
 
 # --------------------------------------------------------------------------------------------------
@@ -93,15 +94,15 @@ def test_control_teacher_is_a_row_permutation_of_the_real_one():
     for j in range(2):
         for i, s in enumerate(seeds):
             c = ctl[j * 3 + i]
-            perm = bench.control_permutation(s, 50)
+            perm = _students.control_permutation(s, 50)
             np.testing.assert_array_equal(c, logits[j][perm])
             # the same multiset of rows, in another order
             np.testing.assert_array_equal(np.sort(c, axis=0), np.sort(logits[j], axis=0))
             assert not np.array_equal(c, logits[j])
     # fixed per seed (same permutation for every teacher), different across seeds
-    p0 = bench.control_permutation(0, 50)
-    np.testing.assert_array_equal(p0, bench.control_permutation(0, 50))
-    assert not np.array_equal(p0, bench.control_permutation(1, 50))
+    p0 = _students.control_permutation(0, 50)
+    np.testing.assert_array_equal(p0, _students.control_permutation(0, 50))
+    assert not np.array_equal(p0, _students.control_permutation(1, 50))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -130,13 +131,22 @@ def _linear_trainer(d, n, *, lr=0.02, batch=16):
     return kd.make_trainer(cfg, num_examples=n)
 
 
+def test_run_arms_are_the_cached_integer_codes():
+    # the cached run columns hold the arm as int64 0 / 1 / 2: caches written before Arm still read
+    assert [int(a) for a in _students.Arm] == [0, 1, 2]
+    cols = _students._group_runs(1, (0.5,), (0, 1), 1.0, control=True)
+    assert cols["kind"].dtype == np.int64
+    np.testing.assert_array_equal(cols["kind"], [0, 0, 1, 1, 2, 2])
+    assert cols["kind"][2] == _students.Arm.KD
+
+
 def test_early_stopping_returns_the_best_epoch_params():
     x, y, xv, yv = _linear_regression()
     trainer = _linear_trainer(4, 64)
-    data = bench.TrainData(x[None], y[None], y[None], xv[None], yv[None])
-    spec = bench.run_spec(seed=[3], kd_weight=[0.0], temperature=[1.0], teacher=[0])
-    stop = bench.StopConfig(max_epochs=60, patience=4, chunk_epochs=3)
-    res = bench.train_runs(trainer, data, spec, stop=stop)
+    data = kd.TrainData(x[None], y[None], y[None], xv[None], yv[None])
+    spec = kd.run_spec(seed=[3], kd_weight=[0.0], temperature=[1.0], teacher=[0])
+    stop = kd.StopConfig(max_epochs=60, patience=4, chunk_epochs=3)
+    res = kd.train_runs(trainer, data, spec, stop=stop)
     curve = res.val_curve[0]
     e = int(res.best_epoch[0])
     assert 2 <= e < 50  # the validation score peaks strictly inside the run
@@ -148,7 +158,7 @@ def test_early_stopping_returns_the_best_epoch_params():
     kdd = kd.kd_data(x, y, y, task="regression")
     hp = kd.HParams(jnp.float32(0.0), jnp.float32(1.0), jnp.int32(0))
     state, _ = trainer.run_epochs(state, kdd, hp, e)
-    got = jax.tree.leaves(_train.take_run(res.params, 0))
+    got = jax.tree.leaves(_runs.take_run(res.params, 0))
     want = jax.tree.leaves(state.params)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-6)
@@ -162,11 +172,11 @@ def test_kd_and_no_kd_share_init_and_minibatch_order():
     # runs of one seed follow one trajectory only if init and minibatch order are shared
     x, y, xv, yv = _linear_regression(val_scale=1.0)
     trainer = _linear_trainer(4, 64)
-    data = bench.TrainData(x[None], y[None], y[None], xv[None], yv[None])
-    spec = bench.run_spec(
+    data = kd.TrainData(x[None], y[None], y[None], xv[None], yv[None])
+    spec = kd.run_spec(
         seed=[5, 5, 5, 6], kd_weight=[0.0, 0.5, 1.0, 0.0], temperature=[1.0] * 4, teacher=[0] * 4
     )
-    res = bench.train_runs(trainer, data, spec, stop=bench.StopConfig(max_epochs=6, patience=50))
+    res = kd.train_runs(trainer, data, spec, stop=kd.StopConfig(max_epochs=6, patience=50))
     w = np.asarray(jax.tree.leaves(res.params)[0]).reshape(4, -1)
     np.testing.assert_allclose(w[1], w[0], rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(w[2], w[0], rtol=1e-5, atol=1e-7)
@@ -181,15 +191,15 @@ def test_dropping_stopped_runs_changes_no_result():
     x, y, xv, yv = _linear_regression()
     trainer = _linear_trainer(4, 64)
     teacher = np.stack([y, np.zeros_like(y)])
-    data = bench.TrainData(x[None], y[None], teacher, xv[None], yv[None])
-    spec = bench.run_spec(
+    data = kd.TrainData(x[None], y[None], teacher, xv[None], yv[None])
+    spec = kd.run_spec(
         seed=np.arange(8), kd_weight=[1.0] * 6 + [0.0] * 2, temperature=[1.0] * 8,
         teacher=[1] * 6 + [0] * 2,
     )  # fmt: skip
-    stop = bench.StopConfig(max_epochs=40, patience=3, chunk_epochs=2)
+    stop = kd.StopConfig(max_epochs=40, patience=3, chunk_epochs=2)
     sizes = []
-    kept = bench.train_runs(trainer, data, spec, stop=stop)
-    dropped = bench.train_runs(
+    kept = kd.train_runs(trainer, data, spec, stop=stop)
+    dropped = kd.train_runs(
         trainer, data, spec, stop=stop, compact_after_s=-1.0, progress=sizes.append
     )
     assert "(program of 4)" in sizes[-1] and "(program of 8)" in sizes[0]
@@ -222,7 +232,7 @@ def breast_cancer_run(tmp_path_factory):
 
 def test_small_data_runs_end_to_end_with_defaults(breast_cancer_run):
     cfg, out, res = breast_cancer_run
-    assert res.info["batch_size"] == bench.batch_size_for(res.info["sizes"]["fit"])
+    assert res.info["batch_size"] == kd.batch_size_for(res.info["sizes"]["fit"])
     assert res.info["sizes"]["fit"] < 569
     assert len(res.rows) == 6
     for r in res.rows:
@@ -441,9 +451,9 @@ def test_gaussian_delta_agrees_in_sign_with_the_theory():
     n_fit, _ = _gaussian._gaussian_split(plan, 250)
     theory_delta, _ = _gaussian.gaussian_theory(group, 0.5, n_fit)
     assert theory_delta[0] < 0 < theory_delta[1]
-    nokd, _ = _students._pick(full, _students.NO_KD, -1, 0.0, 6)
+    nokd, _ = _students._pick(full, _students.Arm.NO_KD, -1, 0.0, 6)
     for j in (0, 1):
-        kd_perf, _ = _students._pick(full, _students.KD, j, 0.5, 6)
+        kd_perf, _ = _students._pick(full, _students.Arm.KD, j, 0.5, 6)
         d = kd_perf - nokd
         assert np.sign(d.mean()) == np.sign(theory_delta[j])
         assert np.all(np.sign(d) == np.sign(theory_delta[j]))  # every seed: p = min_p
@@ -527,7 +537,7 @@ def test_mfeat_plan_checks_every_setting_before_training():
     assert len(plan.settings) == 60 and len(plan.groups) == 6
     assert all(len(g.teachers) == 5 for g in plan.groups)
     assert plan.sizes["fit"] + plan.sizes["validation"] == 1000
-    assert plan.batch_size == bench.batch_size_for(plan.sizes["fit"])
+    assert plan.batch_size == kd.batch_size_for(plan.sizes["fit"])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""cch_jax.bench._leaderboard on hand-made settings tables where every number is computed by hand."""
+"""cch_jax.bench's leaderboard (_board*.py) on hand-made settings tables where every number is computed by hand."""
 
 import csv
 import json
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from cch_jax.bench import _leaderboard as lb
+from cch_jax.bench import _board, _board_files, _board_report, _board_table
+from cch_jax.predictors import _records
 from cch_jax.predictors import _records as records_reader
 
 # ------------------------------------------------------------------------------------------------
@@ -85,7 +86,7 @@ def _row(board, predictor, target="kd", dataset="all"):
 
 @pytest.fixture(scope="module")
 def board():
-    return lb.leaderboard(_table(), fitted=())
+    return _board.leaderboard(_table(), fitted=())
 
 
 def test_counts_and_accuracy_by_hand(board):
@@ -153,16 +154,16 @@ def test_teacher_selection(board):
 
 
 def test_base_rate(board):
-    kd = _row(board, lb.BASE_RATE)
+    kd = _row(board, _board_table.BASE_RATE)
     assert (kd["gains"], kd["losses"], kd["right"], kd["significant"]) == (3, 3, 3, 6)
     assert kd["majority"] == "tie" and kd["scored"] == "reference"
-    tr = _row(board, lb.BASE_RATE, "transfer")  # gains r1 r4, losses r3 r5 r8
+    tr = _row(board, _board_table.BASE_RATE, "transfer")  # gains r1 r4, losses r3 r5 r8
     assert (tr["majority"], tr["right"], tr["significant"], tr["accuracy"]) == ("loss", 3, 5, 0.6)
-    a = _row(board, lb.BASE_RATE, "transfer", "A")  # gains r1 r4, losses r3 r5
+    a = _row(board, _board_table.BASE_RATE, "transfer", "A")  # gains r1 r4, losses r3 r5
     assert (a["majority"], a["right"], a["significant"]) == ("tie", 2, 4)
     # rows: (1 pooled + 2 datasets) x 2 targets x (4 predictors + base rate + oracle)
     assert len(board) == 3 * 2 * 6
-    assert list(board[0]) == list(lb.LEADERBOARD_COLUMNS)
+    assert list(board[0]) == list(_board.LEADERBOARD_COLUMNS)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -192,10 +193,10 @@ def test_paired_columns_by_hand(board):
     # references: never 0, always the mean delta, the oracle distills on the gains only
     assert _row(board, "never")["value"] == 0.0 and _row(board, "never")["mcnemar_p"] == 1.0
     assert _row(board, "always")["value"] == pytest.approx(sum(r[4] for r in _ROWS) / 8)
-    oracle = _row(board, lb.ORACLE)
+    oracle = _row(board, _board_table.ORACLE)
     assert oracle["value"] == pytest.approx((2.0 + 3.0 + 1.0) / 8)
     assert (oracle["right"], oracle["significant"], oracle["scored"]) == (6, 6, "reference")
-    assert oracle["validated"] is None and _row(board, lb.BASE_RATE)["validated"] is None
+    assert oracle["validated"] is None and _row(board, _board_table.BASE_RATE)["validated"] is None
     # per dataset the dataset bootstrap has one cluster: it collapses to the point
     a = _row(board, "good", dataset="A")  # A: right r1 r2 r4 of 4, never r2 r5
     assert a["diff_never_low"] == a["diff_never_high"] == pytest.approx(1 / 4)
@@ -207,11 +208,11 @@ def test_paired_columns_by_hand(board):
 
 def test_decision_value_by_hand():
     calls = ["distill", "dont", "abstain", "distill", "distill"]
-    assert lb.decision_value(calls, [1.0, 5.0, -7.0, -0.5, 2.5]) == pytest.approx(3.0 / 5)
-    assert lb.decision_value(calls, [1.0, 5.0, -7.0, np.nan, 2.5]) == pytest.approx(3.5 / 4)
-    assert math.isnan(lb.decision_value(["distill"], [np.nan]))
+    assert _board.decision_value(calls, [1.0, 5.0, -7.0, -0.5, 2.5]) == pytest.approx(3.0 / 5)
+    assert _board.decision_value(calls, [1.0, 5.0, -7.0, np.nan, 2.5]) == pytest.approx(3.5 / 4)
+    assert math.isnan(_board.decision_value(["distill"], [np.nan]))
     with pytest.raises(ValueError, match="^delta"):
-        lb.decision_value(calls, [1.0])
+        _board.decision_value(calls, [1.0])
 
 
 def _random_table(seed=0, datasets=4, per=12):
@@ -240,7 +241,7 @@ def _random_table(seed=0, datasets=4, per=12):
 def test_mcnemar_against_an_independent_contingency_table():
     for seed in range(5):
         rows = _random_table(seed)
-        board = lb.leaderboard(rows, targets=("kd",), fitted=())
+        board = _board.leaderboard(rows, targets=("kd",), fitted=())
         # the 2 x 2 table of (p right, never right) on the significant settings, with the
         # abstentions of p counted as dont, built from the rows directly
         cells = {(True, True): 0, (True, False): 0, (False, True): 0, (False, False): 0}
@@ -290,7 +291,7 @@ def _validation_table():
 
 
 def test_validation_rule():
-    board = lb.leaderboard(_validation_table(), targets=("kd",), fitted=())
+    board = _board.leaderboard(_validation_table(), targets=("kd",), fitted=())
     picky = _row(board, "picky")
     # a high Wilson bound on its calls, but no discordant setting with never: not validated
     assert (picky["right"], picky["significant"]) == (12, 12) and picky["accuracy_low"] > 0.75
@@ -307,14 +308,14 @@ def test_validation_rule():
     lucky = _row(board, "one_lucky")
     assert lucky["mcnemar_p"] == pytest.approx(0.25) and lucky["diff_never_low"] == 0.0
     assert lucky["validated"] is False
-    assert lb.is_validated(0.01, 0.02) and not lb.is_validated(0.06, 0.3)
-    assert not lb.is_validated(0.01, 0.0) and not lb.is_validated(math.nan, 0.3)
-    assert not lb.is_validated(0.01, math.nan)
-    records = lb.make_records(board)
+    assert _records.is_validated(0.01, 0.02) and not _records.is_validated(0.06, 0.3)
+    assert not _records.is_validated(0.01, 0.0) and not _records.is_validated(math.nan, 0.3)
+    assert not _records.is_validated(0.01, math.nan)
+    records = _board_files.make_records(board)
     assert records["validated"] == {"kd": ["gainer"]}
     assert records_reader.best_predictor(records, "kd") == "gainer"
     assert records_reader.best_predictor(records, "kd", among=["picky", "loser", "never"]) is None
-    md = lb.leaderboard_markdown(board)
+    md = _board_report.leaderboard_markdown(board)
     assert "**Validated: gainer**" in md
 
 
@@ -323,7 +324,7 @@ def test_reference_names_are_reserved():
     for r in rows:
         r["call:oracle"] = "dont"
     with pytest.raises(ValueError, match="^predictors: 'oracle' is reserved"):
-        lb.leaderboard(rows, targets=("kd",), fitted=())
+        _board.leaderboard(rows, targets=("kd",), fitted=())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -332,16 +333,18 @@ def test_reference_names_are_reserved():
 
 def test_fit_threshold_cases():
     # perfect separation between 0.1 (loss) and 0.3 (gain): the middle, 0.2
-    assert lb.fit_threshold([0.1, 0.3], [False, True]) == pytest.approx(0.2)
-    assert lb.fit_threshold([0.1, 0.2], [True, True]) == -math.inf  # all gains: always distill
-    assert lb.fit_threshold([0.1, 0.2], [False, False]) == math.inf  # all losses: never
-    assert lb.fit_threshold([0.3, 0.3], [True, False]) == 0.3  # every threshold ties: the median
+    assert _board.fit_threshold([0.1, 0.3], [False, True]) == pytest.approx(0.2)
+    assert _board.fit_threshold([0.1, 0.2], [True, True]) == -math.inf  # all gains: always distill
+    assert _board.fit_threshold([0.1, 0.2], [False, False]) == math.inf  # all losses: never
+    assert (
+        _board.fit_threshold([0.3, 0.3], [True, False]) == 0.3
+    )  # every threshold ties: the median
     # losses .1 .4, gains .6 .9, plus a loss at .5: optimal [0.5, 0.6) -> 0.55
-    assert lb.fit_threshold([0.1, 0.4, 0.5, 0.6, 0.9], [False, False, False, True, True]) == (
+    assert _board.fit_threshold([0.1, 0.4, 0.5, 0.6, 0.9], [False, False, False, True, True]) == (
         pytest.approx(0.55)
     )
     with pytest.raises(ValueError, match="^gains"):
-        lb.fit_threshold([0.1, 0.2], [1, 0])
+        _board.fit_threshold([0.1, 0.2], [1, 0])
 
 
 def _lodo_table():
@@ -374,7 +377,7 @@ def _lodo_table():
 
 
 def test_lodo_threshold_does_not_leak():
-    board = lb.leaderboard(_lodo_table(), targets=("kd",), fitted=("fit",))
+    board = _board.leaderboard(_lodo_table(), targets=("kd",), fitted=("fit",))
     c = _row(board, "fit", dataset="C")
     # C is scored with the threshold fitted on A and B (0.5): .45 -> dont (wrong), .7 -> distill
     # (right), .2 -> dont (right), .55 -> distill (wrong): 2 right. A threshold fitted on C
@@ -391,13 +394,13 @@ def test_lodo_threshold_does_not_leak():
     # the pooled row carries the threshold fitted on every dataset (11 of 12 on [0.4, 0.45))
     assert pooled["threshold"] == pytest.approx(0.425)
     # scored on its own calls (distill everywhere) it would be right on the 6 gains only
-    natural = _row(lb.leaderboard(_lodo_table(), targets=("kd",), fitted=()), "fit")
+    natural = _row(_board.leaderboard(_lodo_table(), targets=("kd",), fitted=()), "fit")
     assert (natural["scored"], natural["right"]) == ("natural", 6)
 
 
 def test_lodo_without_other_datasets_makes_no_call():
     rows = [r for r in _lodo_table() if r["dataset"] == "C"]
-    board = lb.leaderboard(rows, targets=("kd",), fitted=("fit",))
+    board = _board.leaderboard(rows, targets=("kd",), fitted=("fit",))
     c = _row(board, "fit", dataset="C")
     assert (c["calls"], c["significant"], c["right"]) == (0, 0, 0)
     assert math.isnan(c["threshold"]) and math.isnan(c["accuracy"])
@@ -413,30 +416,30 @@ def test_fitted_default_reads_the_registry(monkeypatch):
     fake = types.ModuleType("cch_jax.predictors")
     fake.REGISTRY = {"fit": types.SimpleNamespace(threshold="fitted")}
     monkeypatch.setitem(sys.modules, "cch_jax.predictors", fake)
-    board = lb.leaderboard(_lodo_table(), targets=("kd",))
+    board = _board.leaderboard(_lodo_table(), targets=("kd",))
     assert _row(board, "fit")["scored"] == "lodo" and _row(board, "fit")["right"] == 10
     fake.REGISTRY = {"fit": types.SimpleNamespace(threshold="natural")}
-    assert _row(lb.leaderboard(_lodo_table(), targets=("kd",)), "fit")["scored"] == "natural"
+    assert _row(_board.leaderboard(_lodo_table(), targets=("kd",)), "fit")["scored"] == "natural"
 
 
 def test_bad_tables_are_refused():
     rows = _table()
     with pytest.raises(ValueError, match="^predictors: 'grace' has no call:grace column"):
-        lb.leaderboard(rows, ["grace"], fitted=())
+        _board.leaderboard(rows, ["grace"], fitted=())
     with pytest.raises(ValueError, match="^targets"):
-        lb.leaderboard(rows, targets=("accuracy",), fitted=())
+        _board.leaderboard(rows, targets=("accuracy",), fitted=())
     with pytest.raises(ValueError, match="^fitted: 'x' is not one of the predictors"):
-        lb.leaderboard(rows, fitted=("x",))
+        _board.leaderboard(rows, fitted=("x",))
     bad = _table()
     bad[2]["outcome_kd"] = "win"
     with pytest.raises(ValueError, match=r"^rows\[2\] \(setting 'A-s-t3'\).outcome_kd"):
-        lb.leaderboard(bad, fitted=())
+        _board.leaderboard(bad, fitted=())
     bad = _table()
     bad[0]["call:good"] = "yes"
     with pytest.raises(ValueError, match=r"^rows\[0\] .*call:good"):
-        lb.leaderboard(bad, fitted=())
+        _board.leaderboard(bad, fitted=())
     with pytest.raises(ValueError, match="^rows: the settings table is empty"):
-        lb.leaderboard([], fitted=())
+        _board.leaderboard([], fitted=())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -444,7 +447,7 @@ def test_bad_tables_are_refused():
 
 
 def test_write_leaderboard_files(tmp_path):
-    paths = lb.write_leaderboard(_table(), tmp_path / "out", fitted=())
+    paths = _board_files.write_leaderboard(_table(), tmp_path / "out", fitted=())
     with open(paths["leaderboard"], newline="") as f:
         written = list(csv.DictReader(f))
     required = "predictor target dataset scored calls right significant accuracy accuracy_low "
@@ -456,14 +459,16 @@ def test_write_leaderboard_files(tmp_path):
         ("transfer", "3", "5"),
     ]
     # settings.csv round-trips through read_settings
-    back = lb.read_settings(paths["settings"])
+    back = _board_files.read_settings(paths["settings"])
     assert len(back) == 8 and back[5]["call:good"] == "abstain" and back[7]["delta_kd"] == -3.0
     assert math.isnan(back[6]["score:cls_only"]) and back[0]["teacher"] == "t1"
-    again = lb.leaderboard(back, fitted=())
-    assert [r["right"] for r in again] == [r["right"] for r in lb.leaderboard(_table(), fitted=())]
+    again = _board.leaderboard(back, fitted=())
+    assert [r["right"] for r in again] == [
+        r["right"] for r in _board.leaderboard(_table(), fitted=())
+    ]
     # records.json
     raw = json.loads(paths["records"].read_text())
-    assert raw["schema"] == lb.RECORDS_SCHEMA and raw["datasets"] == ["A", "B"]
+    assert raw["schema"] == _records.RECORDS_SCHEMA and raw["datasets"] == ["A", "B"]
     assert raw["predictors"]["good"]["kd"]["right"] == 4
     assert raw["predictors"]["cls_only"]["kd"]["settings"] == 5
     assert raw["base_rate"]["transfer"]["majority"] == "loss"
@@ -496,7 +501,7 @@ def test_write_leaderboard_files(tmp_path):
     assert names[4].startswith("*oracle") and names[5].startswith("*base rate")
     calls = md.split("\n### KD vs no KD (delta_kd): the calls made")[1].split("\n#")[0]
     names = [line.split("|")[1].strip() for line in calls.splitlines() if line.startswith("| ")]
-    board = lb.leaderboard(_table(), fitted=())
+    board = _board.leaderboard(_table(), fitted=())
     lows = {p: _row(board, p)["accuracy_low"] for p in ("good", "always", "never", "cls_only")}
     assert names[1:-1] == ["good", "always", "never", "cls_only"]
     assert [lows[n] for n in names[1:-1]] == sorted(lows.values(), reverse=True)
@@ -532,7 +537,7 @@ def _entry(significant, low, acc=0.7, validated=True):
 
 def test_best_predictor_considers_only_validated_predictors():
     records = {
-        "schema": lb.RECORDS_SCHEMA,
+        "schema": _records.RECORDS_SCHEMA,
         "predictors": {
             "p1": {"transfer": _entry(12, 0.10), "kd": _entry(30, 0.20)},
             "p2": {"transfer": _entry(9, 0.40)},  # too few significant settings
@@ -563,16 +568,16 @@ def test_real_pool_leaves_the_known_answer_family_out(tmp_path):
     for r in rows:  # call dataset B the known-answer family
         if r["dataset"] == "B":
             r["dataset"] = "gaussian"
-    real = lb.real_pool(rows, fitted=())
-    only_a = lb.leaderboard([r for r in rows if r["dataset"] == "A"], fitted=())
+    real = _board.real_pool(rows, fitted=())
+    only_a = _board.leaderboard([r for r in rows if r["dataset"] == "A"], fitted=())
     assert _row(real, "good") == _row(only_a, "good")
-    assert lb.real_pool([r for r in rows if r["dataset"] == "A"], fitted=()) == []
-    paths = lb.write_leaderboard(rows, tmp_path, fitted=())
+    assert _board.real_pool([r for r in rows if r["dataset"] == "A"], fitted=()) == []
+    paths = _board_files.write_leaderboard(rows, tmp_path, fitted=())
     with open(paths["leaderboard"]) as f:
         table = list(csv.DictReader(f))
-    pooled = [r for r in table if r["dataset"] == lb.REAL_POOL and r["predictor"] == "good"]
+    pooled = [r for r in table if r["dataset"] == _board.REAL_POOL and r["predictor"] == "good"]
     assert [int(r["right"]) for r in pooled] == [
-        _row(only_a, "good", t)["right"] for t in lb.TARGETS
+        _row(only_a, "good", t)["right"] for t in _records.TARGETS
     ]
     records = json.loads(paths["records"].read_text())
     assert records["datasets"] == ["A"] and records["pool"].startswith("real datasets")

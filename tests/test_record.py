@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cch_jax import bench
-from cch_jax.bench import _leaderboard, _plan, _record, _sequential, _table
+from cch_jax.bench import _board, _board_plots, _board_report, _plan, _record, _sequential, _table
 
 # --------------------------------------------------------------------------------------------------
 # The calls, on hand-made per-seed differences
@@ -171,7 +171,7 @@ def test_leaderboard_reports_compute_and_wall_fractions():
         _row(2, "loss", "abstain", 1.0, 8.0),
         _row(3, "none", "distill", 0.2, 1.0),
     ]
-    board = _leaderboard.leaderboard(rows, targets=("kd",))
+    board = _board.leaderboard(rows, targets=("kd",))
     got = {r["predictor"]: r for r in board if r["dataset"] == "all"}
     assert got["trial"]["compute_fraction"] == pytest.approx(0.5)
     assert got["trial"]["wall_fraction"] == pytest.approx((0.5 + 0.2 + 0.8 + 0.1) / 4)
@@ -180,19 +180,19 @@ def test_leaderboard_reports_compute_and_wall_fractions():
     )
     # abstain counted as don't: right on the gain, the loss and the abstained loss
     assert got["trial"]["right_abstain_never"] == 3 and got["trial"]["calls"] == 3
-    text = _leaderboard.leaderboard_markdown(board)
+    text = _board_report.leaderboard_markdown(board)
     assert "deciding by training, against its cost" in text
     assert "| trial | 3 / 3 |" in text and "| 50 % | 40 % |" in text
 
 
 def test_training_cost_figure_is_drawn_only_for_training_predictors(tmp_path):
     rows = [_row(0, "gain", "distill", 0.5, 5.0), _row(1, "loss", "dont", 0.3, 2.0)]
-    board = _leaderboard.leaderboard(rows, targets=("kd",))
-    assert _leaderboard.plot_training_cost(board, tmp_path / "c.png")
+    board = _board.leaderboard(rows, targets=("kd",))
+    assert _board_plots.plot_training_cost(board, tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
     plain = [{k: v for k, v in r.items() if "trial" not in k} for r in rows]
-    board = _leaderboard.leaderboard(plain, targets=("kd",))
-    assert not _leaderboard.plot_training_cost(board, tmp_path / "d.png")
+    board = _board.leaderboard(plain, targets=("kd",))
+    assert not _board_plots.plot_training_cost(board, tmp_path / "d.png")
     assert not (tmp_path / "d.png").exists()
 
 

@@ -29,8 +29,9 @@ import math
 import numpy as np
 import pytest
 
-from cch_jax import bench, cli, data
-from cch_jax.bench import _sequential, _train, _trial
+from cch_jax import bench, cli, data, kd
+from cch_jax.bench import _sequential, _trial
+from cch_jax.kd import _runs
 
 # --------------------------------------------------------------------------------------------------
 # The data file
@@ -141,7 +142,7 @@ def test_split_rows_and_its_refusals():
 def test_sizes_follow_the_benchmark_rules(n_fit, batch, cap, patience):
     b, stop = _trial.stop_rule(n_fit)
     assert (b, stop.max_epochs, stop.patience) == (batch, cap, patience)
-    assert b == bench.batch_size_for(n_fit)
+    assert b == kd.batch_size_for(n_fit)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -450,12 +451,12 @@ def test_one_program_serves_every_look(monkeypatch):
     for name in ("_chunk_program", "_init_program"):
         made[name] = []
         # fresh jitted programs, whose caches hold this trial's compilations only
-        recording = _recorded(getattr(_train, name).__wrapped__, made[name])
-        monkeypatch.setattr(_train, name, functools.lru_cache(maxsize=32)(recording))
+        recording = _recorded(getattr(_runs, name).__wrapped__, made[name])
+        monkeypatch.setattr(_runs, name, functools.lru_cache(maxsize=32)(recording))
     runs = []
-    train_runs = _train.train_runs
+    train_runs = _runs.train_runs
     monkeypatch.setattr(
-        _train,
+        _runs,
         "train_runs",
         lambda t, d, spec, **k: runs.append(spec.size) or train_runs(t, d, spec, **k),
     )

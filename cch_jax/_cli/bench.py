@@ -85,14 +85,14 @@ def _floats(name: str, text: str) -> tuple[float, ...]:
 
 def _leaderboard(args: argparse.Namespace) -> int:
     from cch_jax import _checks
-    from cch_jax.bench import _leaderboard, _table
+    from cch_jax.bench import _board_files, _table
 
     out = _checks.check_output_dir("out", args.out)
     combined = _table.write_combined(out)
     if not combined.exists():
         raise ValueError(f"out: {out} holds no <dataset>/settings.csv; run cch bench DATASET first")
-    rows = _leaderboard.read_settings(combined)
-    paths = _leaderboard.write_leaderboard(rows, out)
+    rows = _board_files.read_settings(combined)
+    paths = _board_files.write_leaderboard(rows, out)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0

@@ -13,12 +13,10 @@ import math
 import jax
 import numpy as np
 
-from cch_jax.bench import _datasets, _settings, _train
+from cch_jax.bench import _datasets, _settings
 from cch_jax.bench._plan import Group, Plan
 from cch_jax.bench._students import (
-    CONTROL,
-    KD,
-    NO_KD,
+    Arm,
     _say,
     _stop,
     _trainer,
@@ -26,6 +24,7 @@ from cch_jax.bench._students import (
     run_columns,
     train_config,
 )
+from cch_jax.kd import _runs
 
 
 def _gaussian_a(group: Group) -> np.ndarray:
@@ -83,14 +82,12 @@ def train_gaussian_group(plan: Plan, group: Group, *, pilot: bool = False, progr
         n_val = max(1, int(math.ceil(cfg_b.pilot_fraction * n_val)))
         seeds = cfg_b.pilot_seed_values
         batch = (
-            plan.pilot_batch_size
-            if n_fit >= plan.pilot_batch_size
-            else _train.batch_size_for(n_fit)
+            plan.pilot_batch_size if n_fit >= plan.pilot_batch_size else _runs.batch_size_for(n_fit)
         )
         n_test = 0
     else:
         seeds = cfg_b.seeds
-        batch = _train.batch_size_for(n_fit)
+        batch = _runs.batch_size_for(n_fit)
         n_test = spec_d.test_rows
     S = len(seeds)
     base = jax.random.fold_in(jax.random.key(cfg_b.seed), group.student.train_rows)
@@ -114,18 +111,18 @@ def train_gaussian_group(plan: Plan, group: Group, *, pilot: bool = False, progr
     teacher_out = np.concatenate([real] + ([] if pilot else [control])).astype(np.float32)
     rows = []
     for si, s in enumerate(seeds):
-        rows.append((NO_KD, -1, 0.0, s, si, 0))
-    for kind in (KD,) if pilot else (KD, CONTROL):
+        rows.append((Arm.NO_KD, -1, 0.0, s, si, 0))
+    for kind in (Arm.KD,) if pilot else (Arm.KD, Arm.CONTROL):
         for j in range(A):
             for w in cfg_b.kd_weights:
                 for si, s in enumerate(seeds):
-                    slot = si * A + j + (S * A if kind == CONTROL else 0)
+                    slot = si * A + j + (S * A if kind == Arm.CONTROL else 0)
                     rows.append((kind, j, float(w), s, si, slot))
     runs = run_columns(rows, cfg_b.temperature)
-    data = _train.TrainData(np.stack(xs), np.stack(ys), teacher_out, np.stack(xv), np.stack(yv))
+    data = _runs.TrainData(np.stack(xs), np.stack(ys), teacher_out, np.stack(xv), np.stack(yv))
     cfg = train_config(plan, (_settings.GAUSSIAN_DIM,), 1, batch)
     trainer = _trainer(cfg, int(n_fit))
-    spec = _train.run_spec(
+    spec = _runs.run_spec(
         runs["seed"],
         runs["kd_weight"],
         runs["temperature"],
@@ -134,16 +131,16 @@ def train_gaussian_group(plan: Plan, group: Group, *, pilot: bool = False, progr
     )
     what = "pilot" if pilot else "students"
     _say(progress, f"{what} {group.student.name}: {spec.size} runs on {n_fit} rows")
-    res = _train.train_runs(trainer, data, spec, stop=_stop(plan))
+    res = _runs.train_runs(trainer, data, spec, stop=_stop(plan))
     crit = _gaussian_criterion(plan, group)
     perf = np.empty(spec.size)
     for si in range(S):
         sel = np.flatnonzero(runs["seed_index"] == si)
         p = jax.tree.map(lambda arr, sel=sel: arr[sel], res.params)
         if pilot:
-            pred, target = _train.apply_runs(trainer.model.apply, p, crit.x), crit.y
+            pred, target = _runs.apply_runs(trainer.model.apply, p, crit.x), crit.y
         else:
-            pred, target = _train.apply_runs(trainer.model.apply, p, xt[si]), yt[si]
+            pred, target = _runs.apply_runs(trainer.model.apply, p, xt[si]), yt[si]
         perf[sel] = -np.mean((pred[..., 0] - target[None]) ** 2, axis=-1)
     out = dict(runs)
     out.update(
@@ -152,6 +149,6 @@ def train_gaussian_group(plan: Plan, group: Group, *, pilot: bool = False, progr
     if not pilot:
         probe = jax.tree.map(lambda arr: arr[0:1], res.params)
         out["probe_reps"] = np.asarray(crit.x)
-        out["probe_logits"] = _train.apply_runs(trainer.model.apply, probe, crit.x)[0]
+        out["probe_logits"] = _runs.apply_runs(trainer.model.apply, probe, crit.x)[0]
         out["probe_accuracy"] = np.asarray(-np.mean((out["probe_logits"][:, 0] - crit.y) ** 2))
     return out

@@ -13,8 +13,9 @@ import numpy as np
 
 from cch_jax import _checks
 from cch_jax._cache import hash_arrays
-from cch_jax.bench import _datasets, _settings, _train
+from cch_jax.bench import _datasets, _settings
 from cch_jax.bench._settings import BenchConfig, Setting
+from cch_jax.kd import _runs
 
 
 class Group(NamedTuple):
@@ -150,7 +151,7 @@ def prepare(config: BenchConfig) -> Plan:
             "pilot_fit": p_fit,
             "pilot_validation": p_val,
         }
-        batch, pilot_batch = _train.batch_size_for(n_fit), _train.batch_size_for(p_fit)
+        batch, pilot_batch = _runs.batch_size_for(n_fit), _runs.batch_size_for(p_fit)
         note = (
             f"the theory's Gaussian family (theory/derivation.md, one-parameter family): x2 ~ "
             f"N(0, I_{_settings.GAUSSIAN_DIM}), y = s + e, sigma2 = {_settings.GAUSSIAN_SIGMA2:g}, "
@@ -183,8 +184,8 @@ def prepare(config: BenchConfig) -> Plan:
         p_fit = _pilot_rows(fit, source.y, config.pilot_fraction, jax.random.fold_in(key, 11))
         p_val_n = max(1, int(math.ceil(config.pilot_fraction * val.size)))
         sizes = dict(counts, pilot_fit=int(p_fit.size), pilot_validation=p_val_n)
-        batch = _train.batch_size_for(fit.size)
-        pilot_batch = _train.batch_size_for(p_fit.size)
+        batch = _runs.batch_size_for(fit.size)
+        pilot_batch = _runs.batch_size_for(p_fit.size)
         if len(np.unique(source.y[fit])) < len(np.unique(source.y)):
             raise ValueError(f"{what}: some class of {config.dataset} has no fit rows")
         note = source.note

@@ -39,7 +39,7 @@ import numpy as np
 
 from cch_jax.bench import _sequential
 from cch_jax.bench._plan import Group, Plan
-from cch_jax.bench._students import KD, NO_KD
+from cch_jax.bench._students import Arm
 
 NAMES = ("pilot_half", "halving", "full1", "full3", "trial")
 SEED_BATCH = 5  # cch trial's seed batches (_trial.SEED_BATCH; not imported: _trial imports us)
@@ -51,8 +51,8 @@ class _Arms:
 
     def __init__(self, res: Mapping, teacher: int, kd_weight: float, seeds: int):
         def pick(kind):
-            if kind == NO_KD:
-                sel = res["kind"] == NO_KD
+            if kind == Arm.NO_KD:
+                sel = res["kind"] == Arm.NO_KD
             else:
                 sel = (
                     (res["kind"] == kind)
@@ -65,7 +65,7 @@ class _Arms:
                 raise ValueError(f"cache: expected {seeds} runs, found {idx.size}")
             return idx
 
-        nokd, kd = pick(NO_KD), pick(KD)
+        nokd, kd = pick(Arm.NO_KD), pick(Arm.KD)
         self.delta = np.asarray(res["perf"][kd], np.float64) - res["perf"][nokd]
         self.epochs = np.asarray(res["epochs"][kd] + res["epochs"][nokd], np.float64)  # [S]
         self.rows = int(res["rows"])

@@ -42,7 +42,7 @@ import jax
 
 from cch_jax import _checks
 from cch_jax._cache import PhaseCache
-from cch_jax.bench import _gaussian, _plan, _record, _score, _students
+from cch_jax.bench import _gaussian, _plan, _record, _score, _students, _table
 from cch_jax.bench._plan import Group
 from cch_jax.bench._settings import BenchConfig
 from cch_jax.bench._students import SettingRuns, _say
@@ -120,11 +120,11 @@ def run_bench(
       config: the :class:`BenchConfig`.
       out: the benchmark folder (``results/bench``); this dataset's files go to
         ``out/<dataset>/`` and its cache to ``out/<dataset>/cache/``.
-      phase: 'all' (train, then score when ``cch_jax.predictors`` is importable), 'train' (no
-        predictors), 'score' (predictors on the cached inputs; the training must be done) or
-        'record' (only the trial record's runs, ``_record``: its columns are merged into the
-        dataset's finished ``settings.csv``; teachers are re-trained when not cached and the
-        re-trained pilot must reproduce the table's ``pilot_delta``).
+      phase: 'all' (train, then score), 'train' (no predictors), 'score' (predictors on the
+        cached inputs; the training must be done) or 'record' (only the trial record's runs,
+        ``_record``: its columns are merged into the dataset's finished ``settings.csv``;
+        teachers are re-trained when not cached and the re-trained pilot must reproduce the
+        table's ``pilot_delta``).
       predictor_names: predictors to score (None: every one registered).
       rescore: forget cached predictor scores and score again.
       progress: ``str -> None`` for progress lines, or None.
@@ -132,16 +132,65 @@ def run_bench(
     Returns:
       :class:`BenchResult`.
     """
-    from cch_jax.bench import _table
-
     _checks.check_instance("config", config, BenchConfig)
     phase = _checks.check_choice("phase", phase, PHASES)
     rescore = _checks.check_bool("rescore", rescore)
     root = _checks.check_output_dir("out", out)
+    run = _start(config, root, progress)
+    if phase == "record":
+        return _run_record(run)
+    if phase == "score":
+        _check_trained(run)
+    teachers = _train_teachers(run)
+    fulls, pilots, var_runs = _train_students(run, teachers)
+    all_runs: list[tuple[Group, SettingRuns]] = [
+        (g, sr)
+        for g in run.plan.groups
+        for sr in _students.setting_runs(
+            g, fulls[g.index], pilots[g.index], config.num_seeds, config.pilot_seeds
+        )
+    ]
+    scores = {} if rescore else run.cache.read_json("scores")
+    score_note = ""
+    if phase in ("all", "score"):
+        score_note = _score_predictors(run, all_runs, fulls, teachers, scores, predictor_names)
+    info = _info(run, teachers, score_note)
+    rows = _table.setting_rows(run.plan, all_runs, fulls, teachers, scores)
+    if len(run.variants) > 1:
+        rows = _record.add_columns(rows, run.plan, var_runs)
+    _table.write_dataset(run.folder, rows, info, run.plan, fulls, pilots)
+    _table.write_combined(root)
+    _table.write_summary(root)
+    return BenchResult(rows, info, run.folder)
+
+
+# --------------------------------------------------------------------------------------------------
+# The phases
+
+
+class _Run(NamedTuple):
+    """One call's state, shared by its phases (``times`` fills in as they run)."""
+
+    config: BenchConfig
+    plan: _plan.Plan
+    cache: _Cache
+    variants: tuple
+    root: Path
+    folder: Path
+    progress: Callable[[str], None] | None
+    times: dict[str, float]
+    t_all: float
+
+    @property
+    def gaussian(self) -> bool:
+        return self.config.dataset == "gaussian"
+
+
+def _start(config: BenchConfig, root: Path, progress) -> _Run:
+    """Plan and check everything before any training; open (and stamp) the dataset's cache."""
     folder = root / config.dataset
-    warn = config.power_warning
-    if warn:
-        _say(progress, warn)
+    if config.power_warning:
+        _say(progress, config.power_warning)
     t_all = time.perf_counter()
     t0 = time.perf_counter()
     plan = _plan.prepare(config)
@@ -153,109 +202,120 @@ def run_bench(
     )
     cache = _Cache(folder / "cache", _plan.fingerprint(plan))
     cache.stamp(config.to_dict())
-    gaussian = config.dataset == "gaussian"
-    variants = () if gaussian else _plan.variants(config)
-    if phase == "record":
-        return _run_record(config, plan, cache, variants, root, folder, progress, t_all, times)
-    needs_training = [
-        n
-        for n in (["teachers"] if not gaussian else [])
-        + [f"group{g.index}" for g in plan.groups]
-        + [
-            f"{v}{g.index}"
-            for g in plan.groups
-            for v in ("pilot",) + tuple(x.name for x in variants)
-        ]
-        if not cache.has(n)
+    variants = () if config.dataset == "gaussian" else _plan.variants(config)
+    return _Run(config, plan, cache, variants, root, folder, progress, times, t_all)
+
+
+def _check_trained(run: _Run) -> None:
+    """``phase='score'`` reads the cached training: every piece of it must be there."""
+    groups = run.plan.groups
+    names = (["teachers"] if not run.gaussian else []) + [f"group{g.index}" for g in groups]
+    names += [
+        f"{v}{g.index}" for g in groups for v in ("pilot",) + tuple(x.name for x in run.variants)
     ]
-    if phase == "score" and needs_training:
+    missing = [n for n in names if not run.cache.has(n)]
+    if missing:
         raise ValueError(
-            f"phase: 'score' needs the finished training of {config.dataset} (missing "
-            f"{', '.join(needs_training)}); run --phase train (or all) first"
+            f"phase: 'score' needs the finished training of {run.config.dataset} (missing "
+            f"{', '.join(missing)}); run --phase train (or all) first"
         )
-    teachers = None
-    if not gaussian:
-        t0 = time.perf_counter()
-        teachers = cache.get("teachers", lambda: _students.train_teachers(plan, progress=progress))
-        times["teachers"] = float(teachers["seconds"])
+
+
+def _train_teachers(run: _Run) -> dict | None:
+    """The teachers' runs (cached), None for the Gaussian family (its teacher is known)."""
+    if run.gaussian:
+        return None
+    teachers = run.cache.get(
+        "teachers", lambda: _students.train_teachers(run.plan, progress=run.progress)
+    )
+    run.times["teachers"] = float(teachers["seconds"])
+    return teachers
+
+
+def _train_students(run: _Run, teachers) -> tuple[dict, dict, dict]:
+    """Every student group's runs (no KD, KD, control), its pilot and the record's variants.
+
+    Returns:
+      ``(fulls, pilots, var_runs)``: group index -> its cached runs, its pilot's runs, and
+      variant name -> the variant's runs (:func:`_train_variants`).
+    """
+    plan, progress = run.plan, run.progress
     fulls, pilots = {}, {}
     for g in plan.groups:
-        if gaussian:
-            fulls[g.index] = cache.get(
+        if run.gaussian:
+            fulls[g.index] = run.cache.get(
                 f"group{g.index}",
                 lambda g=g: _gaussian.train_gaussian_group(plan, g, progress=progress),
             )
-            pilots[g.index] = cache.get(
+            pilots[g.index] = run.cache.get(
                 f"pilot{g.index}",
                 lambda g=g: _gaussian.train_gaussian_group(plan, g, pilot=True, progress=progress),
             )
         else:
-            fulls[g.index] = cache.get(
+            fulls[g.index] = run.cache.get(
                 f"group{g.index}",
                 lambda g=g: _students.train_group(plan, g, teachers, progress=progress),
             )
-    var_runs = _train_variants(plan, cache, teachers, variants, progress)
+    var_runs = _train_variants(plan, run.cache, teachers, run.variants, progress)
     for g in plan.groups:
-        if not gaussian:
+        if not run.gaussian:
             pilots[g.index] = var_runs[g.index]["pilot"]
-    times["students (no KD, KD, control)"] = sum(float(f["seconds"]) for f in fulls.values())
-    times["pilot"] = sum(float(f["seconds"]) for f in pilots.values())
-    times.update(_variant_times(var_runs, variants))
-    all_runs: list[tuple[Group, SettingRuns]] = []
-    for g in plan.groups:
-        for sr in _students.setting_runs(
-            g, fulls[g.index], pilots[g.index], config.num_seeds, config.pilot_seeds
-        ):
-            all_runs.append((g, sr))
-    scores = {} if rescore else cache.read_json("scores")
+    run.times["students (no KD, KD, control)"] = sum(float(f["seconds"]) for f in fulls.values())
+    run.times["pilot"] = sum(float(f["seconds"]) for f in pilots.values())
+    run.times.update(_variant_times(var_runs, run.variants))
+    return fulls, pilots, var_runs
+
+
+def _score_predictors(run: _Run, all_runs, fulls, teachers, scores: dict, predictor_names) -> str:
+    """Scores the predictors on every setting they have not scored yet, into ``scores`` (and the
+    cache, after every setting).
+
+    Returns:
+      The note for the report: the failed predictor calls, or ''.
+    """
+    from cch_jax import predictors
+
     score_note = ""
     score_errors: list[str] = []
-    if phase in ("all", "score"):
-        try:
-            from cch_jax import predictors
+    t0 = time.perf_counter()
+    names = tuple(predictor_names) if predictor_names else tuple(predictors.REGISTRY)
+    for name in names:
+        if name not in predictors.REGISTRY:
+            raise ValueError(
+                f"predictors: unknown predictor {name!r}; registered: "
+                f"{', '.join(predictors.REGISTRY)}"
+            )
+    pairs = _pair_index(all_runs)
+    for i, (g, sr) in enumerate(all_runs):
+        done = scores.get(sr.setting.setting, {})
+        todo = tuple(n for n in names if n not in done or done[n].get("error"))
+        if not todo:
+            continue
+        inputs = _score.predictor_inputs(run.plan, g, sr, fulls[g.index], teachers)
+        key = predictor_key(run.config.seed, pairs, sr.setting)
+        done.update(_score.score_setting(predictors, inputs, todo, key, score_errors))
+        scores[sr.setting.setting] = done
+        run.cache.write_json("scores", scores)
+        _say(run.progress, f"scored {i + 1}/{len(all_runs)}: {sr.setting.setting}")
+    spent = time.perf_counter() - t0
+    if spent > 1.0 or "score" not in run.cache.read_json("score_time"):
+        total = float(run.cache.read_json("score_time").get("score", 0.0)) + spent
+        run.cache.write_json("score_time", {"score": total})
+    if score_errors:
+        score_note = (
+            f"{len(score_errors)} predictor call(s) failed and count as 'abstain' (retried "
+            f"by the next --phase score): " + "; ".join(sorted(set(score_errors))[:8])
+        )
+        _say(run.progress, score_note)
+    return score_note
 
-            if not hasattr(predictors, "REGISTRY") or not hasattr(predictors, "predict"):
-                raise ImportError("it has no REGISTRY / predict yet")
-        except ImportError as err:
-            if phase == "score":
-                raise ValueError(f"phase: scoring needs cch_jax.predictors ({err})") from None
-            predictors = None
-            score_note = f"predictors not scored: cch_jax.predictors is not importable ({err})"
-            _say(progress, score_note)
-        if predictors is not None:
-            t0 = time.perf_counter()
-            names = tuple(predictor_names) if predictor_names else tuple(predictors.REGISTRY)
-            for name in names:
-                if name not in predictors.REGISTRY:
-                    raise ValueError(
-                        f"predictors: unknown predictor {name!r}; registered: "
-                        f"{', '.join(predictors.REGISTRY)}"
-                    )
-            pairs = _pair_index(all_runs)
-            for i, (g, sr) in enumerate(all_runs):
-                done = scores.get(sr.setting.setting, {})
-                todo = tuple(n for n in names if n not in done or done[n].get("error"))
-                if not todo:
-                    continue
-                inputs = _score.predictor_inputs(plan, g, sr, fulls[g.index], teachers)
-                key = predictor_key(config.seed, pairs, sr.setting)
-                done.update(_score.score_setting(predictors, inputs, todo, key, score_errors))
-                scores[sr.setting.setting] = done
-                cache.write_json("scores", scores)
-                _say(progress, f"scored {i + 1}/{len(all_runs)}: {sr.setting.setting}")
-            spent = time.perf_counter() - t0
-            if spent > 1.0 or "score" not in cache.read_json("score_time"):
-                total = float(cache.read_json("score_time").get("score", 0.0)) + spent
-                cache.write_json("score_time", {"score": total})
-            if score_errors:
-                score_note = (
-                    f"{len(score_errors)} predictor call(s) failed and count as 'abstain' (retried "
-                    f"by the next --phase score): " + "; ".join(sorted(set(score_errors))[:8])
-                )
-                _say(progress, score_note)
-    if "score" in cache.read_json("score_time"):
-        times["score"] = float(cache.read_json("score_time")["score"])
-    times["total (this call)"] = time.perf_counter() - t_all
+
+def _info(run: _Run, teachers, score_note: str) -> dict:
+    """The run's ``info.json``: sizes, configuration, wall time per phase, teachers, versions."""
+    config, plan, times = run.config, run.plan, run.times
+    if "score" in run.cache.read_json("score_time"):
+        times["score"] = float(run.cache.read_json("score_time")["score"])
+    times["total (this call)"] = time.perf_counter() - run.t_all
     info = {
         "dataset": config.dataset,
         "note": plan.note,
@@ -264,9 +324,9 @@ def run_bench(
         "batch_size": plan.batch_size,
         "pilot_batch_size": plan.pilot_batch_size,
         "seconds": times,
-        "cached": list(cache.hits),
-        "trained": list(cache.made),
-        "power_warning": warn,
+        "cached": list(run.cache.hits),
+        "trained": list(run.cache.made),
+        "power_warning": config.power_warning,
         "low_power": config.spec.low_power,
         "score_note": score_note,
         "pilot_relative_cost": (times["pilot"] / times["students (no KD, KD, control)"])
@@ -290,13 +350,7 @@ def run_bench(
                 strict=True,
             )
         }
-    rows = _table.setting_rows(plan, all_runs, fulls, teachers, scores)
-    if len(variants) > 1:
-        rows = _record.add_columns(rows, plan, var_runs)
-    _table.write_dataset(folder, rows, info, plan, fulls, pilots)
-    _table.write_combined(root)
-    _table.write_summary(root)
-    return BenchResult(rows, info, folder)
+    return info
 
 
 # --------------------------------------------------------------------------------------------------
@@ -355,15 +409,14 @@ def _variant_times(var_runs, variants) -> dict[str, float]:
     }
 
 
-def _run_record(config, plan, cache, variants, root, folder, progress, t_all, times):
+def _run_record(run: _Run) -> BenchResult:
     """``phase='record'``: the record's runs, merged into the dataset's finished table."""
-    from cch_jax.bench import _table
-
+    config, plan, cache, times, progress = run.config, run.plan, run.cache, run.times, run.progress
     if config.dataset == "gaussian":
         raise ValueError("phase: the trial record is for classification; gaussian has none")
     if not config.record_seeds:
         raise ValueError("record_seeds: 'record' needs record_seeds >= 3, got 0")
-    table = folder / "settings.csv"
+    table = run.folder / "settings.csv"
     if not table.exists():
         raise ValueError(
             f"phase: 'record' adds to a finished benchmark of {config.dataset}; {table} does "
@@ -373,13 +426,13 @@ def _run_record(config, plan, cache, variants, root, folder, progress, t_all, ti
     t0 = time.perf_counter()
     teachers = cache.get("teachers", lambda: _students.train_teachers(plan, progress=progress))
     times["teachers"] = time.perf_counter() - t0
-    var_runs = _train_variants(plan, cache, teachers, variants, progress)
+    var_runs = _train_variants(plan, cache, teachers, run.variants, progress)
     times["pilot"] = sum(float(r["pilot"]["seconds"]) for r in var_runs.values())
-    times.update(_variant_times(var_runs, variants))
+    times.update(_variant_times(var_runs, run.variants))
     rows = _record.add_columns(old, plan, var_runs)
     _table.write_csv(table, rows)
-    _table.write_combined(root)
-    times["total (this call)"] = time.perf_counter() - t_all
+    _table.write_combined(run.root)
+    times["total (this call)"] = time.perf_counter() - run.t_all
     info = {
         "dataset": config.dataset,
         "config": config.to_dict(),
@@ -389,6 +442,6 @@ def _run_record(config, plan, cache, variants, root, folder, progress, t_all, ti
         "trained": list(cache.made),
         "versions": {"jax": jax.__version__, "backend": jax.default_backend()},
     }
-    (folder / "record.json").write_text(json.dumps(info, indent=1, default=str) + "\n")
+    (run.folder / "record.json").write_text(json.dumps(info, indent=1, default=str) + "\n")
     _say(progress, f"{config.dataset}: trial record merged into {table}")
-    return BenchResult(rows, info, folder)
+    return BenchResult(rows, info, run.folder)

@@ -27,8 +27,9 @@ The rule (everything is fixed before the first seed trains):
   ``p_k <= alpha_k``, i.e. ``|t| >= c_k`` with ``c_k`` the ``1 - alpha_k / 2`` quantile of
   Student's t with ``n_k - 1`` degrees of freedom. The O'Brien-Fleming type is the default
   because the benchmark's significant KD effects were mostly 1-2 seed standard deviations, where
-  it has more power (0.90 against 0.78 at 1.25) for about 0.3 more seeds on average
-  (``tests/test_trial.py``); with it a call at 3 seeds needs an almost noiseless effect.
+  it has more power for a few more seeds on average (measured in ``tests/test_trial.py``,
+  ``test_power_and_seeds_under_a_real_effect``; ``docs/trial.md``, "The rule, simulated"); with it
+  a call at 3 seeds needs an almost noiseless effect.
 * **Family-wise error.** By the union (Bonferroni) bound, P(any false call over all looks)
   ``<= sum_k alpha_k = alpha`` whatever the dependence between looks; no group-sequential
   boundary computation (which would assume normal increments) is needed. The bound is

@@ -176,7 +176,7 @@ class DatasetSpec:
       model: 'mlp', 'cnn' or 'linear'.
       hidden: the network's widths.
       learning_rate: Adam step size.
-      max_epochs, patience: the early-stopping rule (see ``_train.StopConfig``).
+      max_epochs, patience: the early-stopping rule (see :class:`cch_jax.kd.StopConfig`).
       train_rows: training rows (fit + validation) for images (0: fractions instead).
       max_rows: tabular data: a stratified subsample of this many rows (drawn with the config's
         seed) before the split (0: every row).

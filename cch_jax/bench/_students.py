@@ -9,6 +9,7 @@ and logits on the criterion rows the predictors read.
 
 from __future__ import annotations
 
+import enum
 import functools
 import math
 import time
@@ -18,11 +19,20 @@ import jax
 import numpy as np
 
 from cch_jax import _checks
-from cch_jax.bench import _datasets, _train
+from cch_jax.bench import _datasets
 from cch_jax.bench._plan import Group, Plan, Variant, _pilot_rows
 from cch_jax.bench._settings import Setting
+from cch_jax.kd import _runs
 
-NO_KD, KD, CONTROL = 0, 1, 2
+
+class Arm(enum.IntEnum):
+    """A student run's arm; the cached run columns (``kind``) hold its integer value."""
+
+    NO_KD = 0
+    KD = 1
+    CONTROL = 2
+
+
 TEACHER_SEED = 10_000
 
 
@@ -67,9 +77,9 @@ def _trainer(config, num_examples: int):
     return kd.make_trainer(config, num_examples=num_examples)
 
 
-def _stop(plan: Plan) -> _train.StopConfig:
+def _stop(plan: Plan) -> _runs.StopConfig:
     spec = plan.config.spec
-    return _train.StopConfig(
+    return _runs.StopConfig(
         max_epochs=spec.max_epochs, patience=spec.patience, chunk_epochs=min(5, spec.max_epochs)
     )
 
@@ -132,7 +142,7 @@ def train_teachers(plan: Plan, *, progress=None) -> dict:
         cfg = train_config(plan, shape, k, plan.batch_size)
         trainer = _trainer(cfg, int(fit.size))
         x = np.stack([src.teachers[n] for n in group])
-        data = _train.TrainData(
+        data = _runs.TrainData(
             x[:, fit],
             np.broadcast_to(src.y[fit], (len(group), fit.size)),
             np.zeros((1, fit.size, k), np.float32),
@@ -140,7 +150,7 @@ def train_teachers(plan: Plan, *, progress=None) -> dict:
             np.broadcast_to(src.y[val], (len(group), val.size)),
         )
         d = len(group)
-        spec = _train.run_spec(
+        spec = _runs.run_spec(
             seed=[TEACHER_SEED + plan.config.seed] * d,
             kd_weight=[0.0] * d,
             temperature=[plan.config.temperature] * d,
@@ -148,14 +158,14 @@ def train_teachers(plan: Plan, *, progress=None) -> dict:
             data=np.arange(d),
         )
         _say(progress, f"teachers {', '.join(group)}: training {d} networks")
-        res = _train.train_runs(trainer, data, spec, stop=_stop(plan))
+        res = _runs.train_runs(trainer, data, spec, stop=_stop(plan))
         model = trainer.model
         for i, n in enumerate(group):
             p = jax.tree.map(lambda a, i=i: a[i : i + 1], res.params)
-            fl = _train.apply_runs(model.apply, p, src.teachers[n][fit])[0]
-            cl = _train.apply_runs(model.apply, p, src.teachers[n][crit])[0]
-            cr = _train.apply_runs(model.features, p, src.teachers[n][crit])[0]
-            tl = _train.apply_runs(model.apply, p, src.teachers[n][test])[0]
+            fl = _runs.apply_runs(model.apply, p, src.teachers[n][fit])[0]
+            cl = _runs.apply_runs(model.apply, p, src.teachers[n][crit])[0]
+            cr = _runs.apply_runs(model.features, p, src.teachers[n][crit])[0]
+            tl = _runs.apply_runs(model.apply, p, src.teachers[n][test])[0]
             out[n] = dict(
                 fit_logits=fl,
                 crit_logits=cl,
@@ -222,13 +232,13 @@ def _group_runs(num_teachers: int, kd_weights, seeds, temperature: float, *, con
     rows = []
     s_n = len(seeds)
     for si, s in enumerate(seeds):
-        rows.append((NO_KD, -1, 0.0, s, si, 0))
-    kinds = (KD, CONTROL) if control else (KD,)
+        rows.append((Arm.NO_KD, -1, 0.0, s, si, 0))
+    kinds = (Arm.KD, Arm.CONTROL) if control else (Arm.KD,)
     for kind in kinds:
         for j in range(num_teachers):
             for w in kd_weights:
                 for si, s in enumerate(seeds):
-                    t = j if kind == KD else num_teachers + j * s_n + si
+                    t = j if kind == Arm.KD else num_teachers + j * s_n + si
                     rows.append((kind, j, float(w), s, si, t))
     return run_columns(rows, temperature)
 
@@ -289,7 +299,7 @@ def train_group(
         pos = np.searchsorted(fit, pf)
         logits = logits[:, pos]
         fit_rows, val_rows, seeds = pf, pv, variant.seeds
-        batch = _train.batch_size_for(pf.size)
+        batch = _runs.batch_size_for(pf.size)
         eval_rows = crit
     else:
         fit_rows, val_rows, seeds, batch = fit, val, cfg_b.seeds, plan.batch_size
@@ -300,7 +310,7 @@ def train_group(
     slots = [logits] if pilot else [logits, control_outputs(logits, seeds)]
     teacher_out = np.concatenate(slots).astype(np.float32)
     x = src.students[group.student.name]
-    data = _train.TrainData(
+    data = _runs.TrainData(
         x[fit_rows][None],
         src.y[fit_rows][None],
         teacher_out,
@@ -309,12 +319,12 @@ def train_group(
     )
     cfg = train_config(plan, x.shape[1:], src.num_classes, batch)
     trainer = _trainer(cfg, int(n))
-    spec = _train.run_spec(
+    spec = _runs.run_spec(
         runs["seed"], runs["kd_weight"], runs["temperature"], runs["teacher_slot"]
     )
     what = variant.name if pilot else "students"
     _say(progress, f"{what} {group.student.name}: {spec.size} runs on {n} rows")
-    res = _train.train_runs(
+    res = _runs.train_runs(
         trainer,
         data,
         spec,
@@ -323,7 +333,7 @@ def train_group(
         if progress is None
         else (lambda s: progress(f"  {what} {group.student.name}: {s}")),
     )
-    out_logits = _train.apply_runs(trainer.model.apply, res.params, x[eval_rows])
+    out_logits = _runs.apply_runs(trainer.model.apply, res.params, x[eval_rows])
     out = dict(runs)
     out.update(
         perf=_accuracy(out_logits, src.y[eval_rows]),
@@ -335,8 +345,8 @@ def train_group(
         out["rows"] = np.asarray(n)
     else:
         probe = jax.tree.map(lambda a: a[0:1], res.params)  # no-KD student of seed 0
-        out["probe_reps"] = _train.apply_runs(trainer.model.features, probe, x[crit])[0]
-        out["probe_logits"] = _train.apply_runs(trainer.model.apply, probe, x[crit])[0]
+        out["probe_reps"] = _runs.apply_runs(trainer.model.features, probe, x[crit])[0]
+        out["probe_logits"] = _runs.apply_runs(trainer.model.apply, probe, x[crit])[0]
         out["probe_accuracy"] = np.asarray(_accuracy(out["probe_logits"][None], src.y[crit])[0])
     return out
 
@@ -373,9 +383,9 @@ class SettingRuns(NamedTuple):
     group_seconds: float
 
 
-def _pick(res: dict, kind: int, teacher: int, w: float, num: int) -> tuple[np.ndarray, np.ndarray]:
-    if kind == NO_KD:
-        sel = res["kind"] == NO_KD
+def _pick(res: dict, kind: Arm, teacher: int, w: float, num: int) -> tuple[np.ndarray, np.ndarray]:
+    if kind == Arm.NO_KD:
+        sel = res["kind"] == Arm.NO_KD
     else:
         sel = (res["kind"] == kind) & (res["teacher"] == teacher) & np.isclose(res["kd_weight"], w)
     idx = np.flatnonzero(sel)
@@ -391,13 +401,13 @@ def setting_runs(
     """Splits a group's cached runs into one :class:`SettingRuns` per setting."""
     out = []
     n_set = len(group.settings)
-    nokd, e_nokd = _pick(full, NO_KD, -1, 0.0, num_seeds)
-    p_nokd, _ = _pick(pilot, NO_KD, -1, 0.0, pilot_seeds)
+    nokd, e_nokd = _pick(full, Arm.NO_KD, -1, 0.0, num_seeds)
+    p_nokd, _ = _pick(pilot, Arm.NO_KD, -1, 0.0, pilot_seeds)
     for st in group.settings:
         j = group.teachers.index(st.teacher)
-        kd_p, e_kd = _pick(full, KD, j, st.kd_weight, num_seeds)
-        ctl, e_ctl = _pick(full, CONTROL, j, st.kd_weight, num_seeds)
-        p_kd, _ = _pick(pilot, KD, j, st.kd_weight, pilot_seeds)
+        kd_p, e_kd = _pick(full, Arm.KD, j, st.kd_weight, num_seeds)
+        ctl, e_ctl = _pick(full, Arm.CONTROL, j, st.kd_weight, num_seeds)
+        p_kd, _ = _pick(pilot, Arm.KD, j, st.kd_weight, pilot_seeds)
         out.append(
             SettingRuns(
                 st,

@@ -308,7 +308,7 @@ def _runs_rows(plan, fulls) -> list[dict]:
     """Tidy per-run rows: one per (setting or no-KD) x seed."""
     from cch_jax.bench import _students
 
-    kinds = {_students.NO_KD: "nokd", _students.KD: "kd", _students.CONTROL: "control"}
+    kinds = {_students.Arm.NO_KD: "nokd", _students.Arm.KD: "kd", _students.Arm.CONTROL: "control"}
     rows = []
     for g in plan.groups:
         f = fulls[g.index]
@@ -397,9 +397,9 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
         "",
     ]
     for kind, label in (
-        (_students.NO_KD, "no KD"),
-        (_students.KD, "KD"),
-        (_students.CONTROL, "control"),
+        (_students.Arm.NO_KD, "no KD"),
+        (_students.Arm.KD, "KD"),
+        (_students.Arm.CONTROL, "control"),
     ):
         ep = np.concatenate([f["epochs"][f["kind"] == kind] for f in fulls.values()])
         be = np.concatenate([f["best_epoch"][f["kind"] == kind] for f in fulls.values()])
@@ -416,7 +416,7 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
     lines.append("|---|---|---|")
     for g in plan.groups:
         f = fulls[g.index]
-        sel = f["kind"] == _students.NO_KD
+        sel = f["kind"] == _students.Arm.NO_KD
         here = float(f["perf"][sel].mean())
         ep = float(f["epochs"][sel].mean())
         lines.append(f"| {g.student.name} | {here:.2f} | {ep:.1f} |")

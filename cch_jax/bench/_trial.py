@@ -1,8 +1,8 @@
 """``cch trial``: will KD from this teacher help my student? Decided by training, on the user's data.
 
 The benchmark found that nothing computed from representations predicts the KD outcome better
-than "never distill", while training KD and no KD with a few fresh seeds on the full data was
-right on 45 of 54 significant effects. :func:`trial` is that measurement on a user's
+than "never distill", while training KD and no KD with a few fresh seeds on the full data did
+(the record: ``docs/trial.md``, ``results/bench/README.md``). :func:`trial` is that measurement on a user's
 :class:`cch_jax.data.PairedFile`, with the benchmark's networks, training rule and control:
 
 1. **Rows.** The file's ``train`` mask (or, without one, a stratified ``test_fraction`` of every
@@ -58,9 +58,10 @@ import numpy as np
 
 from cch_jax import _checks
 from cch_jax._cache import PhaseCache, hash_arrays
-from cch_jax.bench import _datasets, _sequential, _stats, _students, _train
+from cch_jax.bench import _datasets, _sequential, _stats, _students
 from cch_jax.bench._sequential import SequentialRule
 from cch_jax.bench._trial_result import TeacherTrial, TrialResult
+from cch_jax.kd import _runs
 
 _CACHE_FORMAT = "cch-trial-cache/2"  # /2: batches of SEED_BATCH seeds (/1: one batch per look)
 SEED_BATCH = 5  # seeds per batch: every batch of a trial has this many (module docstring)
@@ -218,7 +219,7 @@ def split_rows(labels, train=None, *, test_fraction=0.25, val_fraction=0.2, seed
     return part
 
 
-def stop_rule(n_fit: int) -> tuple[int, _train.StopConfig]:
+def stop_rule(n_fit: int) -> tuple[int, _runs.StopConfig]:
     """The minibatch size and early-stopping rule for ``n_fit`` fitting rows (module docstring).
 
     Args:
@@ -228,10 +229,10 @@ def stop_rule(n_fit: int) -> tuple[int, _train.StopConfig]:
       ``(batch_size, StopConfig)``: :func:`batch_size_for` (n_fit); ``max_epochs =
       clip(ceil(2400 / (n_fit // batch)), 30, 300)``, ``patience = clip(max_epochs // 20, 5, 15)``.
     """
-    batch = _train.batch_size_for(n_fit)
+    batch = _runs.batch_size_for(n_fit)
     cap = int(min(300, max(30, math.ceil(_TARGET_STEPS / (n_fit // batch)))))
     patience = int(min(15, max(5, cap // 20)))
-    return batch, _train.StopConfig(max_epochs=cap, patience=patience, chunk_epochs=5)
+    return batch, _runs.StopConfig(max_epochs=cap, patience=patience, chunk_epochs=5)
 
 
 def _train_config(dim: int, num_classes: int, batch: int, config: TrialConfig):
@@ -285,14 +286,14 @@ def _train_teachers(names, views, y, part, num_classes, batch, stop, config, say
         t0 = time.perf_counter()
         d = len(group)
         x = np.stack([views[n] for n in group])
-        data = _train.TrainData(
+        data = _runs.TrainData(
             x[:, fit],
             np.broadcast_to(y[fit], (d, fit.size)),
             np.zeros((1, fit.size, num_classes), np.float32),
             x[:, val],
             np.broadcast_to(y[val], (d, val.size)),
         )
-        spec = _train.run_spec(
+        spec = _runs.run_spec(
             seed=[_students.TEACHER_SEED + config.seed] * d,
             kd_weight=[0.0] * d,
             temperature=[config.temperature] * d,
@@ -303,13 +304,13 @@ def _train_teachers(names, views, y, part, num_classes, batch, stop, config, say
         trainer = _students._trainer(
             _train_config(width, num_classes, batch, config), int(fit.size)
         )
-        res = _train.train_runs(trainer, data, spec, stop=stop)
+        res = _runs.train_runs(trainer, data, spec, stop=stop)
         seconds = (time.perf_counter() - t0) / d
         for i, n in enumerate(group):
-            p = _train.take_run(res.params, i)
+            p = _runs.take_run(res.params, i)
             p = _map(lambda a: a[None], p)
             out[n] = {
-                "logits": _train.apply_runs(trainer.model.apply, p, views[n])[0],
+                "logits": _runs.apply_runs(trainer.model.apply, p, views[n])[0],
                 "epochs": np.asarray(int(res.epochs[i])),
                 "seconds": np.asarray(seconds),
             }
@@ -338,8 +339,8 @@ def _student_batch(names, logits, x, y, part, seeds, slots, batch, stop, config,
         slots, (config.kd_weight,), seeds, config.temperature, control=True
     )
     teacher_out = np.concatenate([fit_logits, _students.control_outputs(fit_logits, seeds)])
-    data = _train.TrainData(x[fit][None], y[fit][None], teacher_out, x[val][None], y[val][None])
-    spec = _train.run_spec(
+    data = _runs.TrainData(x[fit][None], y[fit][None], teacher_out, x[val][None], y[val][None])
+    spec = _runs.run_spec(
         runs["seed"], runs["kd_weight"], runs["temperature"], runs["teacher_slot"]
     )
     num_classes = fit_logits.shape[-1]
@@ -351,19 +352,19 @@ def _student_batch(names, logits, x, y, part, seeds, slots, batch, stop, config,
         f"seeds {seeds[0]}..{seeds[-1]}: {spec.size} runs ({s} no KD + {v} teacher(s) x KD, "
         f"control{pad})"
     )
-    res = _train.train_runs(trainer, data, spec, stop=stop, progress=lambda m: say(f"  {m}"))
-    acc = _students._accuracy(_train.apply_runs(trainer.model.apply, res.params, x[test]), y[test])
+    res = _runs.train_runs(trainer, data, spec, stop=stop, progress=lambda m: say(f"  {m}"))
+    acc = _students._accuracy(_runs.apply_runs(trainer.model.apply, res.params, x[test]), y[test])
     seconds = (time.perf_counter() - t0) / v
     out = {}
     for j, n in enumerate(names):
         arms = {}
         for arm, kind in (
-            ("nokd", _students.NO_KD),
-            ("kd", _students.KD),
-            ("control", _students.CONTROL),
+            ("nokd", _students.Arm.NO_KD),
+            ("kd", _students.Arm.KD),
+            ("control", _students.Arm.CONTROL),
         ):
             sel = runs["kind"] == kind
-            if kind != _students.NO_KD:
+            if kind != _students.Arm.NO_KD:
                 sel &= runs["teacher"] == j
             idx = np.flatnonzero(sel)
             idx = idx[np.argsort(runs["seed_index"][idx])]

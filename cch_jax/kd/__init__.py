@@ -38,6 +38,14 @@ from cch_jax.kd._losses import tempered_kl as tempered_kl
 from cch_jax.kd._models import Model as Model
 from cch_jax.kd._models import count_params as count_params
 from cch_jax.kd._models import make_model as make_model
+from cch_jax.kd._runs import RunSpec as RunSpec
+from cch_jax.kd._runs import StopConfig as StopConfig
+from cch_jax.kd._runs import TrainData as TrainData
+from cch_jax.kd._runs import Trained as Trained
+from cch_jax.kd._runs import apply_runs as apply_runs
+from cch_jax.kd._runs import batch_size_for as batch_size_for
+from cch_jax.kd._runs import run_spec as run_spec
+from cch_jax.kd._runs import train_runs as train_runs
 from cch_jax.kd._supervised import SupervisedResult as SupervisedResult
 from cch_jax.kd._supervised import fit_supervised as fit_supervised
 from cch_jax.kd._trainer import Batch as Batch

@@ -102,8 +102,8 @@ def _conv3x3_nhwc(x: jax.Array, kernel: jax.Array) -> jax.Array:
 
     XLA batches a convolution over kernels as a grouped convolution, which XLA:CPU's YNNPACK
     kernels (jaxlib 0.10's default) run several times slower than a batched matmul of the patches
-    (4 seeds x 512 images: 3.0 s vs 0.57 s an epoch; with Eigen's convolutions, the opt-in
-    :func:`cch_jax.kd.use_fast_cpu_convolutions`, both take 0.58 s).
+    (timed by ``benchmarks/kd.py``; with Eigen's convolutions, the opt-in
+    :func:`cch_jax.kd.use_fast_cpu_convolutions`, the two take about the same time).
     """
     return _conv3x3_lax(x, kernel)
 

@@ -32,15 +32,12 @@ Registered (``names()``); score convention: higher = more in favour of distillin
 Continuous targets (``num_classes=None``): ``cch_*``, ``logme_gap``, ``theory_risk``, ``always``,
 ``never`` and ``pilot`` handle them; the others list ``"classes"`` in ``needs``.
 
-Measured directions (``benchmarks/predictors_direction.py``: a classification version of the
-theory's family, 12 teachers x 3 training-set sizes, KD benefit of trained students paired over 8
-seeds): Spearman(score, benefit) within a training-set size is +0.77..+0.81 for ``grace`` (so the
-paper's "lower trace = better teacher" holds and the score is -raw), +0.98..+0.99
-``agreement_top1``, +0.86..+0.94 ``agreement_kl``, +0.71..+0.80 ``hscore_gap``, +0.90..+0.95
-``logme_gap``, +0.76..+0.88 ``theory_risk`` (+0.79 across all 36 cells, the only score that reads
-n_train), +0.93..+0.97 ``cch_ksg_sign``, +0.23..+0.24 ``teacher_better``. On the theory's own
-(regression) family ``theory_risk``'s score is within 0.006 of the true (R0 - R) / R0 at
-n_train/d = 1.2, 3 and 1000 (tests/test_predictors.py).
+Directions: every score is oriented so that higher favours distilling. The orientation is
+measured by ``benchmarks/predictors_direction.py`` (a classification version of the theory's
+family, 12 teachers x 3 training-set sizes, KD benefit of trained students paired over 8 seeds:
+Spearman(score, benefit) per predictor and size; its output is the record), and on the theory's
+own (regression) family ``theory_risk``'s score is checked against the true (R0 - R) / R0 in
+``tests/test_predictors.py``.
 """
 
 from cch_jax.predictors._advise import OPT_IN as OPT_IN

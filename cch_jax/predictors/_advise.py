@@ -150,8 +150,8 @@ def _requested(predictors, continuous: bool, validated: Iterable[str]) -> tuple[
 
 def describe_record(record: Mapping | None) -> str:
     """One line on a predictor's benchmark record (Δ_KD) beside never distilling's on the same
-    settings, e.g. "right on 30 of 54 significant effects vs never 28 (McNemar p = 0.77; gain
-    over never +3.7 points, dataset 95 % CI 0.0 to +13.3): not validated".
+    settings, of the form "right on R of N significant effects vs never M (McNemar p = P; gain
+    over never +G points, dataset 95 % CI LO to HI): not validated".
 
     Args:
       record: the predictor's ``{target: {...}}`` record, or None.

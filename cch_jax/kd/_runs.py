@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cch_jax import _checks
+from cch_jax.kd import _trainer
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -198,15 +199,13 @@ def _select(flag, new, old):
 @functools.lru_cache(maxsize=32)
 def _chunk_program(trainer, stop: StopConfig, n: int, one_input: bool, num_epochs: int):
     """jit of ``(states [P], spec [P], data) -> (states, val scores [P, num_epochs])``."""
-    from cch_jax import kd
-
     task = trainer.config.loss.task
     bs = trainer.config.batch_size
     steps = n // bs
     shuffle = trainer.config.shuffle
 
     def one_run(rs: _RunState, spec: RunSpec, data: TrainData):
-        hp = kd.HParams(spec.kd_weight, spec.temperature, spec.teacher)
+        hp = _trainer.HParams(spec.kd_weight, spec.temperature, spec.teacher)
         if one_input:  # every run reads the same input: no per-run gather of the variants
             x, y, xv, yv = data.x[0], data.y[0], data.x_val[0], data.y_val[0]
         else:
@@ -226,7 +225,7 @@ def _chunk_program(trainer, stop: StopConfig, n: int, one_input: bool, num_epoch
                 perm = jnp.arange(steps * bs)
 
             def body(s, idx):
-                batch = kd.Batch(x[idx], y[idx], data.teacher[spec.teacher, idx])
+                batch = _trainer.Batch(x[idx], y[idx], data.teacher[spec.teacher, idx])
                 s, _ = trainer.step(s, batch, hp)
                 return s, None
 
