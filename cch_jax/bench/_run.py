@@ -37,7 +37,7 @@ import jax
 
 from cch_jax import _checks
 from cch_jax._cache import PhaseCache
-from cch_jax.bench import _gaussian, _plan, _score, _students
+from cch_jax.bench import _gaussian, _mfh, _plan, _score, _students
 from cch_jax.bench._plan import Group
 from cch_jax.bench._settings import BenchConfig
 from cch_jax.bench._students import SettingRuns, _say
@@ -173,6 +173,14 @@ def run_bench(
             pilots[g.index] = cache.get(
                 f"pilot{g.index}",
                 lambda g=g: _gaussian.train_gaussian_group(plan, g, pilot=True, progress=progress),
+            )
+        elif config.dataset == "mfh":  # a fresh sample per seed (cch_jax/bench/_mfh.py)
+            fulls[g.index] = cache.get(
+                f"group{g.index}", lambda g=g: _mfh.train_mfh_group(plan, g, progress=progress)
+            )
+            pilots[g.index] = cache.get(
+                f"pilot{g.index}",
+                lambda g=g: _mfh.train_mfh_group(plan, g, pilot=True, progress=progress),
             )
         else:
             fulls[g.index] = cache.get(
