@@ -273,15 +273,15 @@ def write_summary(root: Path) -> Path:
     ]
     for name in _settings.DATASET_NAMES:
         sp = _settings.dataset_spec(name, "cpu")
-        if sp.train_rows:
-            rows_text = (
-                f"{sp.train_rows} training rows ({sp.val_fraction:.0%} validation), "
-                f"{sp.criterion_rows} criterion, {sp.test_rows} test"
-            )
-        elif name == "mfh":
+        if name == "mfh":
             rows_text = (
                 f"{sp.train_rows} training rows per seed ({sp.val_fraction:.0%} validation), "
                 f"{sp.criterion_rows} criterion; students scored by exact population accuracy"
+            )
+        elif sp.train_rows:
+            rows_text = (
+                f"{sp.train_rows} training rows ({sp.val_fraction:.0%} validation), "
+                f"{sp.criterion_rows} criterion, {sp.test_rows} test"
             )
         elif name == "gaussian":
             rows_text = (
