@@ -6,6 +6,7 @@ here, so that building it imports neither :mod:`cch_jax.bench` nor JAX.
 
 DATASET_NAMES = (
     "gaussian",
+    "mfh",
     "breast_cancer",
     "digits_quadrants",
     "nutrimouse",

@@ -407,6 +407,10 @@ def load_source(config: _settings.BenchConfig, paired=None) -> Source:
         return _paired_source(config, read_paired(config) if paired is None else paired)
     if config.dataset == "gaussian":
         raise ValueError("dataset: gaussian draws a sample per seed; use gaussian_sample")
+    if config.dataset == "mfh":  # fixed criterion and test rows; the students draw their own
+        from cch_jax.bench import _mfh
+
+        return _mfh.source(config)
     if (
         config.dataset in _settings.IMAGE_DATASETS
         or config.dataset in _settings.VIEW_IMAGE_DATASETS

@@ -42,12 +42,13 @@ import jax
 
 from cch_jax import _checks
 from cch_jax._cache import PhaseCache
-from cch_jax.bench import _gaussian, _plan, _record, _score, _students, _table
+from cch_jax.bench import _gaussian, _mfh, _plan, _record, _score, _students, _table
 from cch_jax.bench._plan import Group
 from cch_jax.bench._settings import BenchConfig
 from cch_jax.bench._students import SettingRuns, _say
 
 PHASES = ("all", "train", "score", "record")
+FAMILIES = ("gaussian", "mfh")  # known-answer families: a fresh sample per seed, no trial record
 
 
 # --------------------------------------------------------------------------------------------------
@@ -202,7 +203,7 @@ def _start(config: BenchConfig, root: Path, progress) -> _Run:
     )
     cache = _Cache(folder / "cache", _plan.fingerprint(plan))
     cache.stamp(config.to_dict())
-    variants = () if config.dataset == "gaussian" else _plan.variants(config)
+    variants = () if config.dataset in FAMILIES else _plan.variants(config)
     return _Run(config, plan, cache, variants, root, folder, progress, times, t_all)
 
 
@@ -251,6 +252,14 @@ def _train_students(run: _Run, teachers) -> tuple[dict, dict, dict]:
                 f"pilot{g.index}",
                 lambda g=g: _gaussian.train_gaussian_group(plan, g, pilot=True, progress=progress),
             )
+        elif plan.config.dataset == "mfh":  # a fresh sample per seed (cch_jax/bench/_mfh.py)
+            fulls[g.index] = run.cache.get(
+                f"group{g.index}", lambda g=g: _mfh.train_mfh_group(plan, g, progress=progress)
+            )
+            pilots[g.index] = run.cache.get(
+                f"pilot{g.index}",
+                lambda g=g: _mfh.train_mfh_group(plan, g, pilot=True, progress=progress),
+            )
         else:
             fulls[g.index] = run.cache.get(
                 f"group{g.index}",
@@ -258,7 +267,7 @@ def _train_students(run: _Run, teachers) -> tuple[dict, dict, dict]:
             )
     var_runs = _train_variants(plan, run.cache, teachers, run.variants, progress)
     for g in plan.groups:
-        if not run.gaussian:
+        if g.index not in pilots:
             pilots[g.index] = var_runs[g.index]["pilot"]
     run.times["students (no KD, KD, control)"] = sum(float(f["seconds"]) for f in fulls.values())
     run.times["pilot"] = sum(float(f["seconds"]) for f in pilots.values())
@@ -412,8 +421,11 @@ def _variant_times(var_runs, variants) -> dict[str, float]:
 def _run_record(run: _Run) -> BenchResult:
     """``phase='record'``: the record's runs, merged into the dataset's finished table."""
     config, plan, cache, times, progress = run.config, run.plan, run.cache, run.times, run.progress
-    if config.dataset == "gaussian":
-        raise ValueError("phase: the trial record is for classification; gaussian has none")
+    if config.dataset in FAMILIES:
+        raise ValueError(
+            f"phase: {config.dataset} draws a fresh sample per seed; the trial record is for a "
+            f"dataset with fixed rows"
+        )
     if not config.record_seeds:
         raise ValueError("record_seeds: 'record' needs record_seeds >= 3, got 0")
     table = run.folder / "settings.csv"

@@ -27,6 +27,9 @@ Datasets (see ``_datasets.py`` for the loaders):
   with pixel noise :data:`VIEW_IMAGE_NOISES` (up to a useless teacher);
 * ``gaussian``: the theory's one-parameter family (regression, known answer), a grid of teacher
   weights a at two training sizes.
+* ``mfh``: the Modality Focusing Hypothesis family (classification, known answer; ``_mfh.py``,
+  theory/mfh.md): Bayes teachers that read the modality-general features more or less well and
+  have more or less teacher-specific signal, one linear student.
 
 A user's paired ``.npz`` (``BenchConfig(dataset=NAME, data=PATH)``, ``cch bench --data``; the file
 layout of ``cch trial``, :func:`cch_jax.data.load_paired_file`) is a dataset too: its student
@@ -218,6 +221,10 @@ def dataset_spec(dataset: str, size: str = "cpu") -> DatasetSpec:
     """
     dataset = _checks.check_choice("dataset", dataset, DATASET_NAMES)
     size = _checks.check_choice("size", size, SIZES)
+    if dataset == "mfh":  # the MFH family (cch_jax/bench/_mfh.py), the same at both sizes
+        from cch_jax.bench import _mfh
+
+        return _mfh.spec()
     if dataset == "gaussian":
         return DatasetSpec(
             name=dataset,
@@ -327,6 +334,10 @@ def teachers_and_students(dataset: str) -> tuple[tuple[Teacher, ...], tuple[Stud
       ``(teachers, students)``.
     """
     dataset = _checks.check_choice("dataset", dataset, DATASET_NAMES)
+    if dataset == "mfh":
+        from cch_jax.bench import _mfh
+
+        return _mfh.teachers_and_students()
     views = {
         "mfeat": MFEAT_VIEWS,
         "digits_quadrants": QUADRANT_VIEWS,

@@ -127,6 +127,10 @@ def setting_rows(plan, all_runs, fulls, teachers, scores) -> list[dict]:
             i = list(teachers["names"]).index(st.teacher.name)
             row["teacher_accuracy"] = float(teachers["crit_accuracy"][i])
             row["teacher_test_accuracy"] = float(teachers["test_accuracy"][i])
+            if st.dataset == "mfh":  # its known answer (theory/mfh.md)
+                from cch_jax.bench import _mfh
+
+                row["theory_delta"] = _mfh.theory_delta(st)
         else:
             j = g.teachers.index(st.teacher)
             crit = _gaussian._gaussian_criterion(plan, g)
@@ -269,7 +273,12 @@ def write_summary(root: Path) -> Path:
     ]
     for name in _settings.DATASET_NAMES:
         sp = _settings.dataset_spec(name, "cpu")
-        if sp.train_rows:
+        if name == "mfh":
+            rows_text = (
+                f"{sp.train_rows} training rows per seed ({sp.val_fraction:.0%} validation), "
+                f"{sp.criterion_rows} criterion; students scored by exact population accuracy"
+            )
+        elif sp.train_rows:
             rows_text = (
                 f"{sp.train_rows} training rows ({sp.val_fraction:.0%} validation), "
                 f"{sp.criterion_rows} criterion, {sp.test_rows} test"
@@ -439,6 +448,21 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
             "",
             "theory_delta = risk0 - risk(kd_weight) with f = finite_f(n_fit, d) (a least-squares "
             "student); the measured student is early-stopped Adam, so magnitudes differ.",
+            f"Sign of the measured Δ agrees with the theory on {int(np.sum(agree))} of "
+            f"{len(agree)} significant settings.",
+        ]
+    if cfg.dataset == "mfh":
+        agree = [
+            np.sign(r["theory_delta"]) == np.sign(r["delta_kd"])
+            for r in rows
+            if r["outcome_kd"] != "none"
+        ]
+        lines += [
+            "",
+            "## Known answer",
+            "",
+            "theory_delta = the 1/n term of E acc(KD) - E acc(no KD) of the unregularised linear "
+            "student (theory/mfh.md); the measured student is early-stopped Adam.",
             f"Sign of the measured Δ agrees with the theory on {int(np.sum(agree))} of "
             f"{len(agree)} significant settings.",
         ]
