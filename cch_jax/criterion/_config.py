@@ -42,23 +42,22 @@ class CheckConfig:
       level: two-sided level of the intervals (a Student-t interval with R - 1 degrees of freedom).
       bias_allowance: the gap interval (and so the verdict) is widened on both sides by this
         fraction of the larger of the two MI terms, for the estimators' systematic error, which the
-        subsampling interval does not see. On the known-answer triples the default pairing reads
-        1-11% low on either term (README, "Should I distill?"); 0 gives the sampling interval only.
+        subsampling interval does not see (the measured biases: docs/check.md, "Known answers,
+        bias and coverage"); 0 gives the sampling interval only.
       max_rows: rows beyond this are subsampled (uniformly, without replacement, before any
         conversion to float32), with a warning; never silently.
       label_estimator: estimator of I(H_s; Y): ``"auto"`` (``"ross"`` for classes, ``"ksg"`` for a
         continuous labels: the KSG-family estimator on the same kind of cross-fitted canonical
-        variates as the default ``"ksg"`` teacher term, so that the two terms err alike; on the
-        known-answer triples both read within ~6% of the truth, while the probe reads ~12% low
-        with 1 000 training rows in 64 dimensions), ``"probe"`` (held-out classifier bound, :func:`cch_jax.mi.probe_labels`),
+        variates as the default ``"ksg"`` teacher term, so that the two terms err alike: docs/check.md,
+        "Default pairing and why"), ``"probe"`` (held-out classifier bound, :func:`cch_jax.mi.probe_labels`),
         ``"ross"`` (Ross's KSG for labels on the cross-fitted discriminant variates, classes only), ``"ksg"``
         (KSG on the cross-fitted regression direction with continuous labels) or ``"mine"`` (MINE on the ``mine_pca_dim``
         components with continuous labels or one-hot classes).
       probe_pca_dim: principal components of H_s given to the probe (None: all columns). A linear
         probe on 512 columns with a few thousand training rows over-fits even with the L2 grid.
       mine_pca_dim: principal components of each representation given to MINE (None: all),
-        capped at one per 100 training rows of a subsample (MINE's critic over-fits otherwise: on
-        32 + 32 columns with 500 training rows it read 0.22 of 0.845 nats, on 4 + 4 0.83).
+        capped at one per 100 training rows of a subsample (MINE's critic over-fits otherwise; see
+        docs/check.md).
       latent_pca_dim: principal components given to the latent autoencoders (None: all columns),
         capped at one per 100 network training rows; the autoencoders compress them further to
         ``latent.latent_dim`` codes.
@@ -66,8 +65,7 @@ class CheckConfig:
         the principal components, so that the result does not depend on the columns' units (a
         table whose columns are in different units). Off by default: on the known-answer triples
         (rotated coordinates, where high-variance directions carry the signal) it costs accuracy
-        when the components are truncated (gap +0.4, 16 + 16 columns, n = 1000: KSG reads +0.24
-        standardised vs +0.31 raw); ``check`` warns when the columns' spreads differ by more than
+        when the components are truncated (docs/check.md, "Warnings"); ``check`` warns when the columns' spreads differ by more than
         ``UNIT_SPREAD`` times, a sign of mixed units.
       probe: :class:`cch_jax.mi.ProbeConfig` of the probe.
       mine: :class:`cch_jax.mi.MINEConfig` of MINE (1 000 steps of batch 256 by default).

@@ -4,8 +4,9 @@ KSG-type estimators (``"ksg"`` and the label estimators ``"ross"`` and continuou
 reduce each representation to ``pca_dim`` principal components, then to ``cca_dim`` canonical
 variates fitted on the rows *outside* the subsample (cross-fitting; for labels, canonical correlation
 with the one-hot classes = discriminant directions), each weighted by its canonical correlation
-(:func:`cca_project`). On the known-answer triples this keeps KSG within a few per cent of the truth
-where KSG on 4 principal components reads 19-25% low (noise directions in the neighbour search).
+(:func:`cca_project`). On the known-answer triples this keeps KSG much closer to the truth than
+KSG on a few principal components, which reads low (noise directions in the neighbour search;
+docs/check.md, "Default pairing and why").
 
 Every estimate is computed on R random subsamples of m = round(f n) rows drawn without replacement
 (``subsample_fraction`` f, ``repeats`` R): no row is ever duplicated (a bootstrap's duplicated rows

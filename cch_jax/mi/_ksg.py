@@ -34,8 +34,8 @@ Conventions (documented once here, used by every function of the module):
   columns (traced inputs cannot raise: the estimate is then NaN); ``"keep"`` is the raw estimator
   (a point with k exact copies has eps_i = 0 and n_x = n_y = 0).
   For a discrete Y of class labels prefer :func:`cch_jax.mi.ksg_labels`.
-- Bias. KSG is biased towards zero when the MI is high and the dimension large (about -20% to -36%
-  for 5+5 Gaussians with MI 1.12 nats at n = 1 000 to 10 000); nearly unbiased for independent
+- Bias. KSG is biased towards zero when the MI is high and the dimension large (measured in
+  benchmarks/results/ksg_accuracy.md and docs/estimators.md); nearly unbiased for independent
   variables, where it fluctuates around zero (estimates can be negative: no clipping at 0, unlike
   scikit-learn and bmi, so that averages over seeds stay unbiased).
 - Precision. Max-norm distances are exact differences of the stored inputs. Squared Euclidean
