@@ -218,3 +218,14 @@ def test_a_pairs_settings_share_one_predictor_key():
     assert all(len(v) == 2 and np.array_equal(v[0], v[1]) for v in keys.values())
     distinct = {tuple(v[0].tolist()) for v in keys.values()}
     assert len(distinct) == len(keys)  # different pairs, different keys
+
+
+def test_trial_futility_stops_early_without_a_call():
+    # a clear non-effect: the interval at 5 seeds lies inside (-1, 1); no futility -> 10 seeds
+    null = np.array([0.1, -0.1, 0.05, -0.05, 0.0, 0.1, -0.1, 0.05, -0.05, 0.0])
+    assert _record.trial_call(null, 0.05)[0::2] == ("abstain", 10)
+    call, _, used, trained = _record.trial_call(null, 0.05, _record.FUTILITY_POINTS)
+    assert (call, used, trained) == ("abstain", 3, 5)
+    # a real effect is still called
+    gain = np.array([2.0, 2.001, 1.999, 2, 2, 2, 2, 2, 2, 2])
+    assert _record.trial_call(gain, 0.05, _record.FUTILITY_POINTS)[0] == "distill"

@@ -17,7 +17,10 @@ differences ``d_s = acc_s(KD) - acc_s(no KD)`` give the predictors (:data:`NAMES
 * ``trial``: all rows, the sequential rule of ``cch trial`` (:mod:`_sequential`: looks 3, 5, 7, 10
   at ``alpha``, O'Brien-Fleming spending) on the record seeds in order; 'abstain' when undecided.
   ``cch trial`` trains seeds in batches of ``_trial.SEED_BATCH``: its cost counts every seed of
-  the batches it trained (5 when it stops at 3 or 5 seeds, 10 at 7 or 10).
+  the batches it trained (5 when it stops at 3 or 5 seeds, 10 at 7 or 10);
+* ``trial_futility``: the same with ``cch trial --min-effect 1`` (:data:`FUTILITY_POINTS`): a
+  look that does not call also stops, 'abstain', once the 95 % interval of Δ_KD lies inside
+  (-1, +1) points.
 
 Cost, per setting, as a user deciding that one setting would pay:
 
@@ -41,7 +44,8 @@ from cch_jax.bench import _sequential
 from cch_jax.bench._plan import Group, Plan
 from cch_jax.bench._students import Arm
 
-NAMES = ("pilot_half", "halving", "full1", "full3", "trial")
+NAMES = ("pilot_half", "halving", "full1", "full3", "trial", "trial_futility")
+FUTILITY_POINTS = 1.0  # trial_futility's min_effect (accuracy points)
 SEED_BATCH = 5  # cch trial's seed batches (_trial.SEED_BATCH; not imported: _trial imports us)
 _SPENDING = "obrien_fleming"  # cch trial's default
 
@@ -80,12 +84,16 @@ def _sign_call(delta: np.ndarray) -> tuple[str, float]:
     return ("distill" if mean > 0 else "dont"), mean / (sd / math.sqrt(s) + 1e-9)
 
 
-def trial_call(delta: np.ndarray, alpha: float) -> tuple[str, float, int, int]:
+def trial_call(
+    delta: np.ndarray, alpha: float, min_effect: float | None = None
+) -> tuple[str, float, int, int]:
     """``cch trial``'s sequential decision on per-seed differences taken in order.
 
     Args:
       delta: ``[S]`` per-seed differences, S >= 3 (S = the trial's ``max_seeds``).
       alpha: the family-wise level.
+      min_effect: ``cch trial``'s futility bound (points), or None (its default: no futility
+        stop).
 
     Returns:
       ``(call, score, seeds used, seeds trained)``: call 'distill', 'dont' or 'abstain'
@@ -93,7 +101,9 @@ def trial_call(delta: np.ndarray, alpha: float) -> tuple[str, float, int, int]:
       seeds trained rounds the seeds used up to a whole batch of :data:`SEED_BATCH` (at most S).
     """
     delta = np.asarray(delta, np.float64)
-    rule = _sequential.sequential_rule(delta.size, alpha=alpha, spending=_SPENDING)
+    rule = _sequential.sequential_rule(
+        delta.size, alpha=alpha, spending=_SPENDING, min_effect=min_effect
+    )
     codes, used = _sequential.simulate(delta[None], rule)
     n = int(used[0])
     call = {_sequential.DISTILL: "distill", _sequential.DONT: "dont"}.get(int(codes[0]), "abstain")
@@ -163,6 +173,8 @@ def setting_columns(
             put(name, arms, *_sign_call(arms.delta[:k]), k, k)
         call, score, used, trained = trial_call(arms.delta, plan.config.alpha)
         put("trial", arms, call, score, used, trained)
+        call, score, used, trained = trial_call(arms.delta, plan.config.alpha, FUTILITY_POINTS)
+        put("trial_futility", arms, call, score, used, trained)
         out["record_deltas"] = " ".join(f"{d:.6g}" for d in arms.delta)
     return out
 
