@@ -55,6 +55,18 @@ def test_nothing_validated_computes_nothing_and_says_so_in_one_line():
     assert a.records["significant"] == 100 and a.records["never_right"] == 60
 
 
+def test_a_validated_training_rule_sends_the_user_to_cch_trial_with_its_record():
+    s, y, t = _data()
+    records = _records(validated=("trial",), trial=(85, 100), never=(60, 100))
+    a = predictors.advise(s, y, {"good": t}, key=jax.random.key(1), num_classes=3, records=records)
+    (good,) = a.teachers
+    assert good.calls == () and a.seconds == 0.0  # nothing computable is validated
+    assert good.call == "trial" and good.predictor is None and not good.validated
+    assert "no predictor computable before training is validated" in good.text
+    assert "measuring KD is (trial: right on 85 of 100" in good.text and "cch trial" in good.text
+    assert "cannot tell" not in good.text
+
+
 def test_a_validated_predictor_is_computed_and_its_call_recommended():
     s, y, t = _data()
     records = _records(validated=("teacher_better",), teacher_better=(80, 100), never=(60, 100))

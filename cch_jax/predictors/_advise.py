@@ -396,6 +396,15 @@ def _cch_call(name: str, teacher: str, check_result):
     return call, float(gap.value), float(gap.low), float(gap.high), 0.0
 
 
+def _needs_training(name: str) -> bool:
+    """A rule that trains KD itself: the pilot (registered, fed a pilot run) or one of the
+    benchmark's record (``trial``, ``full3``...: not registered, computed by the benchmark)."""
+    if name.startswith("cch_"):
+        return False
+    p = REGISTRY.get(name)
+    return p is None or bool({"pilot_delta", "pilot_cost_s"} & set(p.needs))
+
+
 def _recommend(teacher: str, calls, validated, recs) -> TeacherAdvice:
     """The one actionable line for a teacher from its computed calls."""
     by_name = {c.predictor: c for c in calls}
@@ -419,11 +428,23 @@ def _recommend(teacher: str, calls, validated, recs) -> TeacherAdvice:
     sig, never = base.get("never_significant"), base.get("never_right")
     where = f"{int(sig)} significant effects" if sig else "its settings"
     never_text = f"; never distill is right on {int(never)} of {int(sig)}" if sig else ""
-    if validated:
-        first = ", ".join(validated)
+    before = [n for n in validated if n.startswith("cch_") or not _needs_training(n)]
+    trained = sorted((n for n in validated if n not in before), key=lambda n: n != "trial")
+    if trained:  # a rule that trains KD itself (the trial, a pilot) is validated
+        record = (recs.get("predictors", {}) or {}).get(trained[0])
+        lead = (
+            f"the validated predictor(s) {', '.join(before)} cannot tell on this data"
+            if before
+            else "no predictor computable before training is validated"
+        )
         text = (
-            f"{teacher}: undecided — the validated predictor(s) {first} cannot tell on this data; "
-            + trial
+            f"{teacher}: undecided — {lead}; measuring KD is ({trained[0]}: "
+            f"{describe_record(record)}). To decide, {trial}"
+        )
+    elif before:
+        text = (
+            f"{teacher}: undecided — the validated predictor(s) {', '.join(before)} cannot tell "
+            f"on this data; " + trial
         )
     else:
         text = (
