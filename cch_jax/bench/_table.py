@@ -231,10 +231,10 @@ def write_summary(root: Path) -> Path:
         "them.",
         "",
         "| dataset | settings | significant KD effect | significant transfer | seeds | size | "
-        "rows (fit/val/criterion/test) | training s | scoring s | predictors |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "rows (fit/val/criterion/test) | training s | scoring s | trial record s | predictors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    tot = [0, 0, 0, 0.0]
+    tot = [0, 0, 0, 0.0, 0.0]
     files = []  # (name, info) of users' files
     for name in _datasets_in(root):
         p = root / name / "info.json"
@@ -248,6 +248,11 @@ def write_summary(root: Path) -> Path:
         train_s = sum(
             float(secs.get(k, 0.0)) for k in ("teachers", "students (no KD, KD, control)", "pilot")
         )
+        rec = root / name / "record.json"  # a later --phase record
+        rec_secs = json.loads(rec.read_text())["seconds"] if rec.exists() else secs
+        record_s = sum(
+            float(v) for k, v in rec_secs.items() if k.startswith(("pilot_half", "record"))
+        )
         rows = read_csv(root / name / "settings.csv")
         preds = sorted(
             {k.split(":", 1)[1] for k in (rows[0] if rows else {}) if k.startswith("call:")}
@@ -256,17 +261,24 @@ def write_summary(root: Path) -> Path:
             f"| {name} | {info['settings']} | {info['significant_kd']} | "
             f"{info['significant_transfer']} | {info['config']['num_seeds']} | "
             f"{info['config']['size']} | {sz['fit']}/{sz['validation']}/{sz['criterion']}/"
-            f"{sz['test']} | {train_s:.0f} | {float(secs.get('score', 0.0)):.0f} | {len(preds)} |"
+            f"{sz['test']} | {train_s:.0f} | {float(secs.get('score', 0.0)):.0f} | "
+            f"{record_s:.0f} | {len(preds)} |"
         )
         tot[0] += info["settings"]
         tot[1] += info["significant_kd"]
         tot[2] += info["significant_transfer"]
         tot[3] += train_s
-    lines.append(f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | | | | {tot[3]:.0f} | | |")
+        tot[4] += record_s
+    lines.append(
+        f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | | | | {tot[3]:.0f} | | {tot[4]:.0f} | |"
+    )
     lines += [
         "",
         "Training seconds: teachers + students (no KD, KD, control) + pilot, as first run "
-        "(compilation included) on the machine named in each report.",
+        "(compilation included) on the machine named in each report. Trial record seconds: the "
+        "record's half-rows pilot and full-data runs (`_record`: 10 seeds of no KD and KD), "
+        "from `record.json` where `--phase record` added them to a finished table (its "
+        "`info.json` otherwise).",
         "",
         "## Networks and sizes at --size cpu (`--size full`: see benchmarks/gpu_bench.py)",
         "",
