@@ -156,15 +156,20 @@ def test_all_leaves_out_the_opt_in_predictors_and_unknown_names_fail():
         predictors.advise(s, y, {"t": t}, key=jax.random.key(4), num_classes=3, predictors="nope")
 
 
-def test_shipped_records_validate_nothing_on_kd():
+def test_shipped_records_validate_only_deciding_by_training_on_kd():
     """The measured records: no predictor computable before training beat never distilling with
-    confidence (docs/bench.md); the advice must say so rather than recommend."""
+    confidence, the trial did (docs/bench.md); the advice must say so rather than recommend."""
+    from cch_jax.predictors._advise import _needs_training, representation_predictors
+
     records = predictors.load_records()
     assert records["schema"] == predictors.RECORDS_SCHEMA
     for entry in records["predictors"].values():
         kd = entry["kd"]
         assert kd["validated"] == predictors.is_validated(kd["mcnemar_p"], kd["diff_never_low"])
-    assert predictors.best_predictor(records, "kd") is None
+    validated = records["validated"]["kd"]
+    assert "trial" in validated and all(_needs_training(n) for n in validated)
+    assert not set(validated) & set(representation_predictors(False))
+    assert predictors.best_predictor(records, "kd") in validated
 
 
 def test_best_predictor_needs_a_validated_record():
