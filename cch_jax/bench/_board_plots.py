@@ -39,13 +39,21 @@ def plot_training_cost(board: Sequence[Mapping], path, target: str = "kd") -> bo
     never = next((r for r in pooled if r["predictor"] == "never"), None)
     fig = Figure(figsize=(6.0, 4.2))
     ax = fig.subplots()
-    for r in rows:
+    rows = sorted(rows, key=lambda r: r["compute_fraction"])
+    for i, r in enumerate(rows):
         x = 100 * r["compute_fraction"]
         y = 100 * r["accuracy_abstain_never"]
         lo, hi = 100 * r["group_low"], 100 * r["group_high"]
         color = "tab:green" if r["validated"] else "tab:blue"
         ax.errorbar(x, y, yerr=[[y - lo], [hi - y]], fmt="o", color=color, capsize=3)
-        ax.annotate(r["predictor"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        below = i % 2 == 1  # neighbours in compute alternate above and below: no overlaps
+        ax.annotate(
+            r["predictor"],
+            (x, y),
+            textcoords="offset points",
+            xytext=(5, -11 if below else 4),
+            fontsize=8,
+        )
     if never is not None and never["significant_all"]:
         ax.axhline(
             100 * never["accuracy_abstain_never"],
