@@ -223,19 +223,29 @@ def test_vmap_over_keys_and_datasets_equals_loop():
     assert len(set(np.round(np.asarray(batched.estimate), 6))) == 3  # seeds differ
 
 
-def test_one_compilation_per_shape(monkeypatch):
-    chex.clear_trace_counter()
-    counted = jax.jit(chex.assert_max_traces(_mine._mine_impl, n=2), static_argnames="config")
-    monkeypatch.setattr(_mine, "_mine_jit", counted)
+def test_one_compilation_per_shape():
+    """mine's jitted core gains one program per shape: at most one for three datasets and keys
+    of one shape (none when the tests above compiled it: their program is reused here), exactly
+    one for a new shape; the trace counter of the core fails on a third shape (traced and
+    lowered, not compiled)."""
+    size = _mine._mine_jit._cache_size
+    before = size()
     for seed in range(3):  # new data and keys, same shape: one trace
         x, y = _small_data(seed=seed)
         mine(x, y, key=jax.random.key(seed), config=SMALL)
-    x, y = _small_data(n=1200)  # a new shape: the second and last trace
+    assert size() - before <= 1
+    before = size()
+    x, y = _small_data(n=1200)  # a new shape: one more program
     mine(x, y, key=jax.random.key(0), config=SMALL)
     mine(x + 1.0, y, key=jax.random.key(1), config=SMALL)
+    assert size() - before == 1
+    chex.clear_trace_counter()
+    counted = jax.jit(chex.assert_max_traces(_mine._mine_impl, n=2), static_argnames="config")
+    for n in (1000, 1200):
+        counted.lower(*_small_data(n=n), jax.random.key(0), config=SMALL)
     with pytest.raises(AssertionError):  # a third shape would exceed the count: the guard works
         x, y = _small_data(n=1300)
-        mine(x, y, key=jax.random.key(0), config=SMALL)
+        counted.lower(x, y, jax.random.key(0), config=SMALL)
 
 
 # --- validation --------------------------------------------------------------------------------
