@@ -16,8 +16,8 @@ differences ``d_s = acc_s(KD) - acc_s(no KD)`` give the predictors (:data:`NAMES
 * ``full1``, ``full3``: all rows, the first 1 or 3 record seeds; distill iff mean(d) > 0;
 * ``trial``: all rows, the sequential rule of ``cch trial`` (:mod:`_sequential`: looks 3, 5, 7, 10
   at ``alpha``, O'Brien-Fleming spending) on the record seeds in order; 'abstain' when undecided.
-  ``cch trial`` trains seeds in batches of ``_trial.SEED_BATCH``: its cost counts every seed of
-  the batches it trained (5 when it stops at 3 or 5 seeds, 10 at 7 or 10);
+  ``cch trial`` trains seeds in batches of :data:`_trial.SEED_BATCH`: its cost counts every
+  seed of the batches it trained (5 when it stops at 3 or 5 seeds, 10 at 7 or 10);
 * ``trial_futility``: the same with ``cch trial --min-effect 1`` (:data:`FUTILITY_POINTS`): a
   look that does not call also stops, 'abstain', once the 95 % interval of Δ_KD lies inside
   (-1, +1) points.
@@ -42,11 +42,11 @@ import numpy as np
 
 from cch_jax.bench import _sequential
 from cch_jax.bench._plan import Group, Plan
-from cch_jax.bench._students import Arm
+from cch_jax.bench._students import Arm, _pick
+from cch_jax.bench._trial import SEED_BATCH
 
 NAMES = ("pilot_half", "halving", "full1", "full3", "trial", "trial_futility")
 FUTILITY_POINTS = 1.0  # trial_futility's min_effect (accuracy points)
-SEED_BATCH = 5  # cch trial's seed batches (_trial.SEED_BATCH; not imported: _trial imports us)
 _SPENDING = "obrien_fleming"  # cch trial's default
 
 
@@ -54,24 +54,10 @@ class _Arms:
     """The per-seed no-KD and KD results of one setting in one variant's runs."""
 
     def __init__(self, res: Mapping, teacher: int, kd_weight: float, seeds: int):
-        def pick(kind):
-            if kind == Arm.NO_KD:
-                sel = res["kind"] == Arm.NO_KD
-            else:
-                sel = (
-                    (res["kind"] == kind)
-                    & (res["teacher"] == teacher)
-                    & np.isclose(res["kd_weight"], kd_weight)
-                )
-            idx = np.flatnonzero(sel)
-            idx = idx[np.argsort(res["seed_index"][idx])]
-            if idx.size != seeds:
-                raise ValueError(f"cache: expected {seeds} runs, found {idx.size}")
-            return idx
-
-        nokd, kd = pick(Arm.NO_KD), pick(Arm.KD)
-        self.delta = np.asarray(res["perf"][kd], np.float64) - res["perf"][nokd]
-        self.epochs = np.asarray(res["epochs"][kd] + res["epochs"][nokd], np.float64)  # [S]
+        nokd, e_nokd = _pick(res, Arm.NO_KD, -1, 0.0, seeds)
+        kd, e_kd = _pick(res, Arm.KD, teacher, kd_weight, seeds)
+        self.delta = kd - nokd  # [S]
+        self.epochs = e_kd + e_nokd  # [S]
         self.rows = int(res["rows"])
         self.seconds_per_seed = float(res["seconds"]) / seeds
 
