@@ -447,7 +447,7 @@ def test_gaussian_delta_agrees_in_sign_with_the_theory():
     )
     group = _plan.Group(0, student, (harmful, helpful), settings)
     plan = _plan.Plan(cfg, settings, (group,), None, 8, 8, {}, "")
-    full = _gaussian.train_gaussian_group(plan, group)
+    full = _students.GroupRuns.read(_gaussian.train_gaussian_group(plan, group))
     n_fit, _ = _gaussian._gaussian_split(plan, 250)
     theory_delta, _ = _gaussian.gaussian_theory(group, 0.5, n_fit)
     assert theory_delta[0] < 0 < theory_delta[1]

@@ -42,7 +42,7 @@ import numpy as np
 
 from cch_jax.bench import _sequential
 from cch_jax.bench._plan import Group, Plan
-from cch_jax.bench._students import Arm, _pick
+from cch_jax.bench._students import Arm, GroupRuns, _pick
 from cch_jax.bench._trial import SEED_BATCH
 
 NAMES = ("pilot_half", "halving", "full1", "full3", "trial", "trial_futility")
@@ -53,13 +53,13 @@ _SPENDING = "obrien_fleming"  # cch trial's default
 class _Arms:
     """The per-seed no-KD and KD results of one setting in one variant's runs."""
 
-    def __init__(self, res: Mapping, teacher: int, kd_weight: float, seeds: int):
+    def __init__(self, res: GroupRuns, teacher: int, kd_weight: float, seeds: int):
         nokd, e_nokd = _pick(res, Arm.NO_KD, -1, 0.0, seeds)
         kd, e_kd = _pick(res, Arm.KD, teacher, kd_weight, seeds)
         self.delta = kd - nokd  # [S]
         self.epochs = e_kd + e_nokd  # [S]
-        self.rows = int(res["rows"])
-        self.seconds_per_seed = float(res["seconds"]) / seeds
+        self.rows = int(res.rows)
+        self.seconds_per_seed = res.seconds / seeds
 
 
 def _sign_call(delta: np.ndarray) -> tuple[str, float]:
@@ -107,7 +107,7 @@ def full_row_epochs(row: Mapping, fit_rows: int) -> float:
 
 
 def setting_columns(
-    plan: Plan, group: Group, setting, runs: Mapping[str, Mapping], full_work: float
+    plan: Plan, group: Group, setting, runs: Mapping[str, GroupRuns], full_work: float
 ) -> dict:
     """The record's columns of one setting.
 
@@ -166,7 +166,7 @@ def setting_columns(
 
 
 def add_columns(
-    rows: Sequence[dict], plan: Plan, runs: Mapping[int, Mapping[str, Mapping]]
+    rows: Sequence[dict], plan: Plan, runs: Mapping[int, Mapping[str, GroupRuns]]
 ) -> list[dict]:
     """The settings-table rows with the record's columns (:func:`setting_columns`) merged in.
 

@@ -266,11 +266,13 @@ def _train_students(run: _Run, teachers) -> tuple[dict, dict, dict]:
                 lambda g=g: _students.train_group(plan, g, teachers, progress=progress),
             )
     var_runs = _train_variants(plan, run.cache, teachers, run.variants, progress)
+    fulls = {i: _students.GroupRuns.read(f) for i, f in fulls.items()}
+    pilots = {i: _students.GroupRuns.read(f) for i, f in pilots.items()}
     for g in plan.groups:
         if g.index not in pilots:
             pilots[g.index] = var_runs[g.index]["pilot"]
-    run.times["students (no KD, KD, control)"] = sum(float(f["seconds"]) for f in fulls.values())
-    run.times["pilot"] = sum(float(f["seconds"]) for f in pilots.values())
+    run.times["students (no KD, KD, control)"] = sum(f.seconds for f in fulls.values())
+    run.times["pilot"] = sum(f.seconds for f in pilots.values())
     run.times.update(_variant_times(var_runs, run.variants))
     return fulls, pilots, var_runs
 
@@ -394,24 +396,27 @@ def predictor_key(seed: int, pairs: dict, setting) -> jax.Array:
 # The trial record (``_record``)
 
 
-def _train_variants(plan, cache, teachers, variants, progress) -> dict[int, dict[str, dict]]:
+def _train_variants(
+    plan, cache, teachers, variants, progress
+) -> dict[int, dict[str, _students.GroupRuns]]:
     """group index -> variant name -> its cached runs (trained when missing)."""
-    out: dict[int, dict[str, dict]] = {g.index: {} for g in plan.groups}
+    out: dict[int, dict[str, _students.GroupRuns]] = {g.index: {} for g in plan.groups}
     for g in plan.groups:
         for v in variants:
-            out[g.index][v.name] = cache.get(
+            cached = cache.get(
                 f"{v.name}{g.index}",
                 lambda g=g, v=v: _students.train_group(
                     plan, g, teachers, variant=v, progress=progress
                 ),
             )
+            out[g.index][v.name] = _students.GroupRuns.read(cached)
     return out
 
 
 def _variant_times(var_runs, variants) -> dict[str, float]:
     return {
         f"{v.name} ({v.fraction:.0%} rows x {len(v.seeds)} seeds)": sum(
-            float(r[v.name]["seconds"]) for r in var_runs.values()
+            r[v.name].seconds for r in var_runs.values()
         )
         for v in variants
         if v.name != "pilot"
@@ -438,7 +443,7 @@ def _run_record(run: _Run) -> BenchResult:
     teachers = cache.get("teachers", lambda: _students.train_teachers(plan, progress=progress))
     times["teachers"] = float(teachers["seconds"])  # as trained (the cache keeps it)
     var_runs = _train_variants(plan, cache, teachers, run.variants, progress)
-    times["pilot"] = sum(float(r["pilot"]["seconds"]) for r in var_runs.values())
+    times["pilot"] = sum(r["pilot"].seconds for r in var_runs.values())
     times.update(_variant_times(var_runs, run.variants))
     rows = _record.add_columns(old, plan, var_runs)
     _table.write_csv(table, rows)

@@ -37,14 +37,14 @@ def predictor_inputs(plan: Plan, group: Group, sr: SettingRuns, full: dict, teac
         var_y = 1.0 + _settings.GAUSSIAN_SIGMA2
         return predictors.PredictorInputs(
             teacher_reps=t,
-            student_reps=np.asarray(full["probe_reps"]),
+            student_reps=np.asarray(full.probe_reps),
             labels=crit.y.astype(np.float64),
             num_classes=None,
             kd_weight=st.kd_weight,
             temperature=st.temperature,
             n_train=n_fit,
             teacher_logits=t,
-            student_logits=np.asarray(full["probe_logits"]),
+            student_logits=np.asarray(full.probe_logits),
             pilot_delta=np.clip(sr.pilot_delta / var_y, -1.0, 1.0),
             pilot_cost_s=sr.pilot_seconds,
         )
@@ -54,16 +54,16 @@ def predictor_inputs(plan: Plan, group: Group, sr: SettingRuns, full: dict, teac
     width = int(teachers["rep_width"][i])
     return predictors.PredictorInputs(
         teacher_reps=teachers["crit_reps"][i][:, :width],
-        student_reps=np.asarray(full["probe_reps"]),
+        student_reps=np.asarray(full.probe_reps),
         labels=src.y[crit],
         num_classes=src.num_classes,
         kd_weight=st.kd_weight,
         temperature=st.temperature,
         n_train=int(plan.sizes["fit"]),
         teacher_logits=teachers["crit_logits"][i],
-        student_logits=np.asarray(full["probe_logits"]),
+        student_logits=np.asarray(full.probe_logits),
         teacher_accuracy=float(teachers["crit_accuracy"][i]) / 100.0,
-        student_accuracy=float(full["probe_accuracy"]) / 100.0,
+        student_accuracy=full.probe_accuracy / 100.0,
         pilot_delta=np.clip(sr.pilot_delta / 100.0, -1.0, 1.0),
         pilot_cost_s=sr.pilot_seconds,
     )

@@ -383,16 +383,68 @@ class SettingRuns(NamedTuple):
     group_seconds: float
 
 
-def _pick(res: dict, kind: Arm, teacher: int, w: float, num: int) -> tuple[np.ndarray, np.ndarray]:
+class GroupRuns(NamedTuple):
+    """A student group's trained runs, read back from the cache (one entry per run, ``[R]``).
+
+    Attributes:
+      kind: the runs' :class:`Arm` (int64 codes).
+      teacher: the teacher's index in the group (-1 for no KD).
+      kd_weight, temperature: the KD loss of each run.
+      seed, seed_index: the run's student seed and its index among the group's seeds.
+      teacher_slot: the row of the teacher outputs the run distils.
+      perf: performance (accuracy %; -MSE for the Gaussian family) on the scored rows.
+      epochs, best_epoch: epochs trained and the epoch whose parameters were kept.
+      seconds: the group's wall time.
+      rows: fit rows of a variant's runs (the pilots, the record), else None.
+      probe_reps, probe_logits, probe_accuracy: the outcome's probe student (no KD, its first
+        seed) on the criterion rows: ``[m, h]``, ``[m, k]`` and its accuracy; None for a variant.
+    """
+
+    kind: np.ndarray
+    teacher: np.ndarray
+    kd_weight: np.ndarray
+    temperature: np.ndarray
+    seed: np.ndarray
+    seed_index: np.ndarray
+    teacher_slot: np.ndarray
+    perf: np.ndarray
+    epochs: np.ndarray
+    best_epoch: np.ndarray
+    seconds: float
+    rows: int | None = None
+    probe_reps: np.ndarray | None = None
+    probe_logits: np.ndarray | None = None
+    probe_accuracy: float | None = None
+
+    @classmethod
+    def read(cls, cached: dict) -> GroupRuns:
+        """The typed view of a cached group (the dict that ``train_group`` and the Gaussian and
+        MFH families' trainers write)."""
+        d = dict(cached)
+        rows = d.get("rows")
+        acc = d.get("probe_accuracy")
+        return cls(
+            **{f: np.asarray(d[f]) for f in cls._fields[:10]},
+            seconds=float(d["seconds"]),
+            rows=None if rows is None else int(rows),
+            probe_reps=d.get("probe_reps"),
+            probe_logits=d.get("probe_logits"),
+            probe_accuracy=None if acc is None else float(acc),
+        )
+
+
+def _pick(
+    res: GroupRuns, kind: Arm, teacher: int, w: float, num: int
+) -> tuple[np.ndarray, np.ndarray]:
     if kind == Arm.NO_KD:
-        sel = res["kind"] == Arm.NO_KD
+        sel = res.kind == Arm.NO_KD
     else:
-        sel = (res["kind"] == kind) & (res["teacher"] == teacher) & np.isclose(res["kd_weight"], w)
+        sel = (res.kind == kind) & (res.teacher == teacher) & np.isclose(res.kd_weight, w)
     idx = np.flatnonzero(sel)
-    idx = idx[np.argsort(res["seed_index"][idx])]
+    idx = idx[np.argsort(res.seed_index[idx])]
     if idx.size != num:
         raise ValueError(f"cache: expected {num} runs, found {idx.size}")
-    return np.asarray(res["perf"][idx], np.float64), np.asarray(res["epochs"][idx], np.float64)
+    return np.asarray(res.perf[idx], np.float64), np.asarray(res.epochs[idx], np.float64)
 
 
 def setting_runs(
@@ -418,8 +470,8 @@ def setting_runs(
                 e_kd,
                 e_ctl,
                 p_kd - p_nokd,
-                float(pilot["seconds"]) / n_set,
-                float(full["seconds"]) / n_set,
+                pilot.seconds / n_set,
+                full.seconds / n_set,
             )
         )
     return out

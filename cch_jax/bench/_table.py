@@ -71,7 +71,7 @@ def setting_rows(plan, all_runs, fulls, teachers, scores) -> list[dict]:
     Args:
       plan: the ``_plan.Plan``.
       all_runs: ``[(group, SettingRuns)]``.
-      fulls: group index -> the cached full run of the group.
+      fulls: group index -> the group's runs (:class:`_students.GroupRuns`).
       teachers: the cached teachers (None for gaussian).
       scores: setting id -> predictor name -> ``{'call', 'score', 'cost_s'}``.
 
@@ -122,7 +122,7 @@ def setting_rows(plan, all_runs, fulls, teachers, scores) -> list[dict]:
             "low_power": config.spec.low_power or config.power_warning,
         }
         full = fulls[g.index]
-        row["student_accuracy"] = float(full["probe_accuracy"])
+        row["student_accuracy"] = full.probe_accuracy
         if teachers is not None:
             i = list(teachers["names"]).index(st.teacher.name)
             row["teacher_accuracy"] = float(teachers["crit_accuracy"][i])
@@ -333,20 +333,20 @@ def _runs_rows(plan, fulls) -> list[dict]:
     rows = []
     for g in plan.groups:
         f = fulls[g.index]
-        for r in range(f["kind"].shape[0]):
-            kind = int(f["kind"][r])
-            t = int(f["teacher"][r])
+        for r in range(f.kind.shape[0]):
+            kind = int(f.kind[r])
+            t = int(f.teacher[r])
             rows.append(
                 {
                     "dataset": plan.config.dataset,
                     "student": g.student.name,
                     "teacher": "" if t < 0 else g.teachers[t].name,
                     "run": kinds[kind],
-                    "kd_weight": float(f["kd_weight"][r]),
-                    "seed": int(f["seed"][r]),
-                    "perf": float(f["perf"][r]),
-                    "epochs": int(f["epochs"][r]),
-                    "best_epoch": int(f["best_epoch"][r]),
+                    "kd_weight": float(f.kd_weight[r]),
+                    "seed": int(f.seed[r]),
+                    "perf": float(f.perf[r]),
+                    "epochs": int(f.epochs[r]),
+                    "best_epoch": int(f.best_epoch[r]),
                 }
             )
     return rows
@@ -422,8 +422,8 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
         (_students.Arm.KD, "KD"),
         (_students.Arm.CONTROL, "control"),
     ):
-        ep = np.concatenate([f["epochs"][f["kind"] == kind] for f in fulls.values()])
-        be = np.concatenate([f["best_epoch"][f["kind"] == kind] for f in fulls.values()])
+        ep = np.concatenate([f.epochs[f.kind == kind] for f in fulls.values()])
+        be = np.concatenate([f.best_epoch[f.kind == kind] for f in fulls.values()])
         capped = float(np.mean(ep >= spec.max_epochs))
         lines.append(
             f"- {label}: {_stats_line(ep)}; best epoch {_stats_line(be)}; "
@@ -437,9 +437,9 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
     lines.append("|---|---|---|")
     for g in plan.groups:
         f = fulls[g.index]
-        sel = f["kind"] == _students.Arm.NO_KD
-        here = float(f["perf"][sel].mean())
-        ep = float(f["epochs"][sel].mean())
+        sel = f.kind == _students.Arm.NO_KD
+        here = float(f.perf[sel].mean())
+        ep = float(f.epochs[sel].mean())
         lines.append(f"| {g.student.name} | {here:.2f} | {ep:.1f} |")
     if "teachers" in info:
         lines += ["", "## Teachers (test accuracy %, epochs)", ""]
