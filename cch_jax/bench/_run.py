@@ -222,14 +222,15 @@ def _check_trained(run: _Run) -> None:
         )
 
 
-def _train_teachers(run: _Run) -> dict | None:
+def _train_teachers(run: _Run) -> _students.Teachers | None:
     """The teachers' runs (cached), None for the Gaussian family (its teacher is known)."""
     if run.gaussian:
         return None
     teachers = run.cache.get(
         "teachers", lambda: _students.train_teachers(run.plan, progress=run.progress)
     )
-    run.times["teachers"] = float(teachers["seconds"])
+    teachers = _students.Teachers.read(teachers)
+    run.times["teachers"] = teachers.seconds
     return teachers
 
 
@@ -354,10 +355,10 @@ def _info(run: _Run, teachers, score_note: str) -> dict:
                 **({"given": True} if str(n) in plan.source.teacher_logits else {}),
             }
             for n, a, e, b in zip(
-                teachers["names"],
-                teachers["test_accuracy"],
-                teachers["epochs"],
-                teachers["best_epoch"],
+                teachers.names,
+                teachers.test_accuracy,
+                teachers.epochs,
+                teachers.best_epoch,
                 strict=True,
             )
         }
@@ -441,7 +442,8 @@ def _run_record(run: _Run) -> BenchResult:
         )
     old = _table.read_csv(table)
     teachers = cache.get("teachers", lambda: _students.train_teachers(plan, progress=progress))
-    times["teachers"] = float(teachers["seconds"])  # as trained (the cache keeps it)
+    teachers = _students.Teachers.read(teachers)
+    times["teachers"] = teachers.seconds  # as trained (the cache keeps it)
     var_runs = _train_variants(plan, cache, teachers, run.variants, progress)
     times["pilot"] = sum(r["pilot"].seconds for r in var_runs.values())
     times.update(_variant_times(var_runs, run.variants))

@@ -10,13 +10,15 @@ import numpy as np
 from cch_jax.bench import _datasets, _settings
 from cch_jax.bench._gaussian import _gaussian_criterion, _gaussian_split
 from cch_jax.bench._plan import Group, Plan
-from cch_jax.bench._students import SettingRuns
+from cch_jax.bench._students import GroupRuns, SettingRuns, Teachers
 
 # --------------------------------------------------------------------------------------------------
 # Predictor inputs and scoring
 
 
-def predictor_inputs(plan: Plan, group: Group, sr: SettingRuns, full: dict, teachers: dict | None):
+def predictor_inputs(
+    plan: Plan, group: Group, sr: SettingRuns, full: GroupRuns, teachers: Teachers | None
+):
     """The :class:`cch_jax.predictors.PredictorInputs` of one setting (criterion rows only).
 
     Classification: teacher representations and logits of the trained teacher; the probe student
@@ -50,19 +52,19 @@ def predictor_inputs(plan: Plan, group: Group, sr: SettingRuns, full: dict, teac
         )
     src = plan.source
     crit = src.rows(_datasets.CRITERION)
-    i = list(teachers["names"]).index(st.teacher.name)
-    width = int(teachers["rep_width"][i])
+    i = teachers.index(st.teacher.name)
+    width = int(teachers.rep_width[i])
     return predictors.PredictorInputs(
-        teacher_reps=teachers["crit_reps"][i][:, :width],
+        teacher_reps=teachers.crit_reps[i][:, :width],
         student_reps=np.asarray(full.probe_reps),
         labels=src.y[crit],
         num_classes=src.num_classes,
         kd_weight=st.kd_weight,
         temperature=st.temperature,
         n_train=int(plan.sizes["fit"]),
-        teacher_logits=teachers["crit_logits"][i],
+        teacher_logits=teachers.crit_logits[i],
         student_logits=np.asarray(full.probe_logits),
-        teacher_accuracy=float(teachers["crit_accuracy"][i]) / 100.0,
+        teacher_accuracy=float(teachers.crit_accuracy[i]) / 100.0,
         student_accuracy=full.probe_accuracy / 100.0,
         pilot_delta=np.clip(sr.pilot_delta / 100.0, -1.0, 1.0),
         pilot_cost_s=sr.pilot_seconds,

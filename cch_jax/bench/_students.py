@@ -98,6 +98,42 @@ def _say(progress, text: str) -> None:
 # Phase 2: teachers (classification)
 
 
+class Teachers(NamedTuple):
+    """The teachers of a dataset, read back from the cache (``V`` teacher variants).
+
+    Attributes:
+      names: ``[V]`` the variants' names.
+      fit_logits: ``[V, n_fit, k]`` outputs on the fit rows (what KD distils).
+      crit_logits: ``[V, m, k]`` outputs on the criterion rows.
+      crit_reps: ``[V, m, h]`` representations on the criterion rows, zero-padded to the widest.
+      rep_width: ``[V]`` each variant's own representation width.
+      test_accuracy, crit_accuracy: ``[V]`` accuracies (%) on the test and criterion rows.
+      epochs, best_epoch: ``[V]`` (0 for a teacher whose logits a user's file gives).
+      seconds: wall time of their training.
+    """
+
+    names: np.ndarray
+    fit_logits: np.ndarray
+    crit_logits: np.ndarray
+    crit_reps: np.ndarray
+    rep_width: np.ndarray
+    test_accuracy: np.ndarray
+    crit_accuracy: np.ndarray
+    epochs: np.ndarray
+    best_epoch: np.ndarray
+    seconds: float
+
+    @classmethod
+    def read(cls, cached: dict) -> Teachers:
+        """The typed view of :func:`train_teachers`' cached dict."""
+        d = dict(cached)
+        return cls(**{f: np.asarray(d[f]) for f in cls._fields[:-1]}, seconds=float(d["seconds"]))
+
+    def index(self, name: str) -> int:
+        """The position of the variant ``name``."""
+        return [str(n) for n in self.names].index(name)
+
+
 def train_teachers(plan: Plan, *, progress=None) -> dict:
     """One early-stopped supervised network per teacher variant (variants of one input shape
     train as one program). A teacher whose outputs a user's file gives (``Source.teacher_logits``)
@@ -263,14 +299,14 @@ def run_columns(rows, temperature: float) -> dict[str, np.ndarray]:
 
 
 def train_group(
-    plan: Plan, group: Group, teachers: dict, *, variant: Variant | None = None, progress=None
+    plan: Plan, group: Group, teachers: Teachers, *, variant: Variant | None = None, progress=None
 ) -> dict:
     """A student group's runs (no KD, KD, control; or a variant's no KD and KD) as one program.
 
     Args:
       plan: the :class:`Plan`.
       group: the :class:`Group`.
-      teachers: the output of :func:`train_teachers`.
+      teachers: the :class:`Teachers` (:func:`train_teachers`' output, read back).
       variant: a :class:`_plan.Variant` (the pilot or a run of the trial record: a stratified
         fraction of the rows, its own seeds, no control, scored on the criterion rows) instead of
         the outcome's runs; None: the outcome.
@@ -288,9 +324,8 @@ def train_group(
     fit, val = src.rows(_datasets.FIT), src.rows(_datasets.VAL)
     crit, test = src.rows(_datasets.CRITERION), src.rows(_datasets.TEST)
     key = jax.random.key(cfg_b.seed)
-    names = list(teachers["names"])
-    t_idx = [names.index(t.name) for t in group.teachers]
-    logits = teachers["fit_logits"][t_idx]  # [V, n_fit, k]
+    t_idx = [teachers.index(t.name) for t in group.teachers]
+    logits = teachers.fit_logits[t_idx]  # [V, n_fit, k]
     pilot = variant is not None
     if pilot:
         pf = _pilot_rows(fit, src.y, variant.fraction, jax.random.fold_in(key, 11))

@@ -124,9 +124,9 @@ def setting_rows(plan, all_runs, fulls, teachers, scores) -> list[dict]:
         full = fulls[g.index]
         row["student_accuracy"] = full.probe_accuracy
         if teachers is not None:
-            i = list(teachers["names"]).index(st.teacher.name)
-            row["teacher_accuracy"] = float(teachers["crit_accuracy"][i])
-            row["teacher_test_accuracy"] = float(teachers["test_accuracy"][i])
+            i = teachers.index(st.teacher.name)
+            row["teacher_accuracy"] = float(teachers.crit_accuracy[i])
+            row["teacher_test_accuracy"] = float(teachers.test_accuracy[i])
             if st.dataset == "mfh":  # its known answer (theory/mfh.md)
                 from cch_jax.bench import _mfh
 
