@@ -84,19 +84,7 @@ from cch_jax.bench import _stats
 from cch_jax.bench._board_table import BASE_RATE, ORACLE, _Table
 from cch_jax.predictors._records import TARGETS, is_validated
 
-LEADERBOARD_COLUMNS = (
-    "predictor",
-    "target",
-    "dataset",
-    "scored",
-    "settings",
-    "datasets",
-    "calls",
-    "right",
-    "significant",
-    "accuracy",
-    "accuracy_low",
-    "accuracy_high",
+PAIRED_COLUMNS = (  # the comparison with never distilling (module docstring)
     "significant_all",
     "right_abstain_never",
     "accuracy_abstain_never",
@@ -113,6 +101,22 @@ LEADERBOARD_COLUMNS = (
     "significant_groups",
     "value",
     "validated",
+)
+
+LEADERBOARD_COLUMNS = (
+    "predictor",
+    "target",
+    "dataset",
+    "scored",
+    "settings",
+    "datasets",
+    "calls",
+    "right",
+    "significant",
+    "accuracy",
+    "accuracy_low",
+    "accuracy_high",
+    *PAIRED_COLUMNS,
     "auroc",
     "spearman",
     "top1",

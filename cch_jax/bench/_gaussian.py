@@ -16,12 +16,11 @@ import numpy as np
 from cch_jax.bench import _datasets, _settings
 from cch_jax.bench._plan import Group, Plan
 from cch_jax.bench._students import (
-    Arm,
     _say,
     _stop,
     _trainer,
     control_permutation,
-    run_columns,
+    sample_runs,
     train_config,
 )
 from cch_jax.kd import _runs
@@ -109,16 +108,7 @@ def train_gaussian_group(plan: Plan, group: Group, *, pilot: bool = False, progr
         [ts[si][:, control_permutation(s, n_fit)] for si, s in enumerate(seeds)]
     )
     teacher_out = np.concatenate([real] + ([] if pilot else [control])).astype(np.float32)
-    rows = []
-    for si, s in enumerate(seeds):
-        rows.append((Arm.NO_KD, -1, 0.0, s, si, 0))
-    for kind in (Arm.KD,) if pilot else (Arm.KD, Arm.CONTROL):
-        for j in range(A):
-            for w in cfg_b.kd_weights:
-                for si, s in enumerate(seeds):
-                    slot = si * A + j + (S * A if kind == Arm.CONTROL else 0)
-                    rows.append((kind, j, float(w), s, si, slot))
-    runs = run_columns(rows, cfg_b.temperature)
+    runs = sample_runs(A, cfg_b.kd_weights, seeds, cfg_b.temperature, control=not pilot)
     data = _runs.TrainData(np.stack(xs), np.stack(ys), teacher_out, np.stack(xv), np.stack(yv))
     cfg = train_config(plan, (_settings.GAUSSIAN_DIM,), 1, batch)
     trainer = _trainer(cfg, int(n_fit))

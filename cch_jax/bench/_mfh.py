@@ -33,16 +33,15 @@ import numpy as np
 from cch_jax.bench import _datasets, _settings
 from cch_jax.bench._plan import Group, Plan
 from cch_jax.bench._students import (
-    Arm,
     _accuracy,
     _say,
     _stop,
     _trainer,
     control_permutation,
-    run_columns,
+    sample_runs,
     train_config,
 )
-from cch_jax.kd import _runs as _train
+from cch_jax.kd import _runs
 
 NAME = "mfh"
 MU_G = 1.5  # mean norm of the modality-general decisive features
@@ -185,7 +184,7 @@ def train_mfh_group(plan: Plan, group: Group, *, pilot: bool = False, progress=N
     else:
         n_fit, n_val = plan.sizes["fit"], plan.sizes["validation"]
         seeds, batch = cfg_b.seeds, plan.batch_size
-    A, S = len(group.teachers), len(seeds)
+    A = len(group.teachers)
     xs, ys, ts, xv, yv = [], [], [], [], []
     for s in seeds:
         x, y, lt = _draw(cfg_b, group.teachers, n_fit + n_val, (1, s))
@@ -200,20 +199,13 @@ def train_mfh_group(plan: Plan, group: Group, *, pilot: bool = False, progress=N
         slots.append(
             np.concatenate([ts[si][:, control_permutation(s, n_fit)] for si, s in enumerate(seeds)])
         )
-    rows = [(Arm.NO_KD, -1, 0.0, s, si, 0) for si, s in enumerate(seeds)]
-    for kind in (Arm.KD,) if pilot else (Arm.KD, Arm.CONTROL):
-        for j in range(A):
-            for w in cfg_b.kd_weights:
-                for si, s in enumerate(seeds):
-                    slot = si * A + j + (S * A if kind == Arm.CONTROL else 0)
-                    rows.append((kind, j, float(w), s, si, slot))
-    runs = run_columns(rows, cfg_b.temperature)
-    data = _train.TrainData(
+    runs = sample_runs(A, cfg_b.kd_weights, seeds, cfg_b.temperature, control=not pilot)
+    data = _runs.TrainData(
         np.stack(xs), np.stack(ys), np.concatenate(slots), np.stack(xv), np.stack(yv)
     )
     d = xs[0].shape[1]
     trainer = _trainer(train_config(plan, (d,), 2, batch), int(n_fit))
-    spec_r = _train.run_spec(
+    spec_r = _runs.run_spec(
         runs["seed"],
         runs["kd_weight"],
         runs["temperature"],
@@ -222,16 +214,16 @@ def train_mfh_group(plan: Plan, group: Group, *, pilot: bool = False, progress=N
     )
     what = "pilot" if pilot else "students"
     _say(progress, f"{what} {group.student.name}: {spec_r.size} runs on {n_fit} rows per seed")
-    res = _train.train_runs(trainer, data, spec_r, stop=_stop(plan))
+    res = _runs.train_runs(trainer, data, spec_r, stop=_stop(plan))
     out = dict(runs)
     x_src = src.students[group.student.name]
     if pilot:
-        out_logits = _train.apply_runs(trainer.model.apply, res.params, x_src[crit])
+        out_logits = _runs.apply_runs(trainer.model.apply, res.params, x_src[crit])
         perf = _accuracy(out_logits, src.y[crit])
     else:
         model = model_of(group.teachers[0])
         q_s, _ = mfh.views(model, cfg_b.seed)
-        w = _train.apply_runs(trainer.model.apply, res.params, np.eye(d, dtype=np.float32))
+        w = _runs.apply_runs(trainer.model.apply, res.params, np.eye(d, dtype=np.float32))
         beta = (w[..., 1] - w[..., 0]).astype(np.float64)  # [P, d] the logit difference's weights
         perf = mfh.student_accuracy(model, beta @ q_s)  # latent coordinates: Q_s^T beta
     out.update(
@@ -242,7 +234,7 @@ def train_mfh_group(plan: Plan, group: Group, *, pilot: bool = False, progress=N
     )
     if not pilot:
         probe = jax.tree.map(lambda a: a[0:1], res.params)  # the no-KD student of seed 0
-        out["probe_reps"] = _train.apply_runs(trainer.model.features, probe, x_src[crit])[0]
-        out["probe_logits"] = _train.apply_runs(trainer.model.apply, probe, x_src[crit])[0]
+        out["probe_reps"] = _runs.apply_runs(trainer.model.features, probe, x_src[crit])[0]
+        out["probe_logits"] = _runs.apply_runs(trainer.model.apply, probe, x_src[crit])[0]
         out["probe_accuracy"] = np.asarray(_accuracy(out["probe_logits"][None], src.y[crit])[0])
     return out

@@ -441,9 +441,7 @@ def _run_record(run: _Run) -> BenchResult:
             f"not exist (run it with --phase all first)"
         )
     old = _table.read_csv(table)
-    teachers = cache.get("teachers", lambda: _students.train_teachers(plan, progress=progress))
-    teachers = _students.Teachers.read(teachers)
-    times["teachers"] = teachers.seconds  # as trained (the cache keeps it)
+    teachers = _train_teachers(run)
     var_runs = _train_variants(plan, cache, teachers, run.variants, progress)
     times["pilot"] = sum(r["pilot"].seconds for r in var_runs.values())
     times.update(_variant_times(var_runs, run.variants))

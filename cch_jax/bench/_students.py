@@ -279,6 +279,23 @@ def _group_runs(num_teachers: int, kd_weights, seeds, temperature: float, *, con
     return run_columns(rows, temperature)
 
 
+def sample_runs(
+    num_teachers: int, kd_weights, seeds, temperature: float, *, control: bool
+) -> dict[str, np.ndarray]:
+    """Run columns of a known-answer family's group (a fresh sample per seed): no KD per seed,
+    then KD (and control) per teacher x weight x seed. Teacher slot: ``si * A + j`` for teacher
+    j under seed index si (A teachers, S seeds), ``S * A + si * A + j`` for its control."""
+    a, s_n = num_teachers, len(seeds)
+    rows = [(Arm.NO_KD, -1, 0.0, s, si, 0) for si, s in enumerate(seeds)]
+    for kind in (Arm.KD, Arm.CONTROL) if control else (Arm.KD,):
+        for j in range(a):
+            for w in kd_weights:
+                for si, s in enumerate(seeds):
+                    slot = si * a + j + (s_n * a if kind == Arm.CONTROL else 0)
+                    rows.append((kind, j, float(w), s, si, slot))
+    return run_columns(rows, temperature)
+
+
 def run_columns(rows, temperature: float) -> dict[str, np.ndarray]:
     """The run columns of a group from its rows (kind, teacher, kd_weight, seed, seed index,
     teacher slot), one row per run; every run at ``temperature``. Each column is [runs]."""
