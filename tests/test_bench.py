@@ -401,6 +401,60 @@ def test_file_rerun_resumes_from_the_cache(file_run, monkeypatch):
     assert [r["delta_kd"] for r in again.rows] == pytest.approx(want, rel=1e-5, abs=1e-9)
 
 
+def test_file_scoring_runs_a_weight_blind_predictor_once_per_pair(file_run, tmp_path, monkeypatch):
+    """The two kd_weights of a pair share a weight-blind predictor's one prediction; a predictor
+    that reads the kd_weight (PLANNED) or the pilot's runs is scored on each setting."""
+    import shutil
+    import types
+
+    import cch_jax
+
+    path, out = file_run
+    out = shutil.copytree(out, tmp_path / "out")  # the module's other tests keep the train phase
+    calls = []
+
+    def predict(inputs, names=None, *, key):
+        calls.extend((n, inputs.kd_weight) for n in names)
+        return {
+            n: types.SimpleNamespace(call="dont", score=float(len(calls)), cost_s=0.1, details={})
+            for n in names
+        }
+
+    entry = types.SimpleNamespace(threshold="natural", needs=())
+    fake = types.SimpleNamespace(
+        REGISTRY={
+            "blind": entry,
+            "weighty": entry,
+            "pilotish": types.SimpleNamespace(threshold="natural", needs=("pilot_delta",)),
+        },
+        PLANNED={"weighty": ("kd_weight",)},
+        predict=predict,
+        PredictorInputs=lambda **kw: types.SimpleNamespace(**kw),
+    )
+    monkeypatch.setitem(__import__("sys").modules, "cch_jax.predictors", fake)
+    monkeypatch.setattr(cch_jax, "predictors", fake, raising=False)
+    cfg = bench.BenchConfig(
+        dataset="digits_halves",
+        data=str(path),
+        num_seeds=4,
+        allow_low_power=True,
+        max_epochs=3,
+        pilot_seeds=1,
+        record_seeds=0,
+    )
+    rows = bench.run_bench(cfg, out=out, phase="score").rows
+    assert sorted(calls) == sorted(
+        [("blind", 0.1), ("blind", 0.1)]
+        + [(n, w) for n in ("weighty", "pilotish") for w in (0.1, 0.5)] * 2
+    )
+    for a, b in ((rows[0], rows[1]), (rows[2], rows[3])):  # the two kd_weights of each teacher
+        assert (a["teacher"], a["kd_weight"], b["kd_weight"]) == (b["teacher"], 0.1, 0.5)
+        assert a["score:blind"] == b["score:blind"]
+        assert a["score:weighty"] != b["score:weighty"]
+        assert a["score:pilotish"] != b["score:pilotish"]
+    assert rows[0]["score:blind"] != rows[2]["score:blind"]  # one prediction per pair, not per file
+
+
 def test_file_split_follows_the_train_mask(tmp_path):
     train = np.arange(300) < 240
     path = _digits_halves(tmp_path, train=train)

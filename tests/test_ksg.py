@@ -247,7 +247,24 @@ def test_continuous_float32_data_are_not_jittered():
     assert int(most[0]) == 2 and np.all(np.asarray(widths) == 0)
     keep = mi.ksg(x, y, ties="keep")
     np.testing.assert_array_equal(mi.ksg(x, y, ties="error"), keep)
-    np.testing.assert_array_equal(mi.ksg(x, y), keep)  # the jitter path leaves them bit for bit
+    np.testing.assert_array_equal(mi.ksg(x, y), keep)  # concrete and untied: the keep program
+    # the jitter's code (what traced inputs run) leaves untied columns bit for bit
+    np.testing.assert_array_equal(jax.jit(lambda a, b: mi.ksg(a, b))(x, y), keep)
+
+
+def test_core_policy_drops_the_jitter_only_for_concrete_untied_inputs():
+    """The core runs without the jitter's code only where it would change nothing."""
+    rng = np.random.default_rng(2)
+    cont = rng.standard_normal((300, 2)).astype(np.float32)
+    codes = rng.integers(0, 3, (300, 1)).astype(np.float32)
+    assert _ties.core_policy("jitter", x=cont, y=cont) == "keep"
+    assert _ties.core_policy("error", x=cont, y=cont) == "keep"
+    assert _ties.core_policy("jitter", x=cont, y=codes) == "jitter"
+    assert _ties.core_policy("keep", x=codes, y=codes) == "keep"
+    with pytest.raises(ValueError, match="^y: column"):
+        _ties.core_policy("error", x=cont, y=codes)
+    traced = jax.jit(lambda a: jnp.asarray(_ties.core_policy("jitter", x=a) == "jitter"))
+    assert bool(traced(cont))  # traced inputs: the core decides
 
 
 def test_quantised_float32_draws_at_large_n_are_not_tied():

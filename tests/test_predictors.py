@@ -1,6 +1,7 @@
 """cch_jax.predictors: known answers (the theory's family, CCH triples), the scores against direct
 computations, the cross-fitted probe, the registry and input validation."""
 
+import dataclasses
 import inspect
 import math
 
@@ -142,6 +143,16 @@ def test_cch_ksg_on_cch_triples(gap, call):
         assert out[name].call == call
         assert out[name].score == pytest.approx(gap, abs=0.15)
         assert out[name].details["gap_low"] <= out[name].score <= out[name].details["gap_high"]
+    # one check, two readings: the same estimate and its cost, whichever runs alone or first
+    interval, sign = out["cch_ksg"], out["cch_ksg_sign"]
+    assert sign.details == interval.details and sign.cost_s == pytest.approx(
+        interval.cost_s, rel=0.2
+    )
+    copy = dataclasses.replace(inputs)  # another object: the check runs again, with the same key
+    alone = predictors.predict(copy, ["cch_ksg_sign"], key=jax.random.key(0))["cch_ksg_sign"]
+    assert alone.details == interval.details
+    other = predictors.predict(inputs, ["cch_ksg"], key=jax.random.key(1))["cch_ksg"]
+    assert other.details["gap_low"] != interval.details["gap_low"]  # a new key: a new check
 
 
 # --- transferability scores against direct computations ---------------------------------------------

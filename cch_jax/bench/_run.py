@@ -22,7 +22,9 @@ Phases (``run_bench``):
    and trial (``--phase record`` trains only these, for a finished table).
 5. **score** (``_score``; separate, resumable, re-runnable on the cached inputs), with one
    predictor key per (student, teacher) pair (:func:`predictor_key`):
-   ``cch_jax.predictors.predict`` on every setting's ``PredictorInputs``.
+   ``cch_jax.predictors.predict`` on every setting's ``PredictorInputs``; a predictor that reads
+   no input that differs between a pair's settings (its kd_weight, temperature and pilot runs) is
+   run once per pair, and its prediction is shared by the pair's settings.
 6. **table**: ``settings.csv`` and ``report.md`` (``_table.py``).
 
 Every cached phase output carries the configuration's fingerprint: a folder holding a different
@@ -280,7 +282,9 @@ def _train_students(run: _Run, teachers) -> tuple[dict, dict, dict]:
 
 def _score_predictors(run: _Run, all_runs, fulls, teachers, scores: dict, predictor_names) -> str:
     """Scores the predictors on every setting they have not scored yet, into ``scores`` (and the
-    cache, after every setting).
+    cache, after every setting). A predictor that reads none of what tells a pair's settings apart
+    is scored once per (student, teacher) pair and its prediction is copied to the pair's other
+    settings (:class:`_score.SharedScores`).
 
     Returns:
       The note for the report: the failed predictor calls, or ''.
@@ -298,14 +302,24 @@ def _score_predictors(run: _Run, all_runs, fulls, teachers, scores: dict, predic
                 f"{', '.join(predictors.REGISTRY)}"
             )
     pairs = _pair_index(all_runs)
+    shared = _score.SharedScores(predictors)
     for i, (g, sr) in enumerate(all_runs):
         done = scores.get(sr.setting.setting, {})
         todo = tuple(n for n in names if n not in done or done[n].get("error"))
         if not todo:
             continue
         inputs = _score.predictor_inputs(run.plan, g, sr, fulls[g.index], teachers)
-        key = predictor_key(run.config.seed, pairs, sr.setting)
-        done.update(_score.score_setting(predictors, inputs, todo, key, score_errors))
+        pair = (sr.setting.student.name, sr.setting.teacher.name)
+        for name in todo:
+            got = shared.get(pair, name, inputs)
+            if got is not None:
+                done[name] = got
+        todo = tuple(n for n in todo if n not in done or done[n].get("error"))
+        if todo:
+            key = predictor_key(run.config.seed, pairs, sr.setting)
+            done.update(_score.score_setting(predictors, inputs, todo, key, score_errors))
+        for name in todo:
+            shared.put(pair, name, inputs, done[name], sr.setting.setting)
         scores[sr.setting.setting] = done
         run.cache.write_json("scores", scores)
         _say(run.progress, f"scored {i + 1}/{len(all_runs)}: {sr.setting.setting}")

@@ -71,6 +71,42 @@ def predictor_inputs(
     )
 
 
+class SharedScores:
+    """Predictions of one (student, teacher) pair that its other settings reuse.
+
+    The settings of a pair differ only in the KD loss's settings (kd_weight, temperature) and in
+    their pilot runs. A predictor reads those as ``predictors.PLANNED`` lists (checked by
+    perturbation in ``tests/test_advise.py``) and, for the pilot's, as the ``pilot_delta`` of its
+    ``needs``; one that reads the pilot's is never shared, any other is shared between the
+    settings of a pair that agree on every input it reads. A stand-in predictors module without
+    ``PLANNED`` shares nothing.
+    """
+
+    def __init__(self, predictors):
+        self._registry = predictors.REGISTRY
+        self._planned = getattr(predictors, "PLANNED", None)
+        self._kept: dict[tuple, dict] = {}
+
+    def _key(self, pair, name: str, inputs) -> tuple | None:
+        if self._planned is None or "pilot_delta" in getattr(self._registry[name], "needs", ()):
+            return None
+        reads = self._planned.get(name, ())
+        return (pair, name, tuple((f, getattr(inputs, f)) for f in reads))
+
+    def get(self, pair, name: str, inputs) -> dict | None:
+        """The pair's prediction of ``name`` made on inputs that agree with ``inputs``, or None."""
+        key = self._key(pair, name, inputs)
+        return None if key is None else self._kept.get(key)
+
+    def put(self, pair, name: str, inputs, prediction: dict, setting: str) -> None:
+        """Keeps ``prediction`` (scored on ``setting``) for the pair's other settings; a failed
+        one (flagged ``error``) is not kept."""
+        key = self._key(pair, name, inputs)
+        if key is not None and not prediction.get("error"):
+            details = dict(prediction["details"], scored_on=setting)
+            self._kept.setdefault(key, dict(prediction, details=details))
+
+
 def _prediction_json(pred) -> dict:
     details = {}
     for k, v in dict(pred.details or {}).items():

@@ -190,12 +190,9 @@ def ksg(
     euclid = metric == "bmi"
     _ksg_inputs.check_magnitude("x", x, euclid=euclid, standardize=options["standardize"])
     _ksg_inputs.check_magnitude("y", y, euclid=euclid, standardize=options["standardize"])
-    core_ties = ties
-    if ties == "error":  # concrete inputs are refused here; traced ones give NaN in the core
-        _ties.refuse_ties("x", x)
-        _ties.refuse_ties("y", y)
-        if not (_checks.is_traced(x) or _checks.is_traced(y)):
-            core_ties = "keep"  # checked: nothing is tied
+    # concrete tied inputs are refused here (ties="error"; traced ones give NaN in the core), and
+    # concrete inputs without a tie skip the jitter's code (the same value, half the compilation)
+    core_ties = _ties.core_policy(ties, x=x, y=y)
     fn = functools.partial(_ksg_one, metric=metric, ties=core_ties, **options)
     value, most_x, most_y = (jax.vmap(fn) if x.ndim == 3 else fn)(x, y)
     # The jitter ran inside _ksg_one, traced or not; the warning needs concrete counts.

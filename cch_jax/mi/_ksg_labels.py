@@ -187,11 +187,8 @@ def ksg_labels(
     _ksg_inputs.check_magnitude(
         "h", h, euclid=metric == "euclidean", standardize=options["standardize"]
     )
-    core_ties = ties
-    if ties == "error":  # concrete inputs are refused here; traced ones give NaN in the core
-        _ties.refuse_ties("h", h)
-        if not _checks.is_traced(h):
-            core_ties = "keep"  # checked: nothing is tied
+    # as in mi.ksg: concrete tied h refused (ties="error"), untied concrete h skips the jitter
+    core_ties = _ties.core_policy(ties, h=h)
     fn = functools.partial(_labels_one, metric=metric, ties=core_ties, **options)
     value, most = (jax.vmap(fn) if h.ndim == 3 else fn)(h, labels)
     _ties.warn_ties(_ties.counts_note("h", most, n))  # concrete counts only

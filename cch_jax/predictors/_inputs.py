@@ -207,6 +207,9 @@ class Predictor:
         one it fits).
       fn: ``(inputs, key) -> Prediction``; it fills any missing logits itself.
       default_threshold: the threshold of a ``"fitted"`` predictor's own call (None if natural).
+      key_name: the name whose key :func:`predict` gives it (None: its own name). Predictors that
+        read one estimate name one key, so that they read the same estimate (``cch_ksg`` and
+        ``cch_ksg_sign`` both draw ``cch_ksg``'s key: one check, two calls).
     """
 
     name: str
@@ -215,6 +218,7 @@ class Predictor:
     threshold: str
     fn: Callable[[PredictorInputs, jax.Array], Prediction]
     default_threshold: float | None = None
+    key_name: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -230,6 +234,10 @@ class Predictor:
             )
         if self.threshold == "fitted" and self.default_threshold is None:
             raise ValueError("default_threshold: a 'fitted' predictor needs a default threshold")
+        if self.key_name is not None and (not isinstance(self.key_name, str) or not self.key_name):
+            raise ValueError(
+                f"key_name: expected a non-empty string or None, got {self.key_name!r}"
+            )
 
     def available(self, inputs: PredictorInputs) -> bool:
         """Whether every entry of ``needs`` is met by ``inputs``."""

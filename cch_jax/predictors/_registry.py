@@ -45,6 +45,7 @@ def make_predictor(
     threshold: str,
     core: Callable,
     default_threshold: float | None = None,
+    key_name: str | None = None,
 ) -> Predictor:
     """Wraps ``core(inputs, key) -> (call, score, details[, external_cost_s])`` as a Predictor.
 
@@ -59,6 +60,7 @@ def make_predictor(
       threshold: as in :class:`Predictor`.
       default_threshold: as in :class:`Predictor`.
       core: the predictor's computation on filled inputs.
+      key_name: as in :class:`Predictor`.
 
     Returns:
       A :class:`Predictor`.
@@ -91,6 +93,7 @@ def make_predictor(
         threshold=threshold,
         fn=fn,
         default_threshold=default_threshold,
+        key_name=key_name,
     )
 
 
@@ -111,7 +114,9 @@ def cch_predictor(
       name: registry name (default ``cch_<estimator>`` or ``cch_<estimator>_sign``).
 
     Returns:
-      A :class:`Predictor` whose score is the point gap I(H_t; H_s) - I(H_s; Y), nats.
+      A :class:`Predictor` whose score is the point gap I(H_t; H_s) - I(H_s; Y), nats. It draws
+      the key of ``cch_<estimator>`` (``key_name``), so that under :func:`predict` the interval
+      and the sign predictor of one estimator and configuration read one check.
     """
     _checks.check_choice("estimator", estimator, criterion.ESTIMATORS)
     name = name or f"cch_{estimator}" + ("_sign" if sign else "")
@@ -122,6 +127,7 @@ def cch_predictor(
         (),
         "natural",
         functools.partial(_cch.cch_core, estimator=estimator, sign=sign, config=config),
+        key_name=f"cch_{estimator}",
     )
 
 
@@ -243,12 +249,12 @@ _names = names  # `predict` takes an argument called `names`
 
 
 def predictor_key(key: jax.Array, name: str) -> jax.Array:
-    """The key :func:`predict` gives predictor ``name``: fold_in(key, crc32(name)), so it does
-    not depend on which other predictors run.
+    """The key :func:`predict` gives a predictor whose ``key_name`` (or, without one, whose name)
+    is ``name``: fold_in(key, crc32(name)), so it does not depend on which other predictors run.
 
     Args:
       key: the ``jax.random.key`` given to :func:`predict`.
-      name: a registry name.
+      name: a predictor's ``key_name`` or registry name.
 
     Returns:
       The predictor's own key.
@@ -269,7 +275,8 @@ def predict(
     ``fold_in(key, salt)``), and the fill's wall time for a side (teacher or student) is added to
     the ``cost_s`` of every predictor that needs a filled field of that side. Each predictor is
     timed with ``time.perf_counter`` (its ``fn`` times itself) and gets
-    :func:`predictor_key` ``(key, name)``.
+    :func:`predictor_key` ``(key, key_name or name)``: the CCH predictors of one estimator share
+    one key and one check (each reports the check's cost).
 
     Args:
       inputs: a :class:`PredictorInputs`.
@@ -307,7 +314,7 @@ def predict(
         )
         t0 = time.perf_counter()
         try:
-            pred = p.fn(filled, predictor_key(key, p.name))
+            pred = p.fn(filled, predictor_key(key, p.key_name or p.name))
         except ValueError as err:
             if on_error == "raise":
                 raise
