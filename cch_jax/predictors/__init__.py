@@ -18,7 +18,7 @@ Registered (``names()``); score convention: higher = more in favour of distillin
 | name | score | call |
 |---|---|---|
 | ``cch_ksg``, ``cch_latent``, ``cch_mine`` | point gap I(H_t;H_s) - I(H_s;Y), nats (``criterion.check``, one estimator) | interval verdict: holds -> distill, fails -> dont, undecided -> abstain |
-| ``cch_ksg_sign``, ``cch_latent_sign``, ``cch_mine_sign`` | same | distill iff gap > 0 |
+| ``cch_ksg_sign``, ``cch_latent_sign``, ``cch_mine_sign`` | the same check's point gap (one key under ``predict``) | distill iff gap > 0 |
 | ``teacher_better`` | teacher_accuracy - student_accuracy | distill iff > 0 |
 | ``always`` / ``never`` | +1 / -1 | distill / dont |
 | ``agreement_top1`` | fraction of rows where teacher and probe-student argmax agree (Stanton et al. 2021) | fitted; default > 0.5 |
