@@ -453,6 +453,10 @@ def test_file_scoring_runs_a_weight_blind_predictor_once_per_pair(file_run, tmp_
         assert a["score:weighty"] != b["score:weighty"]
         assert a["score:pilotish"] != b["score:pilotish"]
     assert rows[0]["score:blind"] != rows[2]["score:blind"]  # one prediction per pair, not per file
+    # --rescore forgets the scores and restarts their time (it used to add to the old one)
+    (out / "digits_halves" / "cache" / "score_time.json").write_text('{"score": 1e6}')
+    again = bench.run_bench(cfg, out=out, phase="score", rescore=True)
+    assert len(calls) == 20 and again.info["seconds"]["score"] < 1e3
 
 
 def test_file_split_follows_the_train_mask(tmp_path):

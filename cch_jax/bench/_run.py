@@ -154,6 +154,8 @@ def run_bench(
         )
     ]
     scores = {} if rescore else run.cache.read_json("scores")
+    if rescore and phase in ("all", "score"):
+        run.cache.write_json("score_time", {})  # the scoring time restarts with the scores
     score_note = ""
     if phase in ("all", "score"):
         score_note = _score_predictors(run, all_runs, fulls, teachers, scores, predictor_names)

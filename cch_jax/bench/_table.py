@@ -242,7 +242,7 @@ def write_summary(root: Path) -> Path:
         "rows (fit/val/criterion/test) | training s | scoring s | trial record s | predictors |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    tot = [0, 0, 0, 0.0, 0.0]
+    tot = [0, 0, 0, 0.0, 0.0, 0.0]  # settings, significant KD, transfer, training, record, scoring
     files = []  # (name, info) of users' files
     for name in _datasets_in(root):
         p = root / name / "info.json"
@@ -277,13 +277,17 @@ def write_summary(root: Path) -> Path:
         tot[2] += info["significant_transfer"]
         tot[3] += train_s
         tot[4] += record_s
+        tot[5] += float(secs.get("score", 0.0))
     lines.append(
-        f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | | | | {tot[3]:.0f} | | {tot[4]:.0f} | |"
+        f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | | | | {tot[3]:.0f} | {tot[5]:.0f} | "
+        f"{tot[4]:.0f} | |"
     )
     lines += [
         "",
-        "Training seconds: teachers + students (no KD, KD, control) + pilot, as first run "
-        "(compilation included) on the machine named in each report. Trial record seconds: the "
+        "Training seconds: teachers + students (no KD, KD, control) + pilot, as measured by the "
+        "run that trained them (compilation included, less what the persistent compilation "
+        "cache already held) on the machine named in each report. Scoring seconds: the last "
+        "scoring of every predictor (`--rescore` restarts them). Trial record seconds: the "
         "record's half-rows pilot and full-data runs (`_record`: 10 seeds of no KD and KD), "
         "from `record.json` where `--phase record` added them to a finished table (its "
         "`info.json` otherwise).",
@@ -472,7 +476,8 @@ def write_dataset(folder: Path, rows: list[dict], info: dict, plan, fulls, pilot
         ]
     lines += [
         "",
-        "## Wall time per phase (seconds; training phases as first run, cached since)",
+        "## Wall time per phase (seconds; training phases as the run that trained them measured "
+        "them, cached since)",
         "",
     ]
     for k, v in info["seconds"].items():
