@@ -343,6 +343,19 @@ FILE_FLAGS = [
 ]
 
 
+def _file_config(path) -> bench.BenchConfig:
+    """The configuration FILE_FLAGS give ``cch bench --data path``."""
+    return bench.BenchConfig(
+        dataset="digits_halves",
+        data=str(path),
+        num_seeds=4,
+        allow_low_power=True,
+        max_epochs=3,
+        pilot_seeds=1,
+        record_seeds=0,
+    )
+
+
 @pytest.fixture(scope="module")
 def file_run(tmp_path_factory):
     from cch_jax import cli
@@ -384,15 +397,7 @@ def test_file_rerun_resumes_from_the_cache(file_run, monkeypatch):
 
     monkeypatch.setattr(_students, "train_group", fail)
     monkeypatch.setattr(_students, "train_teachers", fail)
-    cfg = bench.BenchConfig(  # what FILE_FLAGS say
-        dataset="digits_halves",
-        data=str(path),
-        num_seeds=4,
-        allow_low_power=True,
-        max_epochs=3,
-        pilot_seeds=1,
-        record_seeds=0,
-    )
+    cfg = _file_config(path)
     again = bench.run_bench(cfg, out=out, phase="train")
     assert again.info["trained"] == []
     assert set(again.info["cached"]) == {"teachers", "group0", "pilot0"}
@@ -433,15 +438,7 @@ def test_file_scoring_runs_a_weight_blind_predictor_once_per_pair(file_run, tmp_
     )
     monkeypatch.setitem(__import__("sys").modules, "cch_jax.predictors", fake)
     monkeypatch.setattr(cch_jax, "predictors", fake, raising=False)
-    cfg = bench.BenchConfig(
-        dataset="digits_halves",
-        data=str(path),
-        num_seeds=4,
-        allow_low_power=True,
-        max_epochs=3,
-        pilot_seeds=1,
-        record_seeds=0,
-    )
+    cfg = _file_config(path)
     rows = bench.run_bench(cfg, out=out, phase="score").rows
     assert sorted(calls) == sorted(
         [("blind", 0.1), ("blind", 0.1)]

@@ -20,6 +20,7 @@ from cch_jax.bench._students import (
     _stop,
     _trainer,
     control_permutation,
+    run_spec_of,
     sample_runs,
     train_config,
 )
@@ -112,13 +113,7 @@ def train_gaussian_group(plan: Plan, group: Group, *, pilot: bool = False, progr
     data = _runs.TrainData(np.stack(xs), np.stack(ys), teacher_out, np.stack(xv), np.stack(yv))
     cfg = train_config(plan, (_settings.GAUSSIAN_DIM,), 1, batch)
     trainer = _trainer(cfg, int(n_fit))
-    spec = _runs.run_spec(
-        runs["seed"],
-        runs["kd_weight"],
-        runs["temperature"],
-        runs["teacher_slot"],
-        runs["seed_index"],
-    )
+    spec = run_spec_of(runs, per_seed_data=True)
     what = "pilot" if pilot else "students"
     _say(progress, f"{what} {group.student.name}: {spec.size} runs on {n_fit} rows")
     res = _runs.train_runs(trainer, data, spec, stop=_stop(plan))

@@ -38,6 +38,7 @@ from cch_jax.bench._students import (
     _stop,
     _trainer,
     control_permutation,
+    run_spec_of,
     sample_runs,
     train_config,
 )
@@ -205,13 +206,7 @@ def train_mfh_group(plan: Plan, group: Group, *, pilot: bool = False, progress=N
     )
     d = xs[0].shape[1]
     trainer = _trainer(train_config(plan, (d,), 2, batch), int(n_fit))
-    spec_r = _runs.run_spec(
-        runs["seed"],
-        runs["kd_weight"],
-        runs["temperature"],
-        runs["teacher_slot"],
-        runs["seed_index"],
-    )
+    spec_r = run_spec_of(runs, per_seed_data=True)
     what = "pilot" if pilot else "students"
     _say(progress, f"{what} {group.student.name}: {spec_r.size} runs on {n_fit} rows per seed")
     res = _runs.train_runs(trainer, data, spec_r, stop=_stop(plan))

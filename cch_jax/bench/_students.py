@@ -311,6 +311,16 @@ def run_columns(rows, temperature: float) -> dict[str, np.ndarray]:
     }
 
 
+def run_spec_of(runs: dict, *, per_seed_data: bool = False) -> _runs.RunSpec:
+    """The :class:`cch_jax.kd.RunSpec` of a group's run columns (:func:`run_columns`): one
+    dataset for every run, or with ``per_seed_data`` the seed's own sample (``seed_index``), as the
+    known-answer families draw one per seed."""
+    data = runs["seed_index"] if per_seed_data else None
+    return _runs.run_spec(
+        runs["seed"], runs["kd_weight"], runs["temperature"], runs["teacher_slot"], data
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # Phases 3-4: students and pilot (classification)
 
@@ -371,9 +381,7 @@ def train_group(
     )
     cfg = train_config(plan, x.shape[1:], src.num_classes, batch)
     trainer = _trainer(cfg, int(n))
-    spec = _runs.run_spec(
-        runs["seed"], runs["kd_weight"], runs["temperature"], runs["teacher_slot"]
-    )
+    spec = run_spec_of(runs)
     what = variant.name if pilot else "students"
     _say(progress, f"{what} {group.student.name}: {spec.size} runs on {n} rows")
     res = _runs.train_runs(

@@ -340,9 +340,7 @@ def _student_batch(names, logits, x, y, part, seeds, slots, batch, stop, config,
     )
     teacher_out = np.concatenate([fit_logits, _students.control_outputs(fit_logits, seeds)])
     data = _runs.TrainData(x[fit][None], y[fit][None], teacher_out, x[val][None], y[val][None])
-    spec = _runs.run_spec(
-        runs["seed"], runs["kd_weight"], runs["temperature"], runs["teacher_slot"]
-    )
+    spec = _students.run_spec_of(runs)
     num_classes = fit_logits.shape[-1]
     trainer = _students._trainer(
         _train_config(x.shape[1], num_classes, batch, config), int(fit.size)
