@@ -154,16 +154,24 @@ def counts_note(name: str, most, n: int) -> str | None:
     )
 
 
-_tie_counts_jit = jax.jit(tie_counts)
+def _tie_counts_np(a: np.ndarray) -> np.ndarray:
+    """:func:`tie_counts` in NumPy, for concrete data [..., n, d] -> [..., d] (int32): the same
+    integers (sorting and comparing floats are exact), with no program to compile per shape."""
+    s = np.sort(a, axis=-2)
+    new_run = np.concatenate(
+        [np.ones_like(s[..., :1, :], dtype=bool), s[..., 1:, :] != s[..., :-1, :]], axis=-2
+    )
+    pos = np.arange(s.shape[-2])[:, None]
+    run_start = np.maximum.accumulate(np.where(new_run, pos, 0), axis=-2)
+    return np.max(pos - run_start + 1, axis=-2).astype(np.int32)
 
 
 def tie_note(name: str, a: jax.Array) -> str | None:
     """For a concrete ``a`` ([n, d] or [B, n, d]): a note naming its tied columns, or None (also
-    for a traced ``a``). Costs one sort of ``a``."""
+    for a traced ``a``). Costs one sort of ``a`` (in NumPy: nothing to compile)."""
     if _checks.is_traced(a):
         return None
-    counts = jax.vmap(_tie_counts_jit) if a.ndim == 3 else _tie_counts_jit
-    return counts_note(name, counts(a), a.shape[-2])
+    return counts_note(name, _tie_counts_np(np.asarray(a)), a.shape[-2])
 
 
 def _refuse(note: str | None) -> None:
