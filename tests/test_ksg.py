@@ -145,12 +145,13 @@ def test_ties_match_reference_and_searches_agree():
 
 
 def test_duplicate_rows_are_finite():
-    x = np.zeros((50, 2), np.float32)
-    y = np.ones((50, 1), np.float32)
+    # 600 rows, 1 + 1, k = 3: the ties="keep" program of test_two_constant_columns_give_zero_...
+    x = np.zeros((600, 1), np.float32)
+    y = np.ones((600, 1), np.float32)
     value = float(mi.ksg(x, y, k=3, ties="keep"))
     # the raw estimator: every point has >= k exact copies, eps = 0, n_x = n_y = 0
-    assert value == pytest.approx(digamma(3) + digamma(50) - 2 * digamma(1), rel=1e-5)
-    assert np.isfinite(float(mi.ksg(np.arange(40) % 3, np.arange(40) % 5, k=2, ties="keep")))
+    assert value == pytest.approx(digamma(3) + digamma(600) - 2 * digamma(1), rel=1e-5)
+    assert np.isfinite(float(mi.ksg(np.arange(600) % 3, np.arange(600) % 5, k=3, ties="keep")))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -237,11 +238,15 @@ def test_tie_policies_under_jit():
 
 
 def test_continuous_float32_data_are_not_jittered():
-    """Continuous float32 data at large n have a few natural duplicates: no warning, no change."""
+    """Continuous float32 data at large n have a few natural duplicates: no warning, no change.
+
+    The duplicates are planted (the natural ones at n = 10^6: the test below), at 600 rows, 1 + 1:
+    the keep and the jitter programs of test_two_constant_columns_give_zero_not_nine_nats and
+    test_tie_policies_under_jit."""
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((20000, 1)).astype(np.float32)
-    x[:50] = x[50:100]  # 0.5% duplicated rows, each value twice: not a tied column
-    y = x + rng.standard_normal((20000, 1)).astype(np.float32)
+    x = rng.standard_normal((600, 1)).astype(np.float32)
+    x[:3] = x[3:6]  # 0.5% duplicated rows, each value twice: not a tied column
+    y = x + rng.standard_normal((600, 1)).astype(np.float32)
     assert _ties.tie_note("x", jnp.asarray(x)) is None
     most, widths = _ties.tie_stats(jnp.asarray(x), standardize=True)
     assert int(most[0]) == 2 and np.all(np.asarray(widths) == 0)
@@ -349,9 +354,10 @@ def test_known_answer_bias_and_spread(name, metric):
     task = _task(name)
     n_seeds, n = 20, 500
     keys = jax.random.split(jax.random.key(7), n_seeds)  # not the reference keys
-    values = np.asarray(
-        jax.jit(jax.vmap(lambda key: mi.ksg(*task.sample(key=key, n=n), k=3, metric=metric)))(keys)
-    )
+    # drawn, then estimated as one batch, as test_known_table_is_reproduced does: tasks of the same
+    # dimensions (tr22, t22) and test_independence_near_zero_and_not_clipped share a KSG program
+    xs, ys = jax.jit(jax.vmap(lambda key: task.sample(key=key, n=n)))(keys)
+    values = np.asarray(mi.ksg(xs, ys, k=3, metric=metric))
     chex.assert_shape(values, (n_seeds,))
     bias_ref, sd_ref = KNOWN[(name, metric)]
     truth = task.mutual_information()
@@ -383,7 +389,8 @@ def test_known_table_is_reproduced():
 
 def test_independence_near_zero_and_not_clipped():
     keys = jax.random.split(jax.random.key(5), 20)
-    vals = jax.vmap(lambda kk: mi.ksg(*tasks.independent(1, 1).sample(key=kk, n=500)))(keys)
+    xs, ys = jax.vmap(lambda kk: tasks.independent(1, 1).sample(key=kk, n=500))(keys)
+    vals = mi.ksg(xs, ys)  # [20, 500, 1] batches, k = 3: the program of the known answer for g11
     assert np.min(vals) < 0 < np.max(vals)  # raw estimates, no clipping at 0
 
 
@@ -401,8 +408,12 @@ def test_gaussian_converges_with_n():
 
 
 def _data(seed=0, n=600, dx=3, dy=2):
-    x, y = tasks.correlated_gaussian(dx, dy, 0.7).sample(key=jax.random.key(seed), n=n)
-    return x, y
+    """Correlated Gaussian float32 data drawn with NumPy: these tests do not test the sampler (the
+    tests of tasks do), and an eager JAX draw compiles a program per shape."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, dx))
+    y = 0.7 * x[:, :1] + rng.standard_normal((n, dy))
+    return jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
 
 
 @pytest.mark.parametrize("metric", ["max", "bmi"])
@@ -432,8 +443,8 @@ def test_nonlinear_monotone_maps_keep_estimate_near_truth():
     keys = jax.random.split(jax.random.key(11), 20)
     for x_map, y_map in [("cube", "asinh"), ("half_cube", "sigmoid")]:
         task = tasks.transformed(base, x_map=x_map, y_map=y_map)
-        draw = jax.jit(jax.vmap(lambda kk, t=task: mi.ksg(*t.sample(key=kk, n=1000))))
-        vals = np.asarray(draw(keys))
+        draw = jax.jit(jax.vmap(lambda kk, t=task: t.sample(key=kk, n=1000)))
+        vals = np.asarray(mi.ksg(*draw(keys)))  # one KSG program for both maps
         se = vals.std(ddof=1) / math.sqrt(len(vals))
         # 1-D maps: measured bias within -0.03 nats at n = 1000 (cube is the harshest)
         assert -0.03 - 4 * se < vals.mean() - base.mutual_information() < 4 * se + 0.01
@@ -480,7 +491,7 @@ def test_public_function_traces_its_core_once_per_shape(monkeypatch):
     mi.ksg(*_data(2), k=3)  # _data's default shape (a persistent-cache hit when it is on)
     mi.ksg(*_data(3), k=3)  # new data, same shape: no retrace
     with pytest.raises(AssertionError):  # a new shape retraces: the guard can fail
-        mi.ksg(*_data(3, n=601), k=3)
+        mi.ksg(*_data(3, n=300, dx=2, dy=1), k=3)  # the tie counts of the test of core_policy
 
 
 def test_grouped_and_topk_agree_on_random_data():
@@ -582,8 +593,9 @@ def test_cli_mi_bad_files_and_ties(tmp_path, capsys):
 
     from cch_jax import cli
 
-    x, _ = _data(8, n=100)
-    np.save(tmp_path / "x.npy", np.asarray(x))
+    # 600 rows, 1 + 1 tied: the jitter program of test_two_constant_columns_give_zero_not_nine_nats
+    x = np.random.default_rng(8).standard_normal((600, 1)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "cube.npy", np.zeros((100, 2, 2)))
     (tmp_path / "empty.npy").write_bytes(b"")
     (tmp_path / "p.npy").write_bytes(pickle.dumps(np.zeros(100)))
@@ -601,7 +613,7 @@ def test_cli_mi_bad_files_and_ties(tmp_path, capsys):
         err = capsys.readouterr().err
         assert re.match(pattern, err), err
         assert err.count("\n") == 1 and "pickle" not in err.lower() and "Traceback" not in err
-    np.save(tmp_path / "codes.npy", np.arange(100) % 4)
+    np.save(tmp_path / "codes.npy", np.arange(600) % 4)
     assert cli.main(["mi", str(tmp_path / "x.npy"), str(tmp_path / "codes.npy")]) == 0
     captured = capsys.readouterr()
     assert re.match(r"^cch mi: note: y: column\(s\) 0 have many tied values", captured.err)

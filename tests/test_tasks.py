@@ -256,7 +256,7 @@ def test_student_t_covariance():
     disp = _paired(2, 2, 0.5)
     dof = 8.0
     task = tasks.student_t(disp, 2, dof)
-    n = 100_000
+    n = N_PLUG_IN  # 2 + 2 at this n: the sampling programs of the test above
     x, y = task.sample(key=KEY, n=n)
     chex.assert_shape((x, y), [(n, 2), (n, 2)])
     z = np.concatenate([np.asarray(x, np.float64), np.asarray(y, np.float64)], axis=1)

@@ -105,9 +105,10 @@ def test_window_and_best_weight():
     assert float(theory.risk(m, theory.best_weight(m, f), f)) <= float(jnp.min(r)) + 1e-6
 
 
+# random_model(4, 6): the program (and that of moments) of test_cch_terms_equal_the_determinant_...
 def test_derivative_at_zero_is_2f_times_c_minus_sigma2():
-    m = theory.moments(theory.random_model(3, 4, key=jax.random.key(8)))
-    f = theory.finite_f(50, 4)
+    m = theory.moments(theory.random_model(4, 6, key=jax.random.key(8)))
+    f = theory.finite_f(50, 6)
     slope = jax.grad(lambda mu: theory.risk(m, mu, f))(0.0)
     np.testing.assert_allclose(slope, 2 * f * (m.c - m.sigma2), rtol=1e-5)
 
@@ -304,13 +305,13 @@ def test_theory_ranges_and_hand_built_objects():
             theory.risk(bad, 0.5, 1.0)
     with pytest.raises(ValueError, match=r"^m: expected a Moments, got tuple"):
         theory.risk0(tuple(m), 1.0)
-    model = theory.random_model(2, 3, key=jax.random.key(1))
+    model = theory.random_model(4, 6, key=jax.random.key(1))
     with pytest.raises(ValueError, match=r"^model: joint covariance: not positive semi-definite"):
         theory.moments(model._replace(var_y=jnp.asarray(-1.0)))
     with pytest.raises(ValueError, match=r"^model: joint covariance: not positive semi-definite"):
         theory.cch_report(model._replace(s22=-model.s22))
     theory.cch_report(theory.family_model(1.2, 1.0, 3))  # singular (t is a function of x2, y): ok
-    with pytest.raises(ValueError, match=r"^model.s12: expected shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"^model.s12: expected shape \(4, 6\)"):
         theory.moments(model._replace(s12=model.s12.T))
     with pytest.raises(ValueError, match=r"^model: zero-dimensional model"):
         theory.moments(model._replace(s22=jnp.zeros((0, 0))))
