@@ -10,9 +10,10 @@ from cch_jax.mi import tasks
 TRUTH = tasks.correlated_gaussian(1, 1, 0.8)  # I = -0.5 log(1 - 0.64) = 0.5108 nats
 
 
-def _pair(n=2000, seed=0):
-    x, y = TRUTH.sample(key=jax.random.key(seed), n=n)
-    return np.asarray(x), np.asarray(y)
+def _pair(n=1999, seed=0):
+    """The first n of 1999 rows drawn (rows are independent): the sampler compiles for one shape."""
+    x, y = TRUTH.sample(key=jax.random.key(seed), n=1999)
+    return np.asarray(x)[:n], np.asarray(y)[:n]
 
 
 def test_registry_kinds_and_names():
@@ -27,6 +28,10 @@ def test_registry_kinds_and_names():
 
 
 def test_uniform_call_equals_the_direct_function():
+    # 1999 rows: below the 2 000 from which KSG's "auto" search picks "sorted" for 1 + 1 columns
+    # (same values bit for bit, a 4 s compilation; its choice and values are tested in
+    # tests/test_ksg_sorted.py); same key, so nearly the same rows: 0.0216 nats from the truth
+    # (0.0218 with 2 000 rows)
     x, y = _pair()
     got = mi.get_estimator("ksg")(x, y, k=5)
     assert isinstance(got, mi.MIEstimate) and got.diagnostics == {}
