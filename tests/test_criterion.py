@@ -235,7 +235,9 @@ def test_check_bad_arguments():
 def test_small_data_warns_instead_of_a_silent_verdict():
     """27 rows in 2 classes: the table and the JSON carry a warning (fewer than
     MIN_ROWS_PER_CLASS rows per class; the gap interval wider than either term)."""
-    hs, y, teachers = _scenario("classes", n=N_SHARED, dim=8, gaps=(0.6,))
+    # 1000 of the 3000 rows of 24 columns (was: 1000 rows of 8 columns; on 5 draws the 1000-row
+    # check warns about nothing)
+    hs, y, teachers = _scenario("classes", n=N_SHARED, gaps=(0.6,), draw=3000)
     y2 = (np.asarray(y) % 2).astype(np.int32)
     rows = np.concatenate([np.flatnonzero(y2 == 0)[:14], np.flatnonzero(y2 == 1)[:13]])
     res = criterion.check(
@@ -254,7 +256,9 @@ def test_small_data_warns_instead_of_a_silent_verdict():
 def test_the_same_data_with_another_seed_gives_the_same_verdict():
     """Clear gaps of +-0.6 nats: every seed says holds / fails; the 0 gap may only be
     undecided (an interval that says so is the only way a verdict may move)."""
-    hs, y, teachers = _scenario("classes", n=N_SHARED, dim=8)
+    # 1000 of the 3000 rows of 24 columns (was: 1000 rows of 8 columns); on 5 such draws x these
+    # 3 seeds: holds / undecided / fails every time
+    hs, y, teachers = _scenario("classes", n=N_SHARED, draw=3000)
     good, zero, bad = teachers
     for seed in (0, 1, 2):
         res = criterion.check(hs, y, teachers, key=jax.random.key(seed), config=FAST)
@@ -267,7 +271,10 @@ def test_rescaling_a_column_leaves_the_standardised_gap_alone_and_warns_by_defau
     other units (x 1000, x 1e-3) moves the gap by float rounding only, far inside its interval,
     and never the verdict. By default (raw units: more accurate on the known-answer triples) the
     same rescaling is warned about, since the projection then follows the units."""
-    hs, y, teachers = _scenario("classes", n=1500, dim=40, gaps=(0.6, -0.6))
+    # 1000 of the 3000 rows of 24 columns (was: 1500 rows of 40 columns; the KSG programs of the
+    # 1000-row checks too). On 5 such draws: the same verdicts, standardised gaps equal, 3 unit
+    # warnings in raw units, none without the rescaling
+    hs, y, teachers = _scenario("classes", n=N_SHARED, gaps=(0.6, -0.6), draw=3000)
     scaled = {t: h.copy() for t, h in teachers.items()}
     for h in scaled.values():
         h[:, 3] *= 1000.0
