@@ -14,19 +14,27 @@ from cch_jax import _compile_cache, criterion, mi
 from cch_jax.criterion import CheckConfig
 
 
-def _triple(n=400, seed=0):
+def _triple(n=400, seed=0, classes=2):
     rng = np.random.default_rng(seed)
     s = rng.normal(size=(n, 6)).astype(np.float32)
     t = (s + rng.normal(size=(n, 6))).astype(np.float32)
-    y = (s[:, 0] + 0.5 * rng.normal(size=n) > 0).astype(np.int32)
-    return s, t, y
+    y = np.digitize(s[:, 0] + 0.5 * rng.normal(size=n), np.linspace(-1, 1, classes + 1)[1:-1])
+    return s, t, y.astype(np.int32)
 
 
 def test_identical_checks_compile_only_once():
     """The trained terms (MINE for I(Ht;Hs), the probe for I(Hs;Y)) and KSG: the second and third
     identical calls compile nothing (each used to jit a fresh closure, recompiling every time)."""
-    s, t, y = _triple()
-    config = CheckConfig(repeats=2, label_estimator="probe", mine=mi.MINEConfig(steps=100))
+    # the shapes and configs of tests/test_criterion_parts.py::
+    # test_mine_teacher_term_and_probe_label_term_on_known_gaps (1200 rows, 4 classes, 4
+    # components for the probe and for MINE): the trained programs are compiled once for both
+    s, t, y = _triple(n=1200, classes=4)
+    config = CheckConfig(
+        repeats=2,
+        label_estimator="probe",
+        probe_pca_dim=4,
+        mine=mi.MINEConfig(steps=300, batch_size=128),
+    )
     counts = []
     for _ in range(3):
         with _compile_cache.CompileCounter() as counter:

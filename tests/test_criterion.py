@@ -45,8 +45,10 @@ def test_cch_triple_gap_and_shared_student():
     assert a.mi_teacher_student() == pytest.approx(
         float(mi.correlation_mi(a.rho)) * a.shared_dims, rel=1e-6
     )
-    ta, sa, ya = a.sample(key=jax.random.key(1), n=50)
-    tb, sb, yb = b.sample(key=jax.random.key(1), n=50)
+    # the row count of tests/test_criterion_parts.py's triples (N_TRIPLE): the sampler's programs
+    # are compiled once for both files
+    ta, sa, ya = a.sample(key=jax.random.key(1), n=1200)
+    tb, sb, yb = b.sample(key=jax.random.key(1), n=1200)
     np.testing.assert_array_equal(sa, sb)  # same student and labels: teachers differ only
     np.testing.assert_array_equal(ya, yb)
     assert not np.allclose(ta, tb)
@@ -79,8 +81,10 @@ def test_probe_labels_near_dead_unit_cannot_blow_up_the_bound():
     (class 1): a split with the tiny ones in training and the large one held out standardises it to
     ~1e4. Without the clip, 8 of these 16 splits gave -30 to -170 nats."""
     task = tasks.mixture_labels(4, 2.0, 8)
-    h, y = task.sample(key=jax.random.key(5), n=1000)
-    h, y = np.asarray(h), np.array(y)
+    # 1000 of 4000 rows drawn (the shape of the test above: no sampler programs for a new one); on
+    # 8 such draws (keys 5-12) the 16 splits read 0.69-0.87
+    h, y = task.sample(key=jax.random.key(5), n=4000)
+    h, y = np.asarray(h)[:1000], np.array(y)[:1000]
     dead = np.zeros((1000, 1), np.float32)
     dead[:5, 0], dead[5, 0] = 1e-4, 1.0
     y[:5], y[5] = 0, 1
@@ -108,13 +112,16 @@ def test_probe_labels_bad_input():
 # --- check end to end ---------------------------------------------------------------------------
 
 
-def _scenario(target, n=3000, dim=24, gaps=(0.6, 0.0, -0.6)):
+def _scenario(target, n=3000, dim=24, gaps=(0.6, 0.0, -0.6), draw=None):
+    """Student, labels and teachers of the triples with these gaps: the first n of ``draw`` rows
+    (default n; rows are independent draws, so the tests on fewer rows of 24 columns cut them from
+    3000, the shape of the known gaps, and the eager sampler compiles for one shape only)."""
     teachers = {}
     for g in gaps:
         task = tasks.cch_triple(g, target=target, dim_teacher=dim, dim_student=dim)
-        ht, hs, y = task.sample(key=jax.random.key(1), n=n)
-        teachers[f"gap{g:+}"] = np.asarray(ht)
-    return np.asarray(hs), np.asarray(y), teachers
+        ht, hs, y = task.sample(key=jax.random.key(1), n=draw or n)
+        teachers[f"gap{g:+}"] = np.asarray(ht)[:n]
+    return np.asarray(hs)[:n], np.asarray(y)[:n], teachers
 
 
 @pytest.mark.parametrize("target, g", [("classes", 0.6), ("continuous", 0.4)])
@@ -136,7 +143,7 @@ def test_check_verdicts_on_known_gaps(target, g):
 
 
 def test_check_json_schema():
-    hs, y, teachers = _scenario("classes", n=N_SHARED, gaps=(0.6, -0.6))
+    hs, y, teachers = _scenario("classes", n=N_SHARED, gaps=(0.6, -0.6), draw=3000)
     res = criterion.check(hs, y, teachers, key=jax.random.key(0), config=FAST)
     out = json.loads(json.dumps(res.to_dict()))
     assert out["schema"] == "cch-check/3" == criterion.SCHEMA
@@ -158,7 +165,7 @@ def test_check_json_schema():
 
 
 def test_check_subsamples_rows_beyond_max_rows_with_a_note():
-    hs, y, teachers = _scenario("classes", n=N_SHARED, gaps=(0.6,))
+    hs, y, teachers = _scenario("classes", n=N_SHARED, gaps=(0.6,), draw=3000)
     cfg = CheckConfig(repeats=FAST.repeats, max_rows=N_SMALL)  # the shapes of N_SMALL rows
     with pytest.warns(_checks.InputWarning, match="600 of the 1000"):
         res = criterion.check(hs, y, teachers, key=jax.random.key(0), config=cfg)
@@ -168,7 +175,7 @@ def test_check_subsamples_rows_beyond_max_rows_with_a_note():
 
 
 def test_check_drops_constant_and_duplicated_columns_with_a_warning():
-    hs, y, teachers = _scenario("classes", n=N_SMALL, gaps=(0.6,))
+    hs, y, teachers = _scenario("classes", n=N_SMALL, gaps=(0.6,), draw=3000)
     hs = np.concatenate([hs, np.ones((N_SMALL, 1), np.float32), hs[:, :2]], axis=1)
     with pytest.warns(_checks.InputWarning, match="1 constant and 2 duplicated"):
         res = criterion.check(hs, y, teachers, key=jax.random.key(0), config=FAST)
@@ -228,7 +235,9 @@ def test_check_bad_arguments():
 def test_small_data_warns_instead_of_a_silent_verdict():
     """27 rows in 2 classes: the table and the JSON carry a warning (fewer than
     MIN_ROWS_PER_CLASS rows per class; the gap interval wider than either term)."""
-    hs, y, teachers = _scenario("classes", n=N_SHARED, dim=8, gaps=(0.6,))
+    # 1000 of the 3000 rows of 24 columns (was: 1000 rows of 8 columns; on 5 draws the 1000-row
+    # check warns about nothing)
+    hs, y, teachers = _scenario("classes", n=N_SHARED, gaps=(0.6,), draw=3000)
     y2 = (np.asarray(y) % 2).astype(np.int32)
     rows = np.concatenate([np.flatnonzero(y2 == 0)[:14], np.flatnonzero(y2 == 1)[:13]])
     res = criterion.check(
@@ -247,7 +256,9 @@ def test_small_data_warns_instead_of_a_silent_verdict():
 def test_the_same_data_with_another_seed_gives_the_same_verdict():
     """Clear gaps of +-0.6 nats: every seed says holds / fails; the 0 gap may only be
     undecided (an interval that says so is the only way a verdict may move)."""
-    hs, y, teachers = _scenario("classes", n=N_SHARED, dim=8)
+    # 1000 of the 3000 rows of 24 columns (was: 1000 rows of 8 columns); on 5 such draws x these
+    # 3 seeds: holds / undecided / fails every time
+    hs, y, teachers = _scenario("classes", n=N_SHARED, draw=3000)
     good, zero, bad = teachers
     for seed in (0, 1, 2):
         res = criterion.check(hs, y, teachers, key=jax.random.key(seed), config=FAST)
@@ -260,7 +271,10 @@ def test_rescaling_a_column_leaves_the_standardised_gap_alone_and_warns_by_defau
     other units (x 1000, x 1e-3) moves the gap by float rounding only, far inside its interval,
     and never the verdict. By default (raw units: more accurate on the known-answer triples) the
     same rescaling is warned about, since the projection then follows the units."""
-    hs, y, teachers = _scenario("classes", n=1500, dim=40, gaps=(0.6, -0.6))
+    # 1000 of the 3000 rows of 24 columns (was: 1500 rows of 40 columns; the KSG programs of the
+    # 1000-row checks too). On 5 such draws: the same verdicts, standardised gaps equal, 3 unit
+    # warnings in raw units, none without the rescaling
+    hs, y, teachers = _scenario("classes", n=N_SHARED, gaps=(0.6, -0.6), draw=3000)
     scaled = {t: h.copy() for t, h in teachers.items()}
     for h in scaled.values():
         h[:, 3] *= 1000.0

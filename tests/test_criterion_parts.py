@@ -12,6 +12,17 @@ from cch_jax import criterion, mi
 from cch_jax.criterion import _check, _estimate
 from cch_jax.mi import tasks
 
+# Every known-answer triple here (and tests/test_criterion.py::test_cch_triple_gap_and_shared_student)
+# is drawn with N_TRIPLE rows, then cut to the rows a test needs (rows are independent draws): the
+# eager sampler compiles its ~30 small programs for one shape only.
+N_TRIPLE = 1200
+
+
+def _triple(task, seed, n):
+    """The first n of N_TRIPLE rows of ``task`` drawn with key ``seed``, as NumPy arrays."""
+    return tuple(np.asarray(a)[:n] for a in task.sample(key=jax.random.key(seed), n=N_TRIPLE))
+
+
 # Student's t quantiles t_{df, 0.95} from the tables (the 90% two-sided interval), not from SciPy.
 T95 = {3: 2.353363434801823, 7: 1.894578605090007}
 
@@ -65,7 +76,9 @@ def test_a_growing_allowance_turns_holds_into_undecided():
     """Same data and key: the centre and sampling interval do not move; the gap interval widens by
     allowance x max(I(Ht;Hs), I(Hs;Y)) and the verdict goes from 'holds' to 'undecided'."""
     task = tasks.cch_triple(0.4)
-    ht, hs, y = task.sample(key=jax.random.key(2), n=1000)
+    # 1000 of 1200 rows drawn (N_TRIPLE); on 8 such draws (keys 2-9): 'holds' with gap_low 0.11-0.25
+    # at allowance 0 and 'undecided' at 1.0 on every one
+    ht, hs, y = _triple(task, 2, 1000)
     rows = {}
     for allowance in (0.0, 0.1, 1.0):
         config = criterion.CheckConfig(repeats=4, bias_allowance=allowance)
@@ -129,7 +142,7 @@ def test_mine_teacher_term_and_probe_label_term_on_known_gaps():
     rows = {}
     for gap in (0.4, -0.4):
         task = tasks.cch_triple(gap)
-        ht, hs, y = task.sample(key=jax.random.key(1), n=1200)
+        ht, hs, y = _triple(task, 1, 1200)
         res = criterion.check(
             hs, y, {"t": ht}, key=jax.random.key(0), estimators=("mine",), config=config
         )
@@ -148,7 +161,7 @@ def test_trained_estimators_run_on_small_data_with_the_defaults():
     below the default batches (256, 128); the criterion caps the batch at the training split
     (it used to raise 'batch_size: must be <= the training split')."""
     triple = mi.tasks.cch_triple(0.4, key=jax.random.key(1))
-    h_t, hs, y = (np.asarray(a) for a in triple.sample(key=jax.random.key(2), n=400))
+    h_t, hs, y = _triple(triple, 2, 400)
     cfg = criterion.CheckConfig(
         repeats=2,
         mine=mi.MINEConfig(steps=100),

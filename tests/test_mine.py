@@ -26,6 +26,14 @@ def _small_data(seed=0, n=1000):
     return GAUSS55.sample(key=jax.random.key(seed), n=n)
 
 
+def _numpy_data(n, seed=0):
+    """Correlated 5+5 float32 data drawn with NumPy, for tests that need arrays of a shape, not the
+    known-answer task."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5)).astype(np.float32)
+    return x, (0.6 * x + 0.8 * rng.normal(size=(n, 5))).astype(np.float32)
+
+
 def _estimates(task_or_tasks, *, n, seeds, config):
     """Estimates of ``seeds`` independent samples per task, independent keys, one vmapped program.
 
@@ -128,8 +136,9 @@ def test_rank_preprocessing_makes_monotone_maps_exact_no_ops():
 
 
 def test_rank_gauss_is_monotone_with_tied_mid_ranks():
-    a = jnp.array([[3.0, 1.0], [1.0, 1.0], [2.0, 5.0], [2.0, 1.0]])
-    g = np.asarray(_mine.rank_gauss(a))
+    a = np.array([[3.0, 1.0], [1.0, 1.0], [2.0, 5.0], [2.0, 1.0]], np.float32)
+    # jitted, as inside mine's program: one compilation instead of one per eager op
+    g = np.asarray(jax.jit(_mine.rank_gauss)(a))
     chex.assert_shape(g, (4, 2))
     assert g[1, 0] < g[2, 0] == g[3, 0] < g[0, 0]  # ties share a value, order kept
     assert g[0, 1] == g[1, 1] == g[3, 1] < g[2, 1]
@@ -156,15 +165,16 @@ def test_high_mi_is_finite(bound):
 
 
 def test_infonce_never_exceeds_log_batch():
-    scores = jnp.where(jnp.eye(8, dtype=bool), 1e4, -1e4)  # a perfect critic
-    assert float(_mine._infonce(scores)) == pytest.approx(math.log(8), abs=1e-5)
+    scores = np.where(np.eye(8, dtype=bool), 1e4, -1e4).astype(np.float32)  # a perfect critic
+    assert float(jax.jit(_mine._infonce)(scores)) == pytest.approx(math.log(8), abs=1e-5)
 
 
 def test_dv_surrogate_gradient_uses_moving_average():
     """The DV step's gradient equals mean(exp(T_m) grad T_m) / m, the Belghazi et al. correction."""
-    params = _mlp.init_mlp(jax.random.key(0), (4, 8, 1))
-    x, y = _small_data(n=64)
-    xb, ym = x[:32, :2], y[32:, :2]
+    # 64 rows of the shared 1000-row sample (no sampler program for a new shape); the identity
+    # holds for any data
+    x, y = (np.asarray(a) for a in _small_data())
+    xb, ym = x[:32, :2], y[32:64, :2]
     act = jax.nn.elu
     log_ma = jnp.asarray(0.3)  # a moving average from earlier steps
     rate = 0.1
@@ -183,7 +193,10 @@ def test_dv_surrogate_gradient_uses_moving_average():
         w = jnp.exp(t_m) / (t_m.shape[0] * m)
         return jax.tree.map(lambda j: jnp.tensordot(w, j, axes=1), jac)
 
-    got, want = jax.grad(surrogate)(params), expected(params)
+    # both sides in one jitted program (eagerly, each op of the Jacobian compiled on its own)
+    got, want = jax.jit(
+        lambda k: (lambda p: (jax.grad(surrogate)(p), expected(p)))(_mlp.init_mlp(k, (4, 8, 1)))
+    )(jax.random.key(0))
     chex.assert_trees_all_close(got, want, rtol=1e-4, atol=1e-6)
 
 
@@ -235,16 +248,17 @@ def test_one_compilation_per_shape():
         mine(x, y, key=jax.random.key(seed), config=SMALL)
     assert size() - before <= 1
     before = size()
-    x, y = _small_data(n=1200)  # a new shape: one more program
+    # a new shape: one more program (data drawn with NumPy: no sampler program for the new shape)
+    x, y = _numpy_data(n=1200)
     mine(x, y, key=jax.random.key(0), config=SMALL)
     mine(x + 1.0, y, key=jax.random.key(1), config=SMALL)
     assert size() - before == 1
     chex.clear_trace_counter()
     counted = jax.jit(chex.assert_max_traces(_mine._mine_impl, n=2), static_argnames="config")
-    for n in (1000, 1200):
-        counted.lower(*_small_data(n=n), jax.random.key(0), config=SMALL)
+    for n in (1000, 1200):  # lowering needs only the shapes
+        counted.lower(*_numpy_data(n=n), jax.random.key(0), config=SMALL)
     with pytest.raises(AssertionError):  # a third shape would exceed the count: the guard works
-        x, y = _small_data(n=1300)
+        x, y = _numpy_data(n=1300)
         counted.lower(x, y, jax.random.key(0), config=SMALL)
 
 
