@@ -140,16 +140,27 @@ def test_run_arms_are_the_cached_integer_codes():
     assert cols["kind"][2] == _students.Arm.KD
 
 
+# test_early_stopping_returns_the_best_epoch_params and test_dropping_stopped_runs_changes_no_result
+# train the same program (8 runs, teachers [labels, zeros], this rule): it compiles once
+_STOP = kd.StopConfig(max_epochs=40, patience=3, chunk_epochs=2)
+
+
+def _labels_and_zero_teachers(y):
+    return np.stack([y, np.zeros_like(y)])
+
+
 def test_early_stopping_returns_the_best_epoch_params():
     x, y, xv, yv = _linear_regression()
     trainer = _linear_trainer(4, 64)
-    data = kd.TrainData(x[None], y[None], y[None], xv[None], yv[None])
-    spec = kd.run_spec(seed=[3], kd_weight=[0.0], temperature=[1.0], teacher=[0])
-    stop = kd.StopConfig(max_epochs=60, patience=4, chunk_epochs=3)
+    data = kd.TrainData(x[None], y[None], _labels_and_zero_teachers(y), xv[None], yv[None])
+    # run 0 is checked; the other seven fill the program's shape
+    spec = kd.run_spec(seed=np.arange(3, 11), kd_weight=[0.0] * 8, temperature=[1.0] * 8,
+                       teacher=[0] * 8)  # fmt: skip
+    stop = _STOP
     res = kd.train_runs(trainer, data, spec, stop=stop)
     curve = res.val_curve[0]
     e = int(res.best_epoch[0])
-    assert 2 <= e < 50  # the validation score peaks strictly inside the run
+    assert 2 <= e < stop.max_epochs - stop.patience  # the score peaks strictly inside the run
     assert np.nanargmax(curve) + 1 == e
     assert int(res.epochs[0]) == e + stop.patience
     assert np.isnan(curve[e + stop.patience :]).all()
@@ -190,13 +201,12 @@ def test_dropping_stopped_runs_changes_no_result():
     # most a quarter are active: a program of 4 (2 runs + 2 padding copies) from then on
     x, y, xv, yv = _linear_regression()
     trainer = _linear_trainer(4, 64)
-    teacher = np.stack([y, np.zeros_like(y)])
-    data = kd.TrainData(x[None], y[None], teacher, xv[None], yv[None])
+    data = kd.TrainData(x[None], y[None], _labels_and_zero_teachers(y), xv[None], yv[None])
     spec = kd.run_spec(
         seed=np.arange(8), kd_weight=[1.0] * 6 + [0.0] * 2, temperature=[1.0] * 8,
         teacher=[1] * 6 + [0] * 2,
     )  # fmt: skip
-    stop = kd.StopConfig(max_epochs=40, patience=3, chunk_epochs=2)
+    stop = _STOP
     sizes = []
     kept = kd.train_runs(trainer, data, spec, stop=stop)
     dropped = kd.train_runs(

@@ -19,7 +19,7 @@ import jax
 import numpy as np
 import pytest
 
-from cch_jax import kd
+from cch_jax import _compile_cache, kd
 
 N, D, K, V = 32, 4, 3, 1
 EPOCHS = 4
@@ -60,6 +60,10 @@ def _worker(spec: dict) -> int:
     """One process of the job: writes its result (or its error) to ``spec['out']``."""
     jax.config.update("jax_num_cpu_devices", 2)
     jax.config.update("jax_numpy_rank_promotion", "raise")
+    # the suite's persistent compilation cache (tests/conftest.py passes its folder, or its opt-out,
+    # in the environment): a later job's process 0 loads what an earlier one's compiled (JAX
+    # writes entries from process 0 only)
+    _compile_cache.enable()
     jax.distributed.initialize(
         coordinator_address=f"127.0.0.1:{spec['port']}",
         num_processes=spec["count"],

@@ -30,11 +30,13 @@ def risks():
 
 
 def test_trained_weights_match_closed_form_within_1e_3_relative():
-    key = jax.random.key(3)
+    # Gaussian data drawn with NumPy (a JAX draw compiles a sampler per shape); over NumPy seeds
+    # 0-11 the largest relative error was 1.2e-5 (alpha 3) and 5.6e-5 (alpha 1.5), and the 3-step
+    # run's at least 0.47
+    rng = np.random.default_rng(3)
     for n, d in [(300, 100), (150, 100)]:  # alpha = 3 and 1.5 (kappa ~ 14 and ~100)
-        k1, k2, key = jax.random.split(key, 3)
-        x = jax.random.normal(k1, (n, d))
-        e = jax.random.normal(k2, (n,))
+        x = rng.standard_normal((n, d), dtype=np.float32)
+        e = rng.standard_normal(n, dtype=np.float32)
         y, t = x[:, 0] + e, 1.2 * x[:, 0] + 0.6 * e
         kd_weights = jnp.linspace(0.0, 1.0, 5)
         w_ref = f1.lstsq_solver(x, y, t, kd_weights)

@@ -207,19 +207,25 @@ def test_run_epochs_compiles_once_and_learns(data):
 
 
 def test_sweep_equals_single_runs_and_is_sharded(data):
-    cfg = _config(optimizer="adam", learning_rate=0.05, epochs=2, chunk_epochs=2)
+    # 10 epochs in one chunk: the single runs below are test_run_epochs_compiles_once_and_learns's
+    # program (same optimizer, data and chunk), compiled once
+    cfg = _config(optimizer="adam", learning_rate=0.05, epochs=10, chunk_epochs=10)
     sweep = kd.SweepConfig(seeds=(0, 1, 2), kd_weights=(0.0, 0.7), temperatures=(3.0,))
     res = kd.fit(cfg, data, sweep=sweep, progress=False)  # 6 runs padded to 8 on 4 devices
     assert res.grid["seed"].tolist() == [0, 0, 1, 1, 2, 2]
-    chex.assert_shape(res.history.loss, (6, 2))
+    chex.assert_shape(res.history.loss, (6, 10))
     chex.assert_shape(res.state.params["out"]["kernel"], (6, D, K))
     assert len(jax.devices()) == 4
     tr = kd.make_trainer(cfg, num_examples=N)
-    run_single = jax.jit(lambda s, h: tr.run_epochs(s, data, h, 2))
+
+    @jax.jit
+    def run(state, hp):
+        return tr.run_epochs(state, data, hp, 10)
+
     for r in (1, 4):
         hp = kd.HParams(jnp.float32(res.grid["kd_weight"][r]), jnp.float32(3.0), jnp.int32(0))
         state = tr.init(jax.random.key(int(res.grid["seed"][r])))
-        single, m = run_single(state, hp)
+        single, m = run(state, hp)
         np.testing.assert_allclose(
             res.state.params["out"]["kernel"][r],
             single.params["out"]["kernel"],
@@ -228,7 +234,7 @@ def test_sweep_equals_single_runs_and_is_sharded(data):
         )
         np.testing.assert_allclose(res.history.loss[r], m.loss, rtol=1e-5)
     rows = res.table()
-    assert len(rows) == 12 and {"seed", "kd_weight", "epoch", "loss", "agreement"} <= set(rows[0])
+    assert len(rows) == 60 and {"seed", "kd_weight", "epoch", "loss", "agreement"} <= set(rows[0])
 
 
 def test_run_axis_is_sharded_over_devices(data):

@@ -299,16 +299,21 @@ def test_mde_of_the_t_test_has_no_sign_flip_floor():
 # End to end: digits halves, a view teacher and a given (random) logits teacher
 
 
-def _digits(tmp_path, rows=300):
+def _digits_images(rows=300):
+    """``rows`` random 8x8 digits and their labels."""
     datasets = pytest.importorskip("sklearn.datasets")
     b = datasets.load_digits()
     idx = np.random.default_rng(0).permutation(len(b.target))[:rows]
-    img = b.images[idx].astype(np.float32)
+    return b.images[idx].astype(np.float32), b.target[idx]
+
+
+def _digits(tmp_path, rows=300):
+    img, y = _digits_images(rows)
     path = tmp_path / "digits.npz"
     np.savez(
         path,
         x_student=img[:, :, :4],
-        y=b.target[idx],
+        y=y,
         x_teacher_right=img[:, :, 4:],
         logits_teacher_random=np.random.default_rng(1).normal(size=(rows, 10)),
     )
@@ -422,16 +427,18 @@ def test_interrupted_trial_resumes_the_missing_batch(digits_run, tmp_path, monke
     assert all(t.seeds == 6 and t.call == "undecided" for t in res.teachers)
 
 
-def _logits_teachers(rows=60, classes=3):
-    """Two given-logits teachers, so that no teacher network trains: the student programs alone."""
+def _logits_teachers():
+    """Two given-logits teachers, so that no teacher network trains: the student programs alone.
+    The student and rows are digits_run's, so that its student program (two teacher slots, 5
+    seeds: 25 runs) is the one compiled here."""
+    img, y = _digits_images()
     rng = np.random.default_rng(5)
-    y = np.arange(rows) % classes
     return data.paired_file(
         {
-            "x_student": (rng.normal(size=(rows, 4)) + y[:, None]).astype(np.float32),
+            "x_student": img[:, :, :4],
             "y": y,
-            "logits_teacher_a": rng.normal(size=(rows, classes)),
-            "logits_teacher_b": 3.0 * np.eye(classes)[y] + rng.normal(size=(rows, classes)),
+            "logits_teacher_a": rng.normal(size=(y.size, 10)),
+            "logits_teacher_b": 3.0 * np.eye(10)[y] + rng.normal(size=(y.size, 10)),
         }
     )
 
