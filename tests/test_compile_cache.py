@@ -9,9 +9,9 @@ import sys
 import jax
 import numpy as np
 import pytest
+from _shared_configs import TRAINED_CHECK
 
-from cch_jax import _compile_cache, criterion, mi
-from cch_jax.criterion import CheckConfig
+from cch_jax import _compile_cache, criterion
 
 
 def _triple(n=400, seed=0, classes=2):
@@ -29,12 +29,7 @@ def test_identical_checks_compile_only_once():
     # test_mine_teacher_term_and_probe_label_term_on_known_gaps (1200 rows, 4 classes, 4
     # components for the probe and for MINE): the trained programs are compiled once for both
     s, t, y = _triple(n=1200, classes=4)
-    config = CheckConfig(
-        repeats=2,
-        label_estimator="probe",
-        probe_pca_dim=4,
-        mine=mi.MINEConfig(steps=300, batch_size=128),
-    )
+    config = TRAINED_CHECK
     counts = []
     for _ in range(3):
         with _compile_cache.CompileCounter() as counter:

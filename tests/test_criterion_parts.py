@@ -7,6 +7,7 @@ import math
 import jax
 import numpy as np
 import pytest
+from _shared_configs import TRAINED_CHECK
 
 from cch_jax import criterion, mi
 from cch_jax.criterion import _check, _estimate
@@ -133,12 +134,7 @@ def test_mine_teacher_term_and_probe_label_term_on_known_gaps():
     """estimators=("mine",), label_estimator="probe" on the triples with gap +-0.4 (truths:
     I(Ht;Hs) 1.245 / 0.445 nats, I(Hs;Y) 0.845 nats). The two triples share student and labels, so
     the probe's label term is the same number in both; MINE's teacher terms separate by ~0.8."""
-    config = criterion.CheckConfig(
-        repeats=2,
-        label_estimator="probe",
-        probe_pca_dim=4,
-        mine=mi.MINEConfig(steps=300, batch_size=128),
-    )
+    config = TRAINED_CHECK  # tests/test_compile_cache.py builds the same programs
     rows = {}
     for gap in (0.4, -0.4):
         task = tasks.cch_triple(gap)

@@ -3,6 +3,7 @@
 import jax
 import numpy as np
 import pytest
+from _shared_configs import MINE_SMALL
 
 from cch_jax import criterion, mi
 from cch_jax.mi import tasks
@@ -44,9 +45,7 @@ def test_uniform_call_equals_the_direct_function():
 
     # MINE's program at the shapes and config of tests/test_mine.py (SMALL on 1000 rows of 5 + 5
     # columns): compiled once for both files (the equality holds for any data and config)
-    cfg = mi.MINEConfig(
-        hidden=(16, 16), steps=200, batch_size=64, eval_every=50, learning_rate=1e-2
-    )
+    cfg = MINE_SMALL
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1000, 5)).astype(np.float32)
     y = (0.6 * x + 0.8 * rng.normal(size=(1000, 5))).astype(np.float32)

@@ -15,10 +15,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+# One small configuration shared by the structural tests (and tests/test_mi_interface.py), so
+# that they share one compilation.
+from _shared_configs import MINE_SMALL as SMALL
+
 from cch_jax.mi import MINEConfig, MINEResult, _mine, _mlp, mine, tasks
 
-# One small configuration shared by the structural tests, so that they share one compilation.
-SMALL = MINEConfig(hidden=(16, 16), steps=200, batch_size=64, eval_every=50, learning_rate=1e-2)
 GAUSS55 = tasks.correlated_gaussian(5, 5, 0.6)
 
 

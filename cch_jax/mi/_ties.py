@@ -189,7 +189,8 @@ def core_policy(ties: str, **arrays) -> str:
     On concrete inputs without a tied column, ``"jitter"`` and ``"error"`` become ``"keep"``: the
     jitter would leave every column unchanged and there is nothing to refuse, so the value is the
     same, and the core compiles without the tie statistics and the noise (about half of a KSG
-    program's compilation on a CPU). ``"error"`` raises ``ValueError`` on a concrete tied column. Traced inputs keep ``ties``: the core decides there.
+    program's compilation on a CPU). ``"error"`` raises ``ValueError`` on a concrete tied column.
+    Traced inputs keep ``ties``: the core decides there.
     """
     if ties == "keep" or any(_checks.is_traced(a) for a in arrays.values()):
         return ties
