@@ -280,29 +280,39 @@ def _scan_stripe(lay: _Layout, rule: _Rule, qs: _Queries, t, lo, hi, acc, chunk:
 def _sweep_outwards(lay: _Layout, rule: _Rule, qs: _Queries, acc, spans, reach: int, chunk: int):
     """Extends each scanned range [lo, hi) of ``spans`` (stripes own - reach .. own + reach, as
     (t, lo, hi, exists)) until closed, then scans the stripes beyond, in order of their c1 gap,
-    each from the block's middle c2 value outwards, until the stripe sequence is closed."""
-    for t, lo, hi, exists in spans:
-        acc = lax.cond(
-            exists, lambda acc, t=t, lo=lo, hi=hi: _scan_stripe(lay, rule, qs, t, lo, hi, acc, chunk),
-            lambda acc: acc, acc,
-        )  # fmt: skip
+    each from the block's middle c2 value outwards, until the stripe sequence is closed.
+
+    One loop does both (its first ``len(spans)`` steps are the spans), so the scan's code is
+    compiled once: a Python loop over the spans would inline one copy per span."""
+    m = len(spans)
+    t_s, lo_s, hi_s, exists_s = (
+        jnp.stack(jnp.broadcast_arrays(*column)) for column in zip(*spans, strict=True)
+    )
 
     def cond(state):
-        tl, tr, acc = state
+        i, tl, tr, acc = state
         gl, gr = _stripe_gaps(lay, qs, tl, tr)
-        return ~(_closed(rule, qs, gl, acc) & _closed(rule, qs, gr, acc))
+        return (i < m) | ~(_closed(rule, qs, gl, acc) & _closed(rule, qs, gr, acc))
 
     def body(state):
-        tl, tr, acc = state
+        i, tl, tr, acc = state
+        span = i < m
+        j = jnp.minimum(i, m - 1)
         gl, gr = _stripe_gaps(lay, qs, tl, tr)
         left = _go_left(lay, rule, qs, gl, gr, acc)
-        t = jnp.where(left, tl, tr)
+        t = jnp.where(span, t_s[j], jnp.where(left, tl, tr))
         p0 = jnp.minimum(_insertion(lay, t, qs.q2_mid), lay.stripe_end(t))
-        acc = _scan_stripe(lay, rule, qs, t, p0, p0, acc, chunk)
-        return jnp.where(left, tl - 1, tl), jnp.where(left, tr, tr + 1), acc
+        lo, hi = jnp.where(span, lo_s[j], p0), jnp.where(span, hi_s[j], p0)
+        acc = lax.cond(
+            ~span | exists_s[j], lambda acc: _scan_stripe(lay, rule, qs, t, lo, hi, acc, chunk),
+            lambda acc: acc, acc,
+        )  # fmt: skip
+        tl = jnp.where(~span & left, tl - 1, tl)
+        tr = jnp.where(~span & ~left, tr + 1, tr)
+        return i + 1, tl, tr, acc
 
-    init = (qs.own - reach - 1, qs.own + reach + 1, acc)
-    return lax.while_loop(cond, body, init)[2]
+    init = (jnp.int32(0), qs.own - reach - 1, qs.own + reach + 1, acc)
+    return lax.while_loop(cond, body, init)[3]
 
 
 # --- phases ---------------------------------------------------------------------------------------
