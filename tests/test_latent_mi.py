@@ -121,6 +121,13 @@ def test_one_compilation_per_shape():
         latent_mi(x, y, key=jax.random.key(seed), config=TINY)
     latent_mi(x, y, key=jax.random.key(0), config=TINY, units="bits")  # units: no retrace
     assert _latent._latent_jit._cache_size() - before <= 1
+    # another learning rate: the same program (it is a traced argument), and it is used
+    before = _latent._latent_jit._cache_size()
+    slower = latent_mi(x, y, key=jax.random.key(0), config=TINY, learning_rate=1e-3)
+    assert _latent._latent_jit._cache_size() == before
+    assert float(slower.estimate) != float(
+        latent_mi(x, y, key=jax.random.key(0), config=TINY).estimate
+    )
     chex.clear_trace_counter()
     counted = jax.jit(chex.assert_max_traces(_latent._latent_impl, n=1), static_argnames="config")
     counted.lower(x, y, jax.random.key(0), config=TINY)
@@ -169,11 +176,13 @@ def test_bad_input_raises_clear_errors(x, y, kwargs, match):
 
 
 def test_divergence_is_flagged_and_raised():
-    """learning_rate=10 sends the validation loss to 1e17 and then NaN within 3 epochs: a concrete
-    call raises a ValueError naming learning_rate instead of returning KSG on broken codes, and
-    the flag is set with raise_on_divergence=False. (Sane runs: test_result_shapes_...)"""
+    """learning_rate=10 sends the validation loss to 1e18 and then NaN within 3 epochs (early
+    stopping ends the run there): a concrete call raises a ValueError naming learning_rate instead
+    of returning KSG on broken codes, and the flag is set with raise_on_divergence=False. (Sane
+    runs: test_result_shapes_...) The learning rate is a traced argument: TINY's program is
+    reused, not compiled again."""
     x, y = _small_data()
-    bad = dataclasses.replace(TINY, max_epochs=6, learning_rate=10.0)
+    bad = dataclasses.replace(TINY, learning_rate=10.0)
     with pytest.raises(ValueError, match=r"^learning_rate: latent MI training diverged"):
         latent_mi(x, y, key=jax.random.key(0), config=bad)
     result = latent_mi(x, y, key=jax.random.key(0), config=bad, raise_on_divergence=False)

@@ -202,7 +202,8 @@ def latent_mi(
             f"batch_size: must be <= the training rows ({n_train} of {n}), got {config.batch_size}"
         )
     _checks.check_key("key", key)
-    est = _latent_jit(x, y, key, config)
+    static, learning_rate = _training.split_learning_rate(config)
+    est = _latent_jit(x, y, key, static, learning_rate)
     if raise_on_divergence:
         _training.raise_if_diverged("latent MI", est.diverged, est.estimate, config, "estimate")
     if units == "bits":
@@ -285,8 +286,10 @@ class _Carry(NamedTuple):
 
 
 def _latent_impl(
-    x: jax.Array, y: jax.Array, key: jax.Array, config: LatentMIConfig
+    x: jax.Array, y: jax.Array, key: jax.Array, config: LatentMIConfig, learning_rate=None
 ) -> LatentMIResult:
+    """latentmi on x [n, dx], y [n, dy]; ``learning_rate`` (traced, []) replaces
+    ``config.learning_rate`` when given (see :func:`cch_jax.mi._training.split_learning_rate`)."""
     n, dx = x.shape
     dy = y.shape[1]
     n_ksg, n_train, n_val = _split_sizes(n, config)
@@ -304,7 +307,8 @@ def _latent_impl(
     chex.assert_shape([x_tr, y_tr], [(n_train, dx), (n_train, dy)])
 
     params = _init(k_init, dx, dy, config)
-    optimizer = optax.adam(config.learning_rate, eps=1e-7)
+    lr = _training.learning_rate_as(learning_rate, config, jax.tree.leaves(params)[0])
+    optimizer = optax.adam(lr, eps=1e-7)
     n_batches = n_train // config.batch_size
     grad_fn = jax.grad(functools.partial(_loss, config=config))
 

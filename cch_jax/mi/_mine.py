@@ -223,7 +223,8 @@ def mine(
             f"batch_size: infonce evaluates in held-out batches, must be <= {n_test}, got {config.batch_size}"
         )
     _checks.check_key("key", key)
-    result = _mine_jit(x, y, key, config)
+    static, learning_rate = _training.split_learning_rate(config)
+    result = _mine_jit(x, y, key, static, learning_rate)
     if raise_on_divergence:
         _training.raise_if_diverged(
             "MINE", result.diverged, result.estimate, config, "held-out bound"
@@ -295,7 +296,11 @@ class _State(NamedTuple):
     key: jax.Array
 
 
-def _mine_impl(x: jax.Array, y: jax.Array, key: jax.Array, config: MINEConfig) -> MINEResult:
+def _mine_impl(
+    x: jax.Array, y: jax.Array, key: jax.Array, config: MINEConfig, learning_rate=None
+) -> MINEResult:
+    """MINE on x [n, dx], y [n, dy]; ``learning_rate`` (traced, []) replaces
+    ``config.learning_rate`` when given (see :func:`cch_jax.mi._training.split_learning_rate`)."""
     n, dx = x.shape
     dy = y.shape[1]
     n_test, n_train = _split_sizes(n, config.heldout_fraction)
@@ -316,7 +321,7 @@ def _mine_impl(x: jax.Array, y: jax.Array, key: jax.Array, config: MINEConfig) -
     chex.assert_shape([x_tr, y_tr], [(n_train, dx), (n_train, dy)])
 
     params = _mlp.init_mlp(k_init, (dx + dy, *config.hidden, 1))
-    optimizer = optax.adam(config.learning_rate)
+    optimizer = optax.adam(_training.learning_rate_as(learning_rate, config, params[0][0]))
     bound = config.bound
     rate = config.ema_rate
 

@@ -4,8 +4,11 @@ checks of their paired inputs and the detection of diverged training.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from cch_jax import _checks
 
@@ -31,6 +34,26 @@ def as_pair(x, y) -> tuple[jax.Array, jax.Array]:
         if a.shape[1] == 0:
             raise ValueError(f"{name}: needs at least one column, got shape {a.shape}")
     return x, y
+
+
+def split_learning_rate(config):
+    """(config with ``learning_rate`` set to 1.0, the learning rate as a float64 NumPy scalar).
+
+    The compiled estimators take the learning rate as a traced argument and the rest of the
+    configuration as a static one, so configurations that differ only in their learning rate
+    (a user's search over it; a divergence check) share one compiled program. The placeholder 1.0
+    keeps the static part hashable and valid; the impl casts the traced value to the parameters'
+    dtype, the same rounding a Python float gets (results are bit-identical to a constant).
+    """
+    return dataclasses.replace(config, learning_rate=1.0), np.float64(config.learning_rate)
+
+
+def learning_rate_as(learning_rate, config, like: jax.Array):
+    """The learning rate an impl trains with: ``config.learning_rate`` (a constant) when
+    ``learning_rate`` is None, else the traced value cast to ``like``'s dtype."""
+    if learning_rate is None:
+        return config.learning_rate
+    return jnp.asarray(learning_rate).astype(like.dtype)
 
 
 def divergence_flag(*curves: jax.Array) -> jax.Array:
