@@ -34,7 +34,8 @@ _UNITS = ("nats", "bits")
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LatentMIConfig:
-    """Hyperparameters of :func:`latent_mi` (static: a new config compiles a new program).
+    """Hyperparameters of :func:`latent_mi` (static: a new config compiles a new program, except for
+    ``learning_rate``, which the program takes as an argument).
 
     Defaults follow latentmi except where CPU time forces smaller values (noted).
 

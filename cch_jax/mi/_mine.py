@@ -45,7 +45,8 @@ _ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MINEConfig:
-    """Hyperparameters of :func:`mine` (static: a new config compiles a new program).
+    """Hyperparameters of :func:`mine` (static: a new config compiles a new program, except for
+    ``learning_rate``, which the program takes as an argument).
 
     Attributes:
       bound: ``"dv"`` (Donsker-Varadhan with the moving-average gradient correction), ``"nwj"``
