@@ -326,6 +326,19 @@ KNOWN = {
 }
 N_REF_SEEDS = 200
 
+# Rows drawn per call of a task's sampler here: tests/test_tasks.py draws its tasks at this n
+# (N_PLUG_IN), so the sampling programs of equal widths are compiled once for both files.
+N_DRAW = 50_000
+
+
+def _datasets(task, key, n_seeds, n):
+    """n_seeds datasets of n rows, [n_seeds, n, d] NumPy float32: the first n_seeds * n of N_DRAW
+    rows drawn with ``key``. The rows are i.i.d., so the datasets are independent samples of the
+    task, as from n_seeds keys (a vmap over keys compiles one sampling program per task and n)."""
+    x, y = task.sample(key=key, n=N_DRAW)
+    x, y = np.asarray(x)[: n_seeds * n], np.asarray(y)[: n_seeds * n]
+    return x.reshape(n_seeds, n, -1), y.reshape(n_seeds, n, -1)
+
 
 def _task(name):
     return {
@@ -353,10 +366,10 @@ def test_known_answer_bias_and_spread(name, metric):
     """
     task = _task(name)
     n_seeds, n = 20, 500
-    keys = jax.random.split(jax.random.key(7), n_seeds)  # not the reference keys
-    # drawn, then estimated as one batch, as test_known_table_is_reproduced does: tasks of the same
-    # dimensions (tr22, t22) and test_independence_near_zero_and_not_clipped share a KSG program
-    xs, ys = jax.jit(jax.vmap(lambda key: task.sample(key=key, n=n)))(keys)
+    # 20 datasets of 500 i.i.d. rows cut from one draw (key 7, not the reference keys), then
+    # estimated as one batch, as test_known_table_is_reproduced does: tasks of the same dimensions
+    # (tr22, t22) and test_independence_near_zero_and_not_clipped share a KSG program
+    xs, ys = _datasets(task, jax.random.key(7), n_seeds, n)
     values = np.asarray(mi.ksg(xs, ys, k=3, metric=metric))
     chex.assert_shape(values, (n_seeds,))
     bias_ref, sd_ref = KNOWN[(name, metric)]
@@ -388,18 +401,19 @@ def test_known_table_is_reproduced():
 
 
 def test_independence_near_zero_and_not_clipped():
-    keys = jax.random.split(jax.random.key(5), 20)
-    xs, ys = jax.vmap(lambda kk: tasks.independent(1, 1).sample(key=kk, n=500))(keys)
+    xs, ys = _datasets(tasks.independent(1, 1), jax.random.key(5), 20, 500)
     vals = mi.ksg(xs, ys)  # [20, 500, 1] batches, k = 3: the program of the known answer for g11
     assert np.min(vals) < 0 < np.max(vals)  # raw estimates, no clipping at 0
 
 
 def test_gaussian_converges_with_n():
     """1+1, rho 0.6: at n = 20 000 within 0.04 nats of 0.2231 (s.d. ~0.006 at this n: KNOWN["g11"]
-    gives 0.040 at n = 500, and the s.d. falls as 1 / sqrt(n)). The shape and k of
-    test_continuous_float32_data_are_not_jittered, so its compiled program is reused."""
+    gives 0.040 at n = 500, and the s.d. falls as 1 / sqrt(n)). search="auto" takes the sorted
+    sweep here, the program of tests/test_ksg_sorted.py's test_auto_uses_sorted_in_low_dimension_with_
+    identical_estimates (same n and k), and the draw is the sampling program of _datasets."""
     task = tasks.correlated_gaussian(1, 1, 0.6)
-    value = float(mi.ksg(*task.sample(key=jax.random.key(0), n=20000), k=3))
+    x, y = _datasets(task, jax.random.key(0), 1, 20000)
+    value = float(mi.ksg(x[0], y[0], k=3))
     assert abs(value - task.mutual_information()) < 0.04
 
 
@@ -440,11 +454,10 @@ def test_invariance_under_affine_monotone_maps_and_permutations():
 def test_nonlinear_monotone_maps_keep_estimate_near_truth():
     """Not exact at finite n (distances change): the mean over 20 seeds stays within the band."""
     base = tasks.correlated_gaussian(1, 1, 0.6)
-    keys = jax.random.split(jax.random.key(11), 20)
     for x_map, y_map in [("cube", "asinh"), ("half_cube", "sigmoid")]:
         task = tasks.transformed(base, x_map=x_map, y_map=y_map)
-        draw = jax.jit(jax.vmap(lambda kk, t=task: t.sample(key=kk, n=1000)))
-        vals = np.asarray(mi.ksg(*draw(keys)))  # one KSG program for both maps
+        xs, ys = _datasets(task, jax.random.key(11), 20, 1000)
+        vals = np.asarray(mi.ksg(xs, ys))  # one KSG program for both maps
         se = vals.std(ddof=1) / math.sqrt(len(vals))
         # 1-D maps: measured bias within -0.03 nats at n = 1000 (cube is the harshest)
         assert -0.03 - 4 * se < vals.mean() - base.mutual_information() < 4 * se + 0.01
@@ -455,16 +468,16 @@ def test_nonlinear_monotone_maps_keep_estimate_near_truth():
 
 
 def test_batched_input_and_vmap_equal_a_loop():
-    keys = jax.random.split(jax.random.key(0), 4)
-    xs, ys = jax.vmap(lambda kk: tasks.correlated_gaussian(2, 2, 0.5).sample(key=kk, n=300))(keys)
-    batched = mi.ksg(xs, ys, k=4)
+    # 4 datasets of _data's default shape: the loop runs test_symmetry's program
+    xs, ys = (np.stack(a) for a in zip(*[_data(s) for s in range(4)], strict=True))
+    batched = mi.ksg(xs, ys, k=3)
     chex.assert_shape(batched, (4,))
-    vmapped = jax.vmap(lambda a, b: mi.ksg(a, b, k=4))(xs, ys)
-    loop = np.array([float(mi.ksg(xs[i], ys[i], k=4)) for i in range(4)])
+    vmapped = jax.vmap(lambda a, b: mi.ksg(a, b, k=3))(xs, ys)
+    loop = np.array([float(mi.ksg(xs[i], ys[i], k=3)) for i in range(4)])
     np.testing.assert_allclose(batched, loop, atol=1e-6)
     np.testing.assert_allclose(vmapped, loop, atol=1e-6)
     for search in SEARCHES:
-        np.testing.assert_allclose(mi.ksg(xs, ys, k=4, search=search), loop, atol=1e-6)
+        np.testing.assert_allclose(mi.ksg(xs, ys, k=3, search=search), loop, atol=1e-6)
 
 
 def test_one_compilation_per_shape_and_works_under_jit():

@@ -109,9 +109,12 @@ def test_layout_has_several_stripes_in_low_dimension():
 
 
 def test_auto_uses_sorted_in_low_dimension_with_identical_estimates(monkeypatch):
+    # 20 000 rows, 1 + 1, k = 3: the sweep's program is tests/test_ksg.py's
+    # test_gaussian_converges_with_n's (compiled once for both files; the brute force's run at this
+    # n, ~2 s, costs less than the sweep's compilation at a size of its own)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal(4000).astype(np.float32)
-    y = (0.6 * x + 0.8 * rng.standard_normal(4000)).astype(np.float32)
+    x = rng.standard_normal(20000).astype(np.float32)
+    y = (0.6 * x + 0.8 * rng.standard_normal(20000)).astype(np.float32)
     calls = []
     real = _ksg_sorted.ksg_counts_sorted
     monkeypatch.setattr(
