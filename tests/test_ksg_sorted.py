@@ -142,9 +142,11 @@ def test_auto_keeps_brute_force_where_it_wins():
 
 
 def test_sorted_under_vmap_and_batched_input():
+    # 600 rows, 1 + 1, k = 3 (several stripes): the loop runs tests/test_ksg.py's program of
+    # test_continuous_float32_data_are_not_jittered
     rng = np.random.default_rng(3)
-    xs = rng.standard_normal((3, 300, 1)).astype(np.float32)
-    ys = (xs + rng.standard_normal((3, 300, 1))).astype(np.float32)
+    xs = rng.standard_normal((3, 600, 1)).astype(np.float32)
+    ys = (xs + rng.standard_normal((3, 600, 1))).astype(np.float32)
     batched = np.asarray(mi.ksg(xs, ys, k=3, search="sorted"))
     loop = np.array([float(mi.ksg(xs[i], ys[i], k=3, search="grouped")) for i in range(3)])
     np.testing.assert_array_equal(batched, loop)
