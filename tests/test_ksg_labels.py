@@ -179,18 +179,20 @@ def test_class_sizes():
 
 
 def test_vmap_equals_loop_and_one_trace():
-    hs, ls = zip(*[_labelled(s, n=300, dim=2, tiny_classes=False) for s in range(3)], strict=True)
+    # 600 rows of 3 columns, k = 5: the loop runs the program of tests/test_ksg.py's test_cli_mi
+    hs, ls = zip(*[_labelled(s, n=600, dim=3, tiny_classes=False) for s in range(3)], strict=True)
     hs, ls = np.stack(hs).astype(np.float32), np.stack(ls)
-    batched = mi.ksg_labels(hs, ls, k=3)
+    batched = mi.ksg_labels(hs, ls, k=5)
     chex.assert_shape(batched, (3,))
-    loop = [float(mi.ksg_labels(hs[i], ls[i], k=3)) for i in range(3)]
+    loop = [float(mi.ksg_labels(hs[i], ls[i], k=5)) for i in range(3)]
     np.testing.assert_allclose(batched, loop, atol=1e-6)
-    np.testing.assert_allclose(jax.vmap(lambda a, b: mi.ksg_labels(a, b))(hs, ls), loop, atol=1e-6)
+    vmapped = jax.vmap(lambda a, b: mi.ksg_labels(a, b, k=5))(hs, ls)
+    np.testing.assert_allclose(vmapped, loop, atol=1e-6)
 
     @jax.jit
     @chex.assert_max_traces(n=1)
     def estimate(h, labels):
-        return mi.ksg_labels(h, labels, k=3)
+        return mi.ksg_labels(h, labels, k=5)
 
     np.testing.assert_allclose(estimate(hs[0], ls[0]), loop[0], atol=1e-6)
     np.testing.assert_allclose(estimate(hs[1], ls[1]), loop[1], atol=1e-6)
