@@ -12,8 +12,9 @@ TRUTH = tasks.correlated_gaussian(1, 1, 0.8)  # I = -0.5 log(1 - 0.64) = 0.5108 
 
 
 def _pair(n=1999, seed=0):
-    """The first n of 1999 rows drawn (rows are independent): the sampler compiles for one shape."""
-    x, y = TRUTH.sample(key=jax.random.key(seed), n=1999)
+    """The first n of 50 000 rows drawn (rows are independent): the sampler compiles for one shape,
+    the one of the 1 + 1 draws of tests/test_ksg.py and tests/test_tasks.py."""
+    x, y = TRUTH.sample(key=jax.random.key(seed), n=50_000)
     return np.asarray(x)[:n], np.asarray(y)[:n]
 
 
