@@ -1,6 +1,7 @@
 """KSG estimator: exact against scikit-learn and a SciPy cKDTree reference, known answers over seeds,
 symmetry, invariances, vmap/jit contracts and bad input."""
 
+import functools
 import math
 import re
 
@@ -188,12 +189,14 @@ def test_two_constant_columns_give_zero_not_nine_nats():
 def test_discrete_known_answers():
     """Over 8 seeds at n = 1000 (jittered KSG's s.d. per seed ~0.03 nats; tolerance ~4 s.e.):
     independent 20-level codes vs Gaussian noise -> 0; X = Y uniform on 4 codes -> log 4;
-    X uniform on {0, 1}, Y = X + 0.5 N(0, 1) -> 0.3368 nats (quadrature)."""
+    X uniform on {0, 1}, Y = X + 0.5 N(0, 1) -> 0.3368 nats (quadrature). All three are 1 + 1
+    columns: one KSG program, eager and under jit (the naming of several tied columns in the
+    warning: tests/test_ties.py, on batched counts of the jitted core)."""
     rng = np.random.default_rng(0)
     b, n = 8, 1000
-    codes = rng.integers(0, 20, (b, n, 2)).astype(np.float32)
-    noise = rng.standard_normal((b, n, 2)).astype(np.float32)
-    with pytest.warns(_checks.InputWarning, match=r"^x: column\(s\) 0, 1 have many tied"):
+    codes = rng.integers(0, 20, (b, n, 1)).astype(np.float32)
+    noise = rng.standard_normal((b, n, 1)).astype(np.float32)
+    with pytest.warns(_checks.InputWarning, match=r"^x: column\(s\) 0 have many tied"):
         independent = np.asarray(mi.ksg(codes, noise))
     assert abs(independent.mean()) < 0.04
     four = rng.integers(0, 4, (b, n, 1)).astype(np.float32)
@@ -237,6 +240,10 @@ def test_tie_policies_under_jit():
     )
 
 
+# Under jit, as the estimators' cores run it: one program per shape (eagerly, ~25 small ones).
+_tie_stats = jax.jit(functools.partial(_ties.tie_stats, standardize=True))
+
+
 def test_continuous_float32_data_are_not_jittered():
     """Continuous float32 data at large n have a few natural duplicates: no warning, no change.
 
@@ -248,7 +255,7 @@ def test_continuous_float32_data_are_not_jittered():
     x[:3] = x[3:6]  # 0.5% duplicated rows, each value twice: not a tied column
     y = x + rng.standard_normal((600, 1)).astype(np.float32)
     assert _ties.tie_note("x", jnp.asarray(x)) is None
-    most, widths = _ties.tie_stats(jnp.asarray(x), standardize=True)
+    most, widths = _tie_stats(x)
     assert int(most[0]) == 2 and np.all(np.asarray(widths) == 0)
     keep = mi.ksg(x, y, ties="keep")
     np.testing.assert_array_equal(mi.ksg(x, y, ties="error"), keep)
@@ -280,11 +287,11 @@ def test_quantised_float32_draws_at_large_n_are_not_tied():
     sorted_z = np.sort(np.asarray(z[:, 0]))
     assert np.mean(sorted_z[1:] == sorted_z[:-1]) > 0.03  # the pairs are really there
     assert _ties.tie_note("x", z) is None
-    assert int(_ties.tie_stats(z, standardize=True)[0][0]) <= _ties.TIE_MIN_COUNT
+    assert int(_tie_stats(z)[0][0]) <= _ties.TIE_MIN_COUNT
     relu = jnp.maximum(z, 0.0)
     note = _ties.tie_note("h", relu)
     assert note.startswith("h: column(s) 0 have many tied values (one value in up to 50% of")
-    most, widths = _ties.tie_stats(relu, standardize=True)
+    most, widths = _tie_stats(relu)
     # 1% of the smallest gap between distinct values, in standardised units
     s = np.unique(np.asarray(relu[:, 0], np.float64))
     expected = 1e-2 * np.min(np.diff(s)) / np.std(np.asarray(relu[:, 0], np.float64))
@@ -326,6 +333,19 @@ KNOWN = {
 }
 N_REF_SEEDS = 200
 
+# Rows drawn per call of a task's sampler here: tests/test_tasks.py draws its tasks at this n
+# (N_PLUG_IN), so the sampling programs of equal widths are compiled once for both files.
+N_DRAW = 50_000
+
+
+def _datasets(task, key, n_seeds, n):
+    """n_seeds datasets of n rows, [n_seeds, n, d] NumPy float32: the first n_seeds * n of N_DRAW
+    rows drawn with ``key``. The rows are i.i.d., so the datasets are independent samples of the
+    task, as from n_seeds keys (a vmap over keys compiles one sampling program per task and n)."""
+    x, y = task.sample(key=key, n=N_DRAW)
+    x, y = np.asarray(x)[: n_seeds * n], np.asarray(y)[: n_seeds * n]
+    return x.reshape(n_seeds, n, -1), y.reshape(n_seeds, n, -1)
+
 
 def _task(name):
     return {
@@ -353,10 +373,10 @@ def test_known_answer_bias_and_spread(name, metric):
     """
     task = _task(name)
     n_seeds, n = 20, 500
-    keys = jax.random.split(jax.random.key(7), n_seeds)  # not the reference keys
-    # drawn, then estimated as one batch, as test_known_table_is_reproduced does: tasks of the same
-    # dimensions (tr22, t22) and test_independence_near_zero_and_not_clipped share a KSG program
-    xs, ys = jax.jit(jax.vmap(lambda key: task.sample(key=key, n=n)))(keys)
+    # 20 datasets of 500 i.i.d. rows cut from one draw (key 7, not the reference keys), then
+    # estimated as one batch, as test_known_table_is_reproduced does: tasks of the same dimensions
+    # (tr22, t22) and test_independence_near_zero_and_not_clipped share a KSG program
+    xs, ys = _datasets(task, jax.random.key(7), n_seeds, n)
     values = np.asarray(mi.ksg(xs, ys, k=3, metric=metric))
     chex.assert_shape(values, (n_seeds,))
     bias_ref, sd_ref = KNOWN[(name, metric)]
@@ -388,18 +408,19 @@ def test_known_table_is_reproduced():
 
 
 def test_independence_near_zero_and_not_clipped():
-    keys = jax.random.split(jax.random.key(5), 20)
-    xs, ys = jax.vmap(lambda kk: tasks.independent(1, 1).sample(key=kk, n=500))(keys)
+    xs, ys = _datasets(tasks.independent(1, 1), jax.random.key(5), 20, 500)
     vals = mi.ksg(xs, ys)  # [20, 500, 1] batches, k = 3: the program of the known answer for g11
     assert np.min(vals) < 0 < np.max(vals)  # raw estimates, no clipping at 0
 
 
 def test_gaussian_converges_with_n():
     """1+1, rho 0.6: at n = 20 000 within 0.04 nats of 0.2231 (s.d. ~0.006 at this n: KNOWN["g11"]
-    gives 0.040 at n = 500, and the s.d. falls as 1 / sqrt(n)). The shape and k of
-    test_continuous_float32_data_are_not_jittered, so its compiled program is reused."""
+    gives 0.040 at n = 500, and the s.d. falls as 1 / sqrt(n)). search="auto" takes the sorted
+    sweep here, the program of tests/test_ksg_sorted.py's test_auto_uses_sorted_in_low_dimension_with_
+    identical_estimates (same n and k), and the draw is the sampling program of _datasets."""
     task = tasks.correlated_gaussian(1, 1, 0.6)
-    value = float(mi.ksg(*task.sample(key=jax.random.key(0), n=20000), k=3))
+    x, y = _datasets(task, jax.random.key(0), 1, 20000)
+    value = float(mi.ksg(x[0], y[0], k=3))
     assert abs(value - task.mutual_information()) < 0.04
 
 
@@ -426,25 +447,24 @@ def test_symmetry(metric):
 
 def test_invariance_under_affine_monotone_maps_and_permutations():
     """Exact invariances: per-coordinate a x + b (any sign of a, with standardize), permutations."""
-    x, y = _data(1)
+    x, y = (np.asarray(v) for v in _data(1))  # maps in NumPy float32: nothing to compile
     base = float(mi.ksg(x, y))
-    a = jnp.array([[3.0, -0.5, 20.0]])
-    b = jnp.array([[100.0, -7.0, 0.25]])
+    a = np.array([[3.0, -0.5, 20.0]], np.float32)
+    b = np.array([[100.0, -7.0, 0.25]], np.float32)
     np.testing.assert_allclose(float(mi.ksg(a * x + b, y)), base, atol=2e-5)
     np.testing.assert_allclose(float(mi.ksg(x[:, ::-1], y[:, ::-1])), base, atol=1e-6)
     # row order does not matter
-    perm = jax.random.permutation(jax.random.key(2), x.shape[0])
+    perm = np.random.default_rng(2).permutation(x.shape[0])
     np.testing.assert_allclose(float(mi.ksg(x[perm], y[perm])), base, atol=1e-6)
 
 
 def test_nonlinear_monotone_maps_keep_estimate_near_truth():
     """Not exact at finite n (distances change): the mean over 20 seeds stays within the band."""
     base = tasks.correlated_gaussian(1, 1, 0.6)
-    keys = jax.random.split(jax.random.key(11), 20)
     for x_map, y_map in [("cube", "asinh"), ("half_cube", "sigmoid")]:
         task = tasks.transformed(base, x_map=x_map, y_map=y_map)
-        draw = jax.jit(jax.vmap(lambda kk, t=task: t.sample(key=kk, n=1000)))
-        vals = np.asarray(mi.ksg(*draw(keys)))  # one KSG program for both maps
+        xs, ys = _datasets(task, jax.random.key(11), 20, 1000)
+        vals = np.asarray(mi.ksg(xs, ys))  # one KSG program for both maps
         se = vals.std(ddof=1) / math.sqrt(len(vals))
         # 1-D maps: measured bias within -0.03 nats at n = 1000 (cube is the harshest)
         assert -0.03 - 4 * se < vals.mean() - base.mutual_information() < 4 * se + 0.01
@@ -455,16 +475,17 @@ def test_nonlinear_monotone_maps_keep_estimate_near_truth():
 
 
 def test_batched_input_and_vmap_equal_a_loop():
-    keys = jax.random.split(jax.random.key(0), 4)
-    xs, ys = jax.vmap(lambda kk: tasks.correlated_gaussian(2, 2, 0.5).sample(key=kk, n=300))(keys)
-    batched = mi.ksg(xs, ys, k=4)
-    chex.assert_shape(batched, (4,))
-    vmapped = jax.vmap(lambda a, b: mi.ksg(a, b, k=4))(xs, ys)
-    loop = np.array([float(mi.ksg(xs[i], ys[i], k=4)) for i in range(4)])
+    # 2 datasets of 600 rows, 1 + 1, k = 3: the loop runs the keep program of
+    # test_continuous_float32_data_are_not_jittered, the vmap tests/test_mi_interface.py's
+    xs, ys = (np.stack(a) for a in zip(*[_data(s, dx=1, dy=1) for s in range(2)], strict=True))
+    batched = mi.ksg(xs, ys, k=3)
+    chex.assert_shape(batched, (2,))
+    vmapped = jax.vmap(lambda a, b: mi.ksg(a, b, k=3))(xs, ys)
+    loop = np.array([float(mi.ksg(xs[i], ys[i], k=3)) for i in range(2)])
     np.testing.assert_allclose(batched, loop, atol=1e-6)
     np.testing.assert_allclose(vmapped, loop, atol=1e-6)
     for search in SEARCHES:
-        np.testing.assert_allclose(mi.ksg(xs, ys, k=4, search=search), loop, atol=1e-6)
+        np.testing.assert_allclose(mi.ksg(xs, ys, k=3, search=search), loop, atol=1e-6)
 
 
 def test_one_compilation_per_shape_and_works_under_jit():

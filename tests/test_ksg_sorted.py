@@ -8,29 +8,38 @@ import numpy as np
 import pytest
 
 import cch_jax.mi as mi
-from cch_jax.mi import _ksg_sorted, _neighbours, _search
+from cch_jax.mi import _ksg_sorted, _search
 
 
 def _brute(x, y, k):
-    n = x.shape[0]
-    return _neighbours.brute_counts(
-        x,
-        y,
-        k=k,
-        metric="max",
-        search="grouped",
-        block=_search.resolve_block(None, n),
-        group=_neighbours.group_size(n, k + 1),
-    )
+    """eps and the strict counts n_x, n_y of KSG (max-norm) by brute force in NumPy: differences,
+    absolute values and maxima are exact in either float type, so these are the values of every
+    exact search, the library's brute force (_neighbours.brute_counts, checked against SciPy's
+    cKDTree in tests/test_ksg.py) included, bit for bit; nothing to compile per shape."""
+
+    def distances(a):  # [n, n] max-norm distances, one coordinate at a time
+        a = np.asarray(a)
+        d = np.zeros((a.shape[0],) * 2, a.dtype)
+        for c in range(a.shape[1]):
+            np.maximum(d, np.abs(a[:, c, None] - a[None, :, c]), out=d)
+        return d
+
+    dx, dy = distances(x), distances(y)
+    eps = np.partition(np.maximum(dx, dy), k, axis=1)[:, k]  # self (d(i, i) = 0) is one of them
+    self_counted = eps > 0
+    nx = np.count_nonzero(dx < eps[:, None], axis=1) - self_counted
+    return eps, nx, np.count_nonzero(dy < eps[:, None], axis=1) - self_counted
 
 
 def _assert_same_counts(x, y, k):
     x, y = jnp.asarray(x), jnp.asarray(y)
-    expected = jax.jit(_brute, static_argnums=2)(x, y, k)
+    expected = _brute(x, y, k)
     got = jax.jit(lambda a, b: _ksg_sorted.ksg_counts_sorted(a, b, k=k))(x, y)
-    for name, e, g in zip(("eps", "n_x", "n_y"), expected, got, strict=True):
+    # the dtypes of the library's brute force: eps in the data's, counts in the default integer
+    dtypes = (x.dtype, *[jax.dtypes.canonicalize_dtype(np.int64)] * 2)
+    for name, e, g, dtype in zip(("eps", "n_x", "n_y"), expected, got, dtypes, strict=True):
         e, g = np.asarray(e), np.asarray(g)
-        assert e.dtype == g.dtype, name
+        assert g.dtype == dtype, name
         bad = np.flatnonzero(e != g)
         assert bad.size == 0, (name, bad[:5], e[bad[:5]], g[bad[:5]])
     return np.asarray(got[0])
@@ -109,9 +118,12 @@ def test_layout_has_several_stripes_in_low_dimension():
 
 
 def test_auto_uses_sorted_in_low_dimension_with_identical_estimates(monkeypatch):
+    # 20 000 rows, 1 + 1, k = 3: the sweep's program is tests/test_ksg.py's
+    # test_gaussian_converges_with_n's (compiled once for both files; the brute force's run at this
+    # n, ~2 s, costs less than the sweep's compilation at a size of its own)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal(4000).astype(np.float32)
-    y = (0.6 * x + 0.8 * rng.standard_normal(4000)).astype(np.float32)
+    x = rng.standard_normal(20000).astype(np.float32)
+    y = (0.6 * x + 0.8 * rng.standard_normal(20000)).astype(np.float32)
     calls = []
     real = _ksg_sorted.ksg_counts_sorted
     monkeypatch.setattr(
@@ -139,9 +151,11 @@ def test_auto_keeps_brute_force_where_it_wins():
 
 
 def test_sorted_under_vmap_and_batched_input():
+    # 600 rows, 1 + 1, k = 3 (several stripes): the loop runs tests/test_ksg.py's program of
+    # test_continuous_float32_data_are_not_jittered
     rng = np.random.default_rng(3)
-    xs = rng.standard_normal((3, 300, 1)).astype(np.float32)
-    ys = (xs + rng.standard_normal((3, 300, 1))).astype(np.float32)
+    xs = rng.standard_normal((3, 600, 1)).astype(np.float32)
+    ys = (xs + rng.standard_normal((3, 600, 1))).astype(np.float32)
     batched = np.asarray(mi.ksg(xs, ys, k=3, search="sorted"))
     loop = np.array([float(mi.ksg(xs[i], ys[i], k=3, search="grouped")) for i in range(3)])
     np.testing.assert_array_equal(batched, loop)

@@ -12,8 +12,9 @@ TRUTH = tasks.correlated_gaussian(1, 1, 0.8)  # I = -0.5 log(1 - 0.64) = 0.5108 
 
 
 def _pair(n=1999, seed=0):
-    """The first n of 1999 rows drawn (rows are independent): the sampler compiles for one shape."""
-    x, y = TRUTH.sample(key=jax.random.key(seed), n=1999)
+    """The first n of 50 000 rows drawn (rows are independent): the sampler compiles for one shape,
+    the one of the 1 + 1 draws of tests/test_ksg.py and tests/test_tasks.py."""
+    x, y = TRUTH.sample(key=jax.random.key(seed), n=50_000)
     return np.asarray(x)[:n], np.asarray(y)[:n]
 
 
@@ -39,9 +40,12 @@ def test_uniform_call_equals_the_direct_function():
     np.testing.assert_allclose(float(got.estimate), float(mi.ksg(x, y, k=5)), rtol=0, atol=0)
     assert abs(float(got.estimate) - float(TRUTH.mutual_information())) < 0.05
 
-    labels = (x[:, 0] > 0).astype(np.int32)
-    ross = mi.get_estimator("ross")(x, labels)
-    np.testing.assert_allclose(float(ross.estimate), float(mi.ksg_labels(x, labels)))
+    # Ross on 1000 rows of 1 column, k = 3: the program of the raw estimates of
+    # tests/test_ksg_labels.py's test_tied_h_is_jittered_or_refused (the equality holds for any n)
+    h = x[:1000]
+    labels = (h[:, 0] > 0).astype(np.int32)
+    ross = mi.get_estimator("ross")(h, labels)
+    np.testing.assert_allclose(float(ross.estimate), float(mi.ksg_labels(h, labels)))
 
     # MINE's program at the shapes and config of tests/test_mine.py (SMALL on 1000 rows of 5 + 5
     # columns): compiled once for both files (the equality holds for any data and config)

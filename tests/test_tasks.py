@@ -276,8 +276,9 @@ def test_transformed_applies_maps_and_keeps_mi():
         task = tasks.transformed(base, x_map=x_map, y_map=y_map)
         assert task.mutual_information() == base.mutual_information()
         assert (task.dim_x, task.dim_y) == (2, 2)
-        x, y = task.sample(key=KEY, n=100)
-        x0, y0 = base.sample(key=KEY, n=100)
+        # N_PLUG_IN rows of 2 + 2: the sampling program of the plug-in tests above
+        x, y = task.sample(key=KEY, n=N_PLUG_IN)
+        x0, y0 = base.sample(key=KEY, n=N_PLUG_IN)
         np.testing.assert_allclose(x, tasks.MONOTONE_MAPS[x_map](x0), rtol=1e-6)
         np.testing.assert_allclose(y, tasks.MONOTONE_MAPS[y_map](y0), rtol=1e-6)
     # every map is strictly increasing on a grid (ranks preserved)
@@ -301,11 +302,12 @@ def test_embedded_keeps_mi_and_structure():
     np.testing.assert_allclose(
         _tasks_common.gaussian_mi_f64(rot @ full @ rot.T, 6), base.mutual_information(), rtol=1e-10
     )
-    # rotating back recovers the base sample in the leading coordinates
+    # rotating back recovers the base sample in the leading coordinates; N_PLUG_IN rows: the
+    # normal draws of 3, 4 and 3 columns are those of the plug-in tests above
     key = jax.random.key(11)
-    x, y = task.sample(key=key, n=64)
-    chex.assert_shape((x, y), [(64, 6), (64, 4)])
-    x0, y0 = base.sample(key=jax.random.split(key, 3)[0], n=64)
+    x, y = task.sample(key=key, n=N_PLUG_IN)
+    chex.assert_shape((x, y), [(N_PLUG_IN, 6), (N_PLUG_IN, 4)])
+    x0, y0 = base.sample(key=jax.random.split(key, 3)[0], n=N_PLUG_IN)
     np.testing.assert_allclose(np.asarray(x) @ task.q_x[:, :2], x0, atol=1e-5)
     np.testing.assert_allclose(np.asarray(y) @ task.q_y[:, :1], y0, atol=1e-5)
 

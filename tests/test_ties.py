@@ -28,4 +28,7 @@ def test_numpy_counts_equal_the_jitted_counts():
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(_ties._tie_counts_np(tied)[1:3], [1, n])
     assert "column(s) 0, 2, 3" in _ties.tie_note("x", tied)
+    # the note of the estimators' warning, from the jitted core's counts of a batch (the last
+    # `want`): the columns tied in any dataset
+    assert _ties.counts_note("x", want, n).startswith("x: column(s) 0, 2, 3 have many tied")
     assert _ties.tie_note("x", tied[:, 1:2]) is None
