@@ -253,17 +253,9 @@ def _chunk_program(trainer, stop: StopConfig, n: int, one_input: bool, num_epoch
 
 
 @functools.lru_cache(maxsize=32)
-def _seed_init(trainer):
-    """jit of ``seed -> trainer.init(jax.random.key(seed))`` for one run: one program per trainer,
-    whatever the number of runs or the data's shapes (the random initialisation is most of an
-    init program's compile time, and a vmapped one recompiled for every run count)."""
-    return jax.jit(lambda seed: trainer.init(jax.random.key(seed)))
-
-
-@functools.lru_cache(maxsize=32)
 def _init_program(trainer, task: str, one_input: bool):
     """jit of ``(inits, spec.data [P], data) -> states [P]``: the runs' initial train states
-    (``P`` of :func:`_seed_init`'s) stacked, and scored on the validation rows (epoch 0)."""
+    (:func:`cch_jax.kd._trainer.init_runs`) stacked, and scored on the validation rows (epoch 0)."""
 
     def one(st, spec_data, data: TrainData):
         if one_input:
@@ -366,11 +358,7 @@ def train_runs(
         jnp.asarray(spec.teacher, jnp.int32),
         jnp.asarray(spec.data, jnp.int32),
     )
-    init, by_seed = _seed_init(trainer), {}
-    for s in spec.seed.astype(np.int32).tolist():  # runs of one seed share their initialisation
-        if s not in by_seed:
-            by_seed[s] = init(np.int32(s))
-    inits = [by_seed[s] for s in spec.seed.astype(np.int32).tolist()]
+    inits = _trainer.init_runs(trainer, spec.seed)
     states = _init_program(trainer, task, one_input)(inits, jspec.data, dev)
     curve = np.full((p, stop.max_epochs), np.nan, np.float32)
     # every chunk has the same length, the last one too: epochs past max_epochs are frozen inside
