@@ -122,6 +122,8 @@ def test_training_cost_figure_is_drawn_only_for_training_predictors(tmp_path):
     board = _board.leaderboard(plain, targets=("kd",))
     assert not _board_plots.plot_training_cost(board, tmp_path / "d.png")
     assert not (tmp_path / "d.png").exists()
+    # nor a table: the report's training section is left out without a training predictor
+    assert "deciding by training" not in _board_report.leaderboard_markdown(board)
 
 
 # --------------------------------------------------------------------------------------------------
