@@ -1,6 +1,7 @@
 """cch_jax.bench: settings, the early-stopping trainer, control teachers, small data, resuming,
 the Gaussian family's known answer, and the CLI's bad input."""
 
+import csv
 import json
 
 import jax
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from cch_jax import bench, kd
-from cch_jax.bench import _gaussian, _plan, _settings, _students
+from cch_jax.bench import _gaussian, _plan, _record, _settings, _students, _table
 from cch_jax.kd import _runs
 
 # --------------------------------------------------------------------------------------------------
@@ -234,7 +235,7 @@ def breast_cancer_run(tmp_path_factory):
         max_epochs=2,
         pilot_seeds=1,
         kd_weights=(0.5,),
-        record_seeds=0,  # the trial record: tests/test_record.py
+        record_seeds=3,  # the trial record's seeds: its tests below read this run too
     )
     first = bench.run_bench(cfg, out=out, phase="train")
     return cfg, out, first
@@ -287,7 +288,7 @@ def test_interrupted_run_resumes_the_missing_groups(tmp_path, monkeypatch):
         max_epochs=2,
         pilot_seeds=1,
         kd_weights=(0.5,),
-        record_seeds=0,  # the trial record: tests/test_record.py
+        record_seeds=0,  # no record: the outcome and the pilot, programs the fixture compiled
     )
     real = _students.train_group
     calls = []
@@ -315,6 +316,74 @@ def test_interrupted_run_resumes_the_missing_groups(tmp_path, monkeypatch):
     assert "group0" not in res.info["trained"] and "group1" in res.info["trained"]
     stamp = json.loads((tmp_path / "breast_cancer" / "cache" / "fingerprint.json").read_text())
     assert stamp["config"]["dataset"] == "breast_cancer"
+
+
+# The trial record (cch_jax.bench._record) on the same run: what it trains, on which rows, and its
+# columns
+
+
+def test_record_trains_its_own_seeds_on_the_fit_rows_and_scores_the_criterion_rows(
+    breast_cancer_run,
+):
+    cfg, out, res = breast_cancer_run
+    cache = out / "breast_cancer" / "cache"
+    sizes = res.info["sizes"]
+    assert sizes["criterion"] != sizes["test"]
+    for name, fraction, seeds in (("record", 1.0, {2000, 2001, 2002}), ("pilot_half", 0.5, {1000})):
+        with np.load(cache / f"{name}0.npz") as f:
+            assert set(f["seed"].tolist()) == seeds
+            assert not set(f["seed"].tolist()) & set(cfg.seeds)
+            rows = int(f["rows"])
+            # the stratified share of the outcome's fit rows (at least one per class)
+            assert rows == pytest.approx(fraction * sizes["fit"], abs=2)
+            # accuracies on the criterion rows: whole multiples of 100 / n_criterion
+            hits = f["perf"] * sizes["criterion"] / 100.0
+            np.testing.assert_allclose(hits, np.round(hits), atol=1e-3)
+    for r in res.rows:
+        assert r["call:trial"] in ("distill", "dont", "abstain")
+        assert r["seeds:trial"] == 3 and r["seeds:full1"] == 1  # at most 3 record seeds here
+        assert r["call:full3"] in ("distill", "dont") and r["call:pilot_half"] in (
+            "distill",
+            "dont",
+        )
+        # three seeds of two arms against six of three arms: about a third of the row-epochs
+        assert 0.1 < r["compute:full3"] < 0.6 and r["compute:full1"] < r["compute:full3"]
+        assert 0 < r["compute:pilot"] < r["compute:pilot_half"] < r["compute:full3"] * 1.5
+        assert r["record_pilot_delta"] == pytest.approx(r["pilot_delta"], abs=1e-9)
+        # halving: both pilots' cost; its call is the sign of the extrapolated difference
+        assert r["compute:halving"] == pytest.approx(r["compute:pilot"] + r["compute:pilot_half"])
+        assert r["call:halving"] == ("distill" if r["score:halving"] > 0 else "dont")
+        d = np.array(r["record_deltas"].split(), float)
+        assert _record._sign_call(d)[0] == r["call:full3"]
+
+
+def test_record_phase_merges_into_a_finished_table_and_checks_the_pilot(
+    breast_cancer_run, tmp_path
+):
+    import shutil
+
+    cfg, out, res = breast_cancer_run
+    out = shutil.copytree(out, tmp_path / "out")  # the module's other tests keep the table
+    folder = out / "breast_cancer"
+    table = folder / "settings.csv"
+    with table.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    drop = [k for k in rows[0] if ":" in k or k.startswith("record_")]
+    kept = [{k: v for k, v in r.items() if k not in drop} for r in rows]
+    _table.write_csv(table, kept)
+    again = bench.run_bench(cfg, out=out, phase="record")
+    assert again.info["trained"] == []  # every run came from the cache
+    for a, b in zip(again.rows, res.rows, strict=True):
+        assert a["call:trial"] == b["call:trial"] and a["call:full3"] == b["call:full3"]
+        assert float(a["compute:full3"]) == pytest.approx(b["compute:full3"], rel=1e-5)
+    assert (folder / "record.json").exists()
+    # a table whose pilot the re-trained pilot does not reproduce is refused
+    kept[0]["pilot_delta"] = "12.5"
+    _table.write_csv(table, kept)
+    with pytest.raises(ValueError, match="^pilot_delta: .* not reproducible"):
+        bench.run_bench(cfg, out=out, phase="record")
+    with pytest.raises(ValueError, match="^phase: 'record' adds to a finished benchmark"):
+        bench.run_bench(cfg, out=tmp_path / "fresh", phase="record")
 
 
 # --------------------------------------------------------------------------------------------------

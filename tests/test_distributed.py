@@ -57,7 +57,8 @@ def _flat(result) -> dict[str, np.ndarray]:
 
 
 def _worker(spec: dict) -> int:
-    """One process of the job: writes its result (or its error) to ``spec['out']``."""
+    """One process of the job: runs the spec's fits in turn, each writing its result (or its
+    error) to its own ``out``."""
     jax.config.update("jax_num_cpu_devices", 2)
     jax.config.update("jax_numpy_rank_promotion", "raise")
     # the suite's persistent compilation cache (tests/conftest.py passes its folder, or its opt-out,
@@ -70,12 +71,19 @@ def _worker(spec: dict) -> int:
         process_id=spec["index"],
         initialization_timeout=60,
     )
+    for fit in spec["fits"]:
+        _fit(spec["index"], **fit)
+    return 0
+
+
+def _fit(index: int, *, out: str, checkpoint_dir, interrupt_at, checks: bool) -> None:
+    """One fit_distributed call of process ``index`` (every process makes the same calls)."""
     config, data, sweep = _problem()
     errors = {}
-    if spec["checks"]:  # wrong inputs first: every process must raise the same ValueError
+    if checks:  # wrong inputs first: every process must raise the same ValueError
         for name, args in {
             "too_few_runs": (config, data, kd.SweepConfig(seeds=(0,))),
-            "data_differs": (config, _problem(perturb=spec["index"] == 1)[1], sweep),
+            "data_differs": (config, _problem(perturb=index == 1)[1], sweep),
         }.items():
             try:
                 kd.fit_distributed(args[0], args[1], sweep=args[2], progress=False)
@@ -85,19 +93,18 @@ def _worker(spec: dict) -> int:
 
     def progress(p):
         epochs.append(p.epoch)
-        if p.epoch == spec["interrupt_at"]:
+        if p.epoch == interrupt_at:
             raise KeyboardInterrupt
 
     arrays = {}
     try:
         result = kd.fit_distributed(
-            config, data, sweep=sweep, checkpoint_dir=spec["checkpoint_dir"], progress=progress
+            config, data, sweep=sweep, checkpoint_dir=checkpoint_dir, progress=progress
         )
         arrays = _flat(result)
     except (KeyboardInterrupt, RuntimeError) as err:
         errors["fit"] = f"{type(err).__name__}: {err}"
-    np.savez(spec["out"], **arrays, epochs=np.asarray(epochs, np.int32), errors=json.dumps(errors))
-    return 0
+    np.savez(out, **arrays, epochs=np.asarray(epochs, np.int32), errors=json.dumps(errors))
 
 
 def _free_port() -> int:
@@ -106,28 +113,36 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(tmp_path, name, *, checkpoint_dir=None, interrupt_at=(None, None), checks=False):
-    """Runs the two-process job; returns each process's .npz contents."""
+def _launch(tmp_path, *fits):
+    """Runs the two-process job: the fits ``(name, options)`` in turn in the same two processes
+    (one start and one rendezvous for all); returns each fit's list of the processes' .npz
+    contents, by name. Options: ``checkpoint_dir``, ``interrupt_at`` (an epoch per process),
+    ``checks`` (the wrong-input calls first)."""
     port = _free_port()
     env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(Path(__file__).parents[1]))
     env.pop("XLA_FLAGS", None)
-    procs, outs = [], []
+    procs = []
     for index in range(2):
-        out = tmp_path / f"{name}-{index}.npz"
         spec = dict(
             port=port,
             count=2,
             index=index,
-            out=str(out),
-            checkpoint_dir=None if checkpoint_dir is None else str(checkpoint_dir),
-            interrupt_at=interrupt_at[index],
-            checks=checks,
+            fits=[
+                dict(
+                    out=str(tmp_path / f"{name}-{index}.npz"),
+                    checkpoint_dir=None
+                    if opts.get("checkpoint_dir") is None
+                    else str(opts["checkpoint_dir"]),
+                    interrupt_at=opts.get("interrupt_at", (None, None))[index],
+                    checks=opts.get("checks", False),
+                )
+                for name, opts in fits
+            ],
         )
         cmd = [sys.executable, __file__, json.dumps(spec)]
         procs.append(
             subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         )
-        outs.append(out)
     logs = []
     try:
         for p in procs:
@@ -139,13 +154,30 @@ def _launch(tmp_path, name, *, checkpoint_dir=None, interrupt_at=(None, None), c
         pytest.fail(f"the two-process job did not finish in {LAUNCH_TIMEOUT} s")
     for p, log in zip(procs, logs, strict=True):
         assert p.returncode == 0, log[-3000:]
-    results = []
-    for out in outs:
-        with np.load(out) as npz:
-            res = {k: npz[k] for k in npz.files}
-        res["errors"] = json.loads(str(res["errors"]))
-        results.append(res)
+    results = {}
+    for name, _ in fits:
+        results[name] = []
+        for index in range(2):
+            with np.load(tmp_path / f"{name}-{index}.npz") as npz:
+                res = {k: npz[k] for k in npz.files}
+            res["errors"] = json.loads(str(res["errors"]))
+            results[name].append(res)
     return results
+
+
+@pytest.fixture(scope="module")
+def first_job(tmp_path_factory):
+    """One two-process job for the first fits of the two tests below: a plain fit (after the
+    wrong-input checks), then a checkpointed fit whose process 1 is lost after epoch 2 (Ctrl-C
+    saves it) while process 0 finishes its share, then stops."""
+    tmp_path = tmp_path_factory.mktemp("distributed")
+    ckpt = tmp_path / "ckpt"
+    results = _launch(
+        tmp_path,
+        ("plain", dict(checks=True)),
+        ("lost", dict(checkpoint_dir=ckpt, interrupt_at=(None, 2))),
+    )
+    return results, ckpt
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +196,8 @@ def _assert_equal_to(got: dict, want: dict):
         np.testing.assert_array_equal(got[name], value, err_msg=name)
 
 
-def test_two_processes_give_the_one_process_result(tmp_path, reference):
-    results = _launch(tmp_path, "plain", checks=True)
+def test_two_processes_give_the_one_process_result(first_job, reference):
+    results = first_job[0]["plain"]
     for res in results:
         assert "fit" not in res["errors"], res["errors"]
         _assert_equal_to(res, reference)
@@ -177,17 +209,17 @@ def test_two_processes_give_the_one_process_result(tmp_path, reference):
     )  # the runs differ: a mixed-up order would show
 
 
-def test_a_lost_process_resumes_its_share_alone(tmp_path, reference):
-    ckpt = tmp_path / "ckpt"
+def test_a_lost_process_resumes_its_share_alone(first_job, tmp_path, reference):
+    results, ckpt = first_job
     # process 1 is lost after epoch 2 (Ctrl-C saves it); process 0 finishes its share, then stops
-    first = _launch(tmp_path, "lost", checkpoint_dir=ckpt, interrupt_at=(None, 2))
+    first = results["lost"]
     assert first[1]["errors"]["fit"].startswith("KeyboardInterrupt")
     assert first[0]["errors"]["fit"].startswith("RuntimeError: fit_distributed: process 1 of 2")
     assert first[0]["epochs"].tolist() == [1, 2, 3, 4]
     assert _saved(ckpt / "process-0-of-2") == [EPOCHS - 1, EPOCHS]  # the latest two are kept
     assert _saved(ckpt / "process-1-of-2") == [1, 2]
     # run again: process 0 reads its finished share back, process 1 trains epochs 3 and 4 only
-    again = _launch(tmp_path, "again", checkpoint_dir=ckpt)
+    again = _launch(tmp_path, ("again", dict(checkpoint_dir=ckpt)))["again"]
     assert again[0]["epochs"].tolist() == []
     assert again[1]["epochs"].tolist() == [3, 4]
     for res in again:

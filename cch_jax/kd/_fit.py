@@ -27,7 +27,7 @@ from cch_jax import _checks
 from cch_jax.kd._checkpoint import Checkpointer
 from cch_jax.kd._config import SweepConfig, TrainConfig
 from cch_jax.kd._data import KDData
-from cch_jax.kd._trainer import HParams, Metrics, TrainState, make_trainer
+from cch_jax.kd._trainer import HParams, Metrics, TrainState, init_runs, make_trainer
 
 
 class Progress(NamedTuple):
@@ -196,11 +196,12 @@ def _trainer(config: TrainConfig, num_examples: int):
 
 
 @functools.lru_cache(maxsize=32)
-def _init_fn(config: TrainConfig, num_examples: int, device_ids: tuple, runs: NamedSharding):
+def _stack_fn(device_ids: tuple, runs: NamedSharding):
+    """jit of ``[P] states -> one state with leaves [P, ...]``, sharded over the runs."""
     del device_ids  # part of the cache key; ``runs`` carries the mesh
-    trainer = _trainer(config, num_examples)
-    fn = jax.vmap(lambda k: trainer.init(jax.random.wrap_key_data(k)))
-    return jax.jit(fn, out_shardings=runs)
+    return jax.jit(
+        lambda states: jax.tree.map(lambda *a: jnp.stack(a), *states), out_shardings=runs
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -323,9 +324,9 @@ def train_runs(
     )
     hp = jax.device_put(hp, runs)
     data = jax.device_put(data, replicated)
-    keys = jax.device_put(jax.random.key_data(jax.vmap(jax.random.key)(grid["seed"][pad])), runs)
     device_ids = tuple(d.id for d in devices)
-    state = _init_fn(config, data.num_examples, device_ids, runs)(keys)
+    inits = init_runs(_trainer(config, data.num_examples), grid["seed"][pad])
+    state = _stack_fn(device_ids, runs)(inits)
 
     def run_chunk(st, length):
         return _chunk_fn(config, data.num_examples, length, device_ids, runs)(st, data, hp)

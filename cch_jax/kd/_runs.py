@@ -254,8 +254,10 @@ def _chunk_program(trainer, stop: StopConfig, n: int, one_input: bool, num_epoch
 
 @functools.lru_cache(maxsize=32)
 def _init_program(trainer, task: str, one_input: bool):
-    def one(seed, spec_data, data: TrainData):
-        st = trainer.init(jax.random.key(seed))
+    """jit of ``(inits, spec.data [P], data) -> states [P]``: the runs' initial train states
+    (:func:`cch_jax.kd._trainer.init_runs`) stacked, and scored on the validation rows (epoch 0)."""
+
+    def one(st, spec_data, data: TrainData):
         if one_input:
             xv, yv = data.x_val[0], data.y_val[0]
         else:
@@ -264,7 +266,11 @@ def _init_program(trainer, task: str, one_input: bool):
         zero = jnp.zeros((), jnp.int32)
         return _RunState(st, st.params, score, zero, zero, zero, jnp.zeros((), bool))
 
-    return jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
+    def program(inits, spec_data, data: TrainData):
+        stacked = jax.tree.map(lambda *a: jnp.stack(a), *inits)
+        return jax.vmap(one, in_axes=(0, 0, None))(stacked, spec_data, data)
+
+    return jax.jit(program)
 
 
 def _bucket(active: int, current: int) -> int:
@@ -352,7 +358,8 @@ def train_runs(
         jnp.asarray(spec.teacher, jnp.int32),
         jnp.asarray(spec.data, jnp.int32),
     )
-    states = _init_program(trainer, task, one_input)(jspec.seed, jspec.data, dev)
+    inits = _trainer.init_runs(trainer, spec.seed)
+    states = _init_program(trainer, task, one_input)(inits, jspec.data, dev)
     curve = np.full((p, stop.max_epochs), np.nan, np.float32)
     # every chunk has the same length, the last one too: epochs past max_epochs are frozen inside
     # the program (a run stops at max_epochs), which costs less than compiling a shorter chunk

@@ -12,11 +12,13 @@ run and a KD run of one seed share their initialisation and minibatch order by c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from cch_jax import _checks
@@ -261,3 +263,31 @@ def make_trainer(
         return jax.tree.map(jnp.mean, per)
 
     return Trainer(init, step, epoch, run_epochs, evaluate, model, config, steps_per_epoch)
+
+
+@functools.lru_cache(maxsize=64)
+def _seed_init(trainer: Trainer):
+    return jax.jit(lambda seed: trainer.init(jax.random.key(seed)))
+
+
+def init_runs(trainer: Trainer, seeds) -> list[TrainState]:
+    """Each run's initial state, ``trainer.init(jax.random.key(seed))``, one per seed.
+
+    One jitted single-run program per trainer, called once per distinct seed: the random
+    initialisation is most of an init program's compile time, and this one compiles once whatever
+    the number of runs (a vmapped init recompiled for every run count).
+
+    Args:
+      trainer: a :class:`Trainer`.
+      seeds: ``[P]`` integer seeds >= 0.
+
+    Returns:
+      ``P`` :class:`TrainState` (runs of one seed share the same one).
+    """
+    init, by_seed = _seed_init(trainer), {}
+    out = []
+    for s in np.asarray(seeds).astype(np.int32).reshape(-1).tolist():
+        if s not in by_seed:
+            by_seed[s] = init(np.int32(s))
+        out.append(by_seed[s])
+    return out
