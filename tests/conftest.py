@@ -66,27 +66,30 @@ def _installed(dist: str) -> bool:
     return True
 
 
-# The longest files (cold seconds of one file on one worker, a whole cold run of the suite on the
-# 2-core CPU, 2026-12-07) run first: pytest-xdist hands files out in collection order, so a long
+# The longest files (seconds of one file on one worker, a whole cold run of the suite on the
+# 2-core CPU, 2026-12-08) run first: pytest-xdist hands files out in collection order, so a long
 # file collected last would keep one worker busy while the other idles (longest first leaves
 # short files for the end). Files not listed keep their order after these.
 _LONGEST_FIRST = (
     "test_ksg.py",
     "test_bench.py",
     "test_ksg_sorted.py",
-    "test_mine.py",
-    "test_criterion_parts.py",
-    "test_cnn_speed_impl.py",
-    "test_ksg_labels.py",
-    "test_distributed.py",
     "test_theory.py",
-    "test_criterion.py",
+    "test_mine.py",
     "test_kd_trainer.py",
-    "test_latent_mi.py",
+    "test_criterion_parts.py",
+    "test_criterion.py",
     "test_docs_examples.py",
-    "test_compile_cache.py",
+    "test_distributed.py",
     "test_predictors.py",
-    "test_trial.py",
+    "test_ksg_labels.py",
+    "test_latent_mi.py",
+    "test_advise.py",
+    "test_check_cli.py",
+    "test_registry.py",
+    "test_compile_cache.py",
+    "test_cnn_speed_impl.py",
+    "test_kd_models.py",
     "test_tasks.py",
 )
 
