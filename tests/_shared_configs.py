@@ -5,6 +5,11 @@ that builds it with the same shapes and configuration."""
 from cch_jax import mi
 from cch_jax.criterion import CheckConfig
 
+# Rows per draw of a task's sampler: tests/test_tasks.py's plug-in checks, tests/test_ksg.py's
+# datasets (cut from one draw) and tests/test_mi_interface.py's pair, so that the sampling programs
+# of equal widths are compiled once for the three files.
+N_DRAW = 50_000
+
 # MINE on 1000 rows of 5 + 5 columns: tests/test_mine.py and tests/test_mi_interface.py.
 MINE_SMALL = mi.MINEConfig(
     hidden=(16, 16), steps=200, batch_size=64, eval_every=50, learning_rate=1e-2

@@ -3,6 +3,7 @@ the Gaussian family's known answer, and the CLI's bad input."""
 
 import csv
 import json
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -360,8 +361,6 @@ def test_record_trains_its_own_seeds_on_the_fit_rows_and_scores_the_criterion_ro
 def test_record_phase_merges_into_a_finished_table_and_checks_the_pilot(
     breast_cancer_run, tmp_path
 ):
-    import shutil
-
     cfg, out, res = breast_cancer_run
     out = shutil.copytree(out, tmp_path / "out")  # the module's other tests keep the table
     folder = out / "breast_cancer"

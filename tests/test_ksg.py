@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _shared_configs import N_DRAW
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 from sklearn.feature_selection import mutual_info_regression
@@ -332,10 +333,6 @@ KNOWN = {
     ("t22", "max"): (-0.0332, 0.0472),
 }
 N_REF_SEEDS = 200
-
-# Rows drawn per call of a task's sampler here: tests/test_tasks.py draws its tasks at this n
-# (N_PLUG_IN), so the sampling programs of equal widths are compiled once for both files.
-N_DRAW = 50_000
 
 
 def _datasets(task, key, n_seeds, n):

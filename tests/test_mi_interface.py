@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 import pytest
-from _shared_configs import MINE_SMALL
+from _shared_configs import MINE_SMALL, N_DRAW
 
 from cch_jax import criterion, mi
 from cch_jax.mi import tasks
@@ -12,9 +12,9 @@ TRUTH = tasks.correlated_gaussian(1, 1, 0.8)  # I = -0.5 log(1 - 0.64) = 0.5108 
 
 
 def _pair(n=1999, seed=0):
-    """The first n of 50 000 rows drawn (rows are independent): the sampler compiles for one shape,
+    """The first n of N_DRAW rows drawn (rows are independent): the sampler compiles for one shape,
     the one of the 1 + 1 draws of tests/test_ksg.py and tests/test_tasks.py."""
-    x, y = TRUTH.sample(key=jax.random.key(seed), n=50_000)
+    x, y = TRUTH.sample(key=jax.random.key(seed), n=N_DRAW)
     return np.asarray(x)[:n], np.asarray(y)[:n]
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
+from _shared_configs import N_DRAW
 
 from cch_jax import theory
 from cch_jax.mi import _tasks_common, _tasks_pairs, tasks
@@ -27,7 +28,7 @@ def _plug_in_gaussian_mi(x, y) -> float:
 # n = 50 000: the plug-in Gaussian MI of the sample covariance has s.e. ~0.005 nats there for these
 # MIs (< 0.5 nats), so 0.02 nats is > 4 s.e., and far below the errors a wrong task would give
 # (a swapped split, a missing map, a factor 2 in the MI).
-N_PLUG_IN = 50_000
+N_PLUG_IN = N_DRAW
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,14 @@ from cch_jax import _checks
 from cch_jax.kd._checkpoint import Checkpointer
 from cch_jax.kd._config import SweepConfig, TrainConfig
 from cch_jax.kd._data import KDData
-from cch_jax.kd._trainer import HParams, Metrics, TrainState, init_runs, make_trainer
+from cch_jax.kd._trainer import (
+    HParams,
+    Metrics,
+    TrainState,
+    init_runs,
+    make_trainer,
+    stack_states,
+)
 
 
 class Progress(NamedTuple):
@@ -199,9 +206,7 @@ def _trainer(config: TrainConfig, num_examples: int):
 def _stack_fn(device_ids: tuple, runs: NamedSharding):
     """jit of ``[P] states -> one state with leaves [P, ...]``, sharded over the runs."""
     del device_ids  # part of the cache key; ``runs`` carries the mesh
-    return jax.jit(
-        lambda states: jax.tree.map(lambda *a: jnp.stack(a), *states), out_shardings=runs
-    )
+    return jax.jit(stack_states, out_shardings=runs)
 
 
 @functools.lru_cache(maxsize=64)

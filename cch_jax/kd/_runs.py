@@ -267,8 +267,8 @@ def _init_program(trainer, task: str, one_input: bool):
         return _RunState(st, st.params, score, zero, zero, zero, jnp.zeros((), bool))
 
     def program(inits, spec_data, data: TrainData):
-        stacked = jax.tree.map(lambda *a: jnp.stack(a), *inits)
-        return jax.vmap(one, in_axes=(0, 0, None))(stacked, spec_data, data)
+        states = _trainer.stack_states(inits)
+        return jax.vmap(one, in_axes=(0, 0, None))(states, spec_data, data)
 
     return jax.jit(program)
 

@@ -291,3 +291,9 @@ def init_runs(trainer: Trainer, seeds) -> list[TrainState]:
             by_seed[s] = init(np.int32(s))
         out.append(by_seed[s])
     return out
+
+
+def stack_states(states):
+    """``P`` pytrees of one structure (e.g. :func:`init_runs`' states) as one with leaves
+    ``[P, ...]``; traceable (the KD drivers call it inside their jitted programs)."""
+    return jax.tree.map(lambda *a: jnp.stack(a), *states)
